@@ -1,0 +1,8 @@
+// eigengrad: the whole C++ API.
+#pragma once
+
+#include "eigengrad/engine.h"
+#include "eigengrad/errors.h"
+#include "eigengrad/ops.h"
+#include "eigengrad/tensor.h"
+#include "eigengrad/variable.h"

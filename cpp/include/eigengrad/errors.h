@@ -1,0 +1,46 @@
+// eigengrad: the exception types of the C++ API.
+//
+// The Python bindings translate them in one place:
+//   std::invalid_argument -> ValueError      (bad shapes, bad values)
+//   eigengrad::TypeError  -> TypeError       (bad dtypes, bad argument kinds)
+//   eigengrad::AxisError  -> numpy.exceptions.AxisError (a ValueError and IndexError)
+//   std::out_of_range     -> IndexError      (indices out of bounds)
+//   std::bad_alloc, eigengrad::OutOfMemory -> MemoryError
+//   std::runtime_error    -> RuntimeError    (misuse of the graph: second backward, ...)
+#pragma once
+
+#include <new>
+#include <stdexcept>
+#include <string>
+
+namespace eigengrad {
+
+/// An argument of the wrong kind or dtype.
+class TypeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// An axis outside [-ndim, ndim) or repeated.
+class AxisError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// An allocation that can never fit, refused by a size check before allocating.
+class OutOfMemory : public std::bad_alloc {
+ public:
+  explicit OutOfMemory(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
+/// A broken internal invariant (an Eigen assertion, for one). Never user error.
+class InternalError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+}  // namespace eigengrad

@@ -1,0 +1,119 @@
+// eigengrad: the differentiable ops. NumPy semantics throughout: broadcasting,
+// numpy.matmul, reductions over `axes` (empty optional = all axes) with `keepdims`,
+// and dtype promotion (mixing float32 and float64 gives float64).
+//
+// Every op validates its arguments and throws (see errors.h) naming itself and the
+// offending shapes or dtypes. Every op records a backward rule written with these
+// same ops, so gradients of gradients work (create_graph=True).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eigengrad/variable.h"
+
+namespace eigengrad {
+
+using Axes = std::optional<std::vector<std::int64_t>>;
+
+// ---- element-wise, one input -------------------------------------------------
+Variable neg(const Variable& x);
+Variable exp(const Variable& x);
+Variable log(const Variable& x);
+Variable sqrt(const Variable& x);
+/// |x|; its derivative at 0 is taken to be 0.
+Variable abs(const Variable& x);
+Variable tanh(const Variable& x);
+/// 1 / (1 + e^-x), computed without overflow for any x.
+Variable sigmoid(const Variable& x);
+/// max(x, 0); its derivative at 0 is taken to be 0.
+Variable relu(const Variable& x);
+Variable sin(const Variable& x);
+Variable cos(const Variable& x);
+Variable log1p(const Variable& x);
+Variable expm1(const Variable& x);
+Variable square(const Variable& x);
+/// -1, 0 or 1 (NaN stays NaN); not differentiable (its gradient is zero).
+Variable sign(const Variable& x);
+
+// ---- element-wise, two or three inputs (broadcasting) -------------------------
+Variable add(const Variable& x, const Variable& y);
+Variable sub(const Variable& x, const Variable& y);
+Variable mul(const Variable& x, const Variable& y);
+Variable div(const Variable& x, const Variable& y);
+/// x ** y. Conventions: d/dx = 0 where y == 0 (so d/dx x**0 = 0 at x = 0), and
+/// d/dy = 0 where x == 0.
+Variable pow(const Variable& x, const Variable& y);
+/// Element-wise max; NaN propagates; ties split the gradient evenly.
+Variable maximum(const Variable& x, const Variable& y);
+/// Element-wise min; NaN propagates; ties split the gradient evenly.
+Variable minimum(const Variable& x, const Variable& y);
+/// `x` where `condition` is nonzero, else `y`. `condition` is not differentiated.
+Variable where(const Tensor& condition, const Variable& x, const Variable& y);
+/// x limited to [lo, hi] (either bound optional). The gradient passes where
+/// lo <= x <= hi (bounds included) and where x is NaN; NaN propagates.
+Variable clip(const Variable& x, std::optional<double> lo, std::optional<double> hi);
+/// The values converted to `dtype`; the gradient is converted back.
+Variable astype(const Variable& x, DType dtype);
+
+// ---- reductions --------------------------------------------------------------
+Variable sum(const Variable& x, const Axes& axes = std::nullopt, bool keepdims = false);
+Variable mean(const Variable& x, const Axes& axes = std::nullopt, bool keepdims = false);
+/// Maximum over `axes`; NaN propagates; ties share the gradient evenly.
+Variable max(const Variable& x, const Axes& axes = std::nullopt, bool keepdims = false);
+/// Minimum over `axes`; NaN propagates; ties share the gradient evenly.
+Variable min(const Variable& x, const Axes& axes = std::nullopt, bool keepdims = false);
+/// log(sum(exp(x))) over `axes`, shifted by the max so it is finite at +-1000.
+/// Convention: over a slice that is all -inf the value is -inf and the gradient 0.
+Variable logsumexp(const Variable& x, const Axes& axes = std::nullopt, bool keepdims = false);
+/// Sums `x` down to `shape` (the reverse of broadcasting `shape` up to x's shape).
+Variable sum_to(const Variable& x, const Shape& shape);
+
+// ---- shape -------------------------------------------------------------------
+/// Same values, new shape (one entry may be -1). Shares the buffer.
+Variable reshape(const Variable& x, const Shape& shape);
+/// Permutes the axes (reverses them when `axes` is empty), as numpy.transpose.
+Variable transpose(const Variable& x, const std::vector<std::int64_t>& axes = {});
+/// Repeats `x` along broadcast dimensions to reach `shape`.
+Variable broadcast_to(const Variable& x, const Shape& shape);
+/// Basic slicing x[start:stop:step] on every axis; the bounds must already be
+/// normalised as by Python's slice.indices (step nonzero).
+Variable slice(const Variable& x, const std::vector<std::int64_t>& starts,
+               const std::vector<std::int64_t>& stops, const std::vector<std::int64_t>& steps);
+/// numpy.take(x, indices, axis): indices (any shape, negative allowed) along `axis`.
+Variable take(const Variable& x, const std::vector<std::int64_t>& indices,
+              const Shape& indices_shape, std::int64_t axis);
+Variable concatenate(const std::vector<Variable>& xs, std::int64_t axis = 0);
+Variable stack(const std::vector<Variable>& xs, std::int64_t axis = 0);
+
+// ---- linear algebra ----------------------------------------------------------
+/// numpy.matmul: 1-D operands are promoted to a row (left) or column (right) and
+/// squeezed back; leading dimensions broadcast as batch dimensions.
+Variable matmul(const Variable& x, const Variable& y);
+
+// ---- neural-network functions ------------------------------------------------
+/// exp(x - logsumexp(x)) along `axis`.
+Variable softmax(const Variable& x, std::int64_t axis = -1);
+/// x - logsumexp(x) along `axis`.
+Variable log_softmax(const Variable& x, std::int64_t axis = -1);
+
+// ---- operators (C++ convenience) ---------------------------------------------
+inline Variable operator+(const Variable& x, const Variable& y) { return add(x, y); }
+inline Variable operator-(const Variable& x, const Variable& y) { return sub(x, y); }
+inline Variable operator*(const Variable& x, const Variable& y) { return mul(x, y); }
+inline Variable operator/(const Variable& x, const Variable& y) { return div(x, y); }
+inline Variable operator-(const Variable& x) { return neg(x); }
+/// A 0-d constant of x's dtype: how a C++ caller writes `x * 2.0`.
+Variable scalar_like(double value, const Variable& x);
+inline Variable operator+(const Variable& x, double y) { return add(x, scalar_like(y, x)); }
+inline Variable operator-(const Variable& x, double y) { return sub(x, scalar_like(y, x)); }
+inline Variable operator*(const Variable& x, double y) { return mul(x, scalar_like(y, x)); }
+inline Variable operator/(const Variable& x, double y) { return div(x, scalar_like(y, x)); }
+inline Variable operator*(double x, const Variable& y) { return mul(scalar_like(x, y), y); }
+
+/// The names of every public differentiable op (drives the test coverage check).
+const std::vector<std::string>& op_names();
+
+}  // namespace eigengrad

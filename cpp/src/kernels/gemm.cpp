@@ -1,0 +1,66 @@
+// Batched matrix products through Eigen's GEMM, with the transposes of the backward
+// rules folded into the product instead of copied.
+#include "../dispatch.h"
+#include "eigen.h"
+#include "kernels.h"
+#include "strided.h"
+
+namespace eigengrad::kernels {
+
+namespace {
+
+template <class T>
+void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std::int64_t yr,
+          std::int64_t yc, bool ty, T* out, std::int64_t m, std::int64_t n) {
+  ConstMatrixMap<T> X(x, xr, xc);
+  ConstMatrixMap<T> Y(y, yr, yc);
+  MatrixMap<T> O(out, m, n);
+  if (!tx && !ty) O.noalias() = X * Y;
+  else if (!tx && ty) O.noalias() = X * Y.transpose();
+  else if (tx && !ty) O.noalias() = X.transpose() * Y;
+  else O.noalias() = X.transpose() * Y.transpose();
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& x, const Tensor& y, bool tx, bool ty) {
+  const Shape& xs = x.shape();
+  const Shape& ys = y.shape();
+  const std::int64_t xr = xs[xs.size() - 2], xc = xs.back();
+  const std::int64_t yr = ys[ys.size() - 2], yc = ys.back();
+  const std::int64_t m = tx ? xc : xr, k = tx ? xr : xc, n = ty ? yr : yc;
+  Shape xb(xs.begin(), xs.end() - 2), yb(ys.begin(), ys.end() - 2);
+  Shape batch = broadcast_shapes("matmul", xb, yb);
+  Shape shape = batch;
+  shape.push_back(m);
+  shape.push_back(n);
+  Tensor out(shape, x.dtype());
+  if (out.numel() == 0) return out;
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = x.data_as<T>();
+    const T* py = y.data_as<T>();
+    T* po = out.data_as<T>();
+    if (k == 0) {
+      MatrixMap<T>(po, out.numel(), 1).setZero();
+      return;
+    }
+    if (yb.empty() && !tx) {  // (..., m, k) @ (k, n): one GEMM over the stacked rows
+      const std::int64_t rows = x.numel() / xc;
+      gemm(px, rows, xc, false, py, yr, yc, ty, po, rows, n);
+      return;
+    }
+    std::array<std::vector<std::int64_t>, 3> strides{contiguous_strides(batch),
+                                                     broadcast_strides(xb, batch),
+                                                     broadcast_strides(yb, batch)};
+    const std::int64_t x_mat = xr * xc, y_mat = yr * yc, o_mat = m * n;
+    for_each_row<3>(batch, strides, [&](const auto& off, std::int64_t count, const auto& s) {
+      for (std::int64_t i = 0; i < count; ++i)
+        gemm(px + (off[1] + i * s[1]) * x_mat, xr, xc, tx, py + (off[2] + i * s[2]) * y_mat, yr, yc,
+             ty, po + (off[0] + i * s[0]) * o_mat, m, n);
+    });
+  });
+  return out;
+}
+
+}  // namespace eigengrad::kernels

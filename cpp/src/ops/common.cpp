@@ -1,0 +1,55 @@
+#include "common.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "../dispatch.h"
+
+namespace eigengrad::detail {
+
+std::int64_t normalize_axis(const char* op, std::int64_t axis, std::int64_t ndim) {
+  if (axis < -ndim || axis >= ndim)
+    throw AxisError(std::string(op) + ": axis " + std::to_string(axis) +
+                    " is out of bounds for array of dimension " + std::to_string(ndim));
+  return axis < 0 ? axis + ndim : axis;
+}
+
+std::vector<std::int64_t> normalize_axes(const char* op, const Axes& axes, std::int64_t ndim) {
+  std::vector<std::int64_t> out;
+  if (!axes) {
+    for (std::int64_t d = 0; d < ndim; ++d) out.push_back(d);
+    return out;
+  }
+  for (std::int64_t a : *axes) out.push_back(normalize_axis(op, a, ndim));
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end())
+    throw std::invalid_argument(std::string(op) + ": duplicate value in 'axis'");
+  return out;
+}
+
+Shape keepdims_shape(const Shape& shape, const std::vector<std::int64_t>& axes) {
+  Shape out = shape;
+  for (std::int64_t a : axes) out[a] = 1;
+  return out;
+}
+
+std::pair<Variable, Variable> promote_pair(const Variable& x, const Variable& y) {
+  if (x.dtype() == y.dtype()) return {x, y};
+  DType common = promote(x.dtype(), y.dtype());
+  return {astype(x, common), astype(y, common)};
+}
+
+Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes) {
+  using namespace kernels;
+  Tensor m = reduce(Reduce::Max, x, axes, true);
+  dispatch(m.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = m.data_as<T>();
+    for (std::int64_t i = 0; i < m.numel(); ++i)
+      if (!std::isfinite(p[i])) p[i] = 0;
+  });
+  Tensor sum_exp = reduce(Reduce::Sum, unary(Unary::Exp, binary(Binary::Sub, x, m)), axes, true);
+  return binary(Binary::Add, unary(Unary::Log, sum_exp), m);
+}
+
+}  // namespace eigengrad::detail

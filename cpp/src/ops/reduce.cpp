@@ -1,0 +1,105 @@
+// Reductions. Rules reshape gout to the keepdims shape and let broadcasting (or
+// broadcast_to) spread it back over the reduced axes.
+#include <cmath>
+
+#include "common.h"
+
+namespace eigengrad {
+
+using kernels::Reduce;
+using detail::constant;
+using detail::keepdims_shape;
+using detail::normalize_axes;
+using Grads = std::vector<Variable>;
+
+// sum(x, axes)
+//   vjp: gx = broadcast_to(gout with the reduced axes kept, x.shape)
+Variable sum(const Variable& x, const Axes& axes, bool keepdims) {
+  std::vector<std::int64_t> ax = normalize_axes("sum", axes, x.ndim());
+  return record("sum", kernels::reduce(Reduce::Sum, x.data(), ax, keepdims), {x},
+                [xs = x.shape(), ks = keepdims_shape(x.shape(), ax)](const BackwardArgs& a) -> Grads {
+                  return {broadcast_to(reshape(a.gout, ks), xs)};
+                });
+}
+
+// mean(x, axes) = sum(x, axes) / n, n the number of elements reduced (NaN when 0,
+// as NumPy)
+Variable mean(const Variable& x, const Axes& axes, bool keepdims) {
+  std::vector<std::int64_t> ax = normalize_axes("mean", axes, x.ndim());
+  double n = 1;
+  for (std::int64_t a : ax) n *= static_cast<double>(x.shape()[a]);
+  return sum(x, ax, keepdims) * (1.0 / n);
+}
+
+namespace {
+
+// max(x, axes) and min(x, axes)
+//   vjp: gx = gout * [x == out] / count(x == out)   (ties share the gradient evenly;
+//        a NaN out is matched by the NaN entries)
+Variable extremum(const char* name, Reduce op, const Variable& x, const Axes& axes, bool keepdims) {
+  std::vector<std::int64_t> ax = normalize_axes(name, axes, x.ndim());
+  for (std::int64_t a : ax)
+    if (x.shape()[a] == 0)
+      throw std::invalid_argument(std::string(name) + ": zero-size array of shape " + shape_str(x.shape()) +
+                                  " to reduction operation " + name + " which has no identity");
+  return record(name, kernels::reduce(op, x.data(), ax, keepdims), {x},
+                [x, ax, ks = keepdims_shape(x.shape(), ax)](const BackwardArgs& a) -> Grads {
+                  Tensor hit = kernels::binary(kernels::Binary::Equal, x.data(), a.out.data().view(ks));
+                  Tensor count = kernels::reduce(Reduce::Sum, hit, ax, true);
+                  Tensor share = kernels::binary(kernels::Binary::Div, hit, count);
+                  return {reshape(a.gout, ks) * constant(share)};
+                }, true);
+}
+
+}  // namespace
+
+Variable max(const Variable& x, const Axes& axes, bool keepdims) {
+  return extremum("max", Reduce::Max, x, axes, keepdims);
+}
+
+Variable min(const Variable& x, const Axes& axes, bool keepdims) {
+  return extremum("min", Reduce::Min, x, axes, keepdims);
+}
+
+// logsumexp(x, axes) = m + log(sum(exp(x - m))), m the max (0 where it is not finite)
+//   vjp: gx = gout * exp(x - out'), out' = out with -inf replaced by 0: the softmax
+//        weights, and 0 over a slice that is all -inf (our convention: no finite
+//        direction increases the value, and NaN would poison every gradient).
+Variable logsumexp(const Variable& x, const Axes& axes, bool keepdims) {
+  std::vector<std::int64_t> ax = normalize_axes("logsumexp", axes, x.ndim());
+  Shape ks = keepdims_shape(x.shape(), ax);
+  Tensor out = detail::logsumexp_tensor(x.data(), ax);
+  if (!keepdims) {
+    Shape s;
+    for (std::int64_t d = 0, k = 0; d < x.ndim(); ++d)
+      if (k < static_cast<std::int64_t>(ax.size()) && ax[k] == d) ++k;
+      else s.push_back(x.shape()[d]);
+    out = out.view(s);
+  }
+  return record("logsumexp", out, {x}, [x, ks](const BackwardArgs& a) -> Grads {
+    Variable out_k = reshape(a.out, ks);
+    Tensor neg_inf = kernels::unary(kernels::Unary::IsNegInf, out_k.data());
+    Variable safe = where(neg_inf, scalar_like(0.0, out_k), out_k);
+    return {reshape(a.gout, ks) * exp(x - safe)};
+  }, true);
+}
+
+// sum_to(x, shape): sums the broadcast dimensions of x away so that it has `shape`
+//   vjp: gx = broadcast_to(gout, x.shape)
+Variable sum_to(const Variable& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  Shape full = kernels::broadcast_shapes("sum_to", shape, x.shape());
+  if (full != x.shape())
+    throw std::invalid_argument("sum_to: shape " + shape_str(shape) + " does not broadcast to " +
+                                shape_str(x.shape()));
+  std::vector<std::int64_t> ax;
+  const std::size_t lead = x.shape().size() - shape.size();
+  for (std::size_t d = 0; d < x.shape().size(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && x.shape()[d] != 1)) ax.push_back(static_cast<std::int64_t>(d));
+  Tensor out = kernels::reduce(Reduce::Sum, x.data(), ax, false).view(shape);
+  return record("sum_to", out, {x}, [xs = x.shape()](const BackwardArgs& a) -> Grads {
+    return {broadcast_to(a.gout, xs)};
+  });
+}
+
+}  // namespace eigengrad

@@ -1,0 +1,1 @@
+from eigengrad._core import *  # placeholder

@@ -1,0 +1,317 @@
+// eigengrad._core: the pybind11 module. Binding code only: it converts arguments
+// (convert.h) and forwards to the C++ API, which validates and computes.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "convert.h"
+
+namespace py = pybind11;
+using namespace eigengrad;
+using namespace eigengrad::python;
+
+namespace {
+
+using UnaryFn = Variable (*)(const Variable&);
+using BinaryFn = Variable (*)(const Variable&, const Variable&);
+
+/// eg.name(x) and Variable.name().
+void def_unary(py::module_& m, py::class_<Variable>& cls, const char* name, UnaryFn fn, const char* doc) {
+  m.def(name, [fn, name](py::handle x) { return fn(to_variable(x, name)); }, py::arg("x"), doc);
+  cls.def(name, [fn](const Variable& x) { return fn(x); }, doc);
+}
+
+/// eg.name(x, y) with Variables, arrays or scalars on either side.
+void def_binary(py::module_& m, const char* name, BinaryFn fn, const char* doc) {
+  m.def(name, [fn, name](py::handle x, py::handle y) {
+    auto [a, b] = to_variable_pair(x, y, name);
+    return fn(a, b);
+  }, py::arg("x"), py::arg("y"), doc);
+}
+
+/// Variable.__op__ and Variable.__rop__.
+void def_operator(py::class_<Variable>& cls, const char* op, const char* rop, const char* name, BinaryFn fn) {
+  cls.def(op, [fn, name](py::handle x, py::handle y) {
+    auto [a, b] = to_variable_pair(x, y, name);
+    return fn(a, b);
+  }, py::is_operator());
+  cls.def(rop, [fn, name](py::handle x, py::handle y) {
+    auto [a, b] = to_variable_pair(y, x, name);
+    return fn(a, b);
+  }, py::is_operator());
+}
+
+py::object grad_or_none(const Variable& g) { return g.defined() ? py::cast(g) : py::none(); }
+
+std::vector<Variable> to_variables(py::handle seq, const char* op) {
+  std::vector<Variable> out;
+  for (py::handle item : seq) out.push_back(item.is_none() ? Variable() : to_variable(item, op));
+  return out;
+}
+
+std::vector<std::int64_t> to_indices(py::handle indices, Shape& shape) {
+  py::array arr = py::module_::import("numpy").attr("asarray")(indices);
+  const char kind = arr.dtype().kind();
+  if (kind != 'i' && kind != 'u' && !(kind == 'b' && arr.size() == 0) && !(kind == 'f' && arr.size() == 0))
+    throw TypeError("take: indices must be integers, got dtype " + py::str(arr.dtype()).cast<std::string>());
+  py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> idx(arr);
+  shape.assign(idx.shape(), idx.shape() + idx.ndim());
+  return std::vector<std::int64_t>(idx.data(), idx.data() + idx.size());
+}
+
+Tensor condition_tensor(py::handle condition) {
+  if (py::isinstance<Variable>(condition)) return condition.cast<const Variable&>().data();
+  py::object as_bool = py::module_::import("numpy").attr("asarray")(condition, py::arg("dtype") = "bool");
+  return tensor_from_python(as_bool, DType::Float64, "where");
+}
+
+std::optional<double> bound(py::handle b) {
+  if (b.is_none()) return std::nullopt;
+  py::array arr = py::module_::import("numpy").attr("asarray")(b);
+  if (arr.ndim() != 0) throw TypeError("clip: bounds must be scalars or None");
+  return arr.attr("item")().cast<double>();
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "eigengrad's C++ engine (tensors, ops, reverse mode). Use the eigengrad package.";
+
+  // ---- exceptions: one translator for the core's types (see errors.h) -------------
+  // Leaked on purpose: the translator may run until the interpreter is gone.
+  static PyObject* axis_error = [] {
+    py::module_ np = py::module_::import("numpy");
+    py::object cls = py::hasattr(np, "exceptions") ? np.attr("exceptions").attr("AxisError") : np.attr("AxisError");
+    return cls.release().ptr();
+  }();
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const AxisError& e) {
+      PyErr_SetString(axis_error, e.what());
+    } catch (const TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const OutOfMemory& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const InternalError& e) {
+      PyErr_SetString(PyExc_RuntimeError, (std::string("eigengrad internal error: ") + e.what()).c_str());
+    }
+  });
+
+  // ---- graph nodes ---------------------------------------------------------------
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node", "A recorded op application (a Variable's grad_fn).")
+      .def("name", [](const Node& n) { return std::string(n.name()); }, "The op's name.")
+      .def_property_readonly("next_functions", [](const Node& n) {
+        py::list out;
+        for (const auto& next : n.next()) out.append(next ? py::cast(next) : py::none());
+        return py::tuple(out);
+      }, "The nodes receiving each input's cotangent (None where no gradient flows).")
+      .def("__repr__", [](const Node& n) { return "<eigengrad.Node " + std::string(n.name()) + ">"; });
+
+  // ---- Variable ------------------------------------------------------------------
+  py::class_<Variable> cls(m, "Variable", R"doc(
+An n-d array of float32 or float64 that records the ops applied to it.
+
+Variable(data, requires_grad=False, dtype=None): `data` is any array-like. A
+C-contiguous float32/float64 NumPy array is shared, not copied; integer and bool data
+become float64 (or `dtype`, which must be float32 or float64).)doc");
+  cls.def(py::init([](py::handle data, bool requires_grad, py::handle dtype) {
+          std::optional<DType> dt = parse_dtype(dtype, "Variable");
+          if (py::isinstance<Variable>(data)) {
+            const Variable& v = data.cast<const Variable&>();
+            return Variable(dt ? v.data().to(*dt) : v.data(), requires_grad);
+          }
+          return Variable(tensor_from_python(data, dt, "Variable"), requires_grad);
+        }),
+        py::arg("data"), py::arg("requires_grad") = false, py::arg("dtype") = py::none())
+      .def_property_readonly("shape", [](const Variable& v) {
+        py::tuple t(v.shape().size());
+        for (std::size_t i = 0; i < v.shape().size(); ++i) t[i] = v.shape()[i];
+        return t;
+      })
+      .def_property_readonly("ndim", &Variable::ndim)
+      .def_property_readonly("size", &Variable::numel)
+      .def_property_readonly("dtype", [](const Variable& v) {
+        return v.dtype() == DType::Float32 ? py::dtype::of<float>() : py::dtype::of<double>();
+      })
+      .def_property("requires_grad", &Variable::requires_grad, &Variable::set_requires_grad)
+      .def_property_readonly("is_leaf", &Variable::is_leaf)
+      .def_property_readonly("grad_fn", [](const Variable& v) -> py::object {
+        return v.grad_fn() ? py::cast(v.grad_fn()) : py::none();
+      })
+      .def_property("grad", [](const Variable& v) { return grad_or_none(v.grad()); },
+                    [](Variable& v, py::handle g) {
+                      v.set_grad(g.is_none() ? Variable() : to_variable(g, "grad"));
+                    },
+                    "The gradient accumulated by backward (None before), shaped like the Variable.")
+      .def("backward", [](const Variable& v, py::handle grad, bool retain_graph, bool create_graph) {
+        Variable g = grad.is_none() ? Variable() : to_variable(grad, "backward");
+        py::gil_scoped_release release;
+        v.backward(g, retain_graph, create_graph);
+      }, py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false,
+      "Accumulates d(self)/d(leaf), contracted with `grad` (default 1 for one element), into leaf.grad.")
+      .def("detach", &Variable::detach, "A leaf sharing this value, cut from the graph.")
+      .def("item", &Variable::item, "The only element as a Python float.")
+      .def("numpy", [](const Variable& v) { return tensor_to_numpy(v.data()); },
+           "A NumPy array viewing the same memory (no copy).")
+      .def("__array__", [](const Variable& v, py::handle dtype, py::handle copy) -> py::object {
+        py::array view = tensor_to_numpy(v.data());
+        if (!dtype.is_none()) return view.attr("astype")(dtype);
+        if (!copy.is_none() && copy.cast<bool>()) return view.attr("copy")();
+        return std::move(view);
+      }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+      .def("__len__", [](const Variable& v) {
+        if (v.ndim() == 0) throw TypeError("len() of a 0-d Variable");
+        return v.shape()[0];
+      })
+      .def("astype", [](const Variable& v, py::handle dtype) {
+        return astype(v, *parse_dtype(dtype, "astype"));
+      }, py::arg("dtype"))
+      .def_property_readonly("T", [](const Variable& v) { return transpose(v); })
+      .def("__neg__", [](const Variable& v) { return neg(v); })
+      .def("__pos__", [](const Variable& v) { return v; });
+  cls.attr("__array_ufunc__") = py::none();  // ndarray op Variable defers to Variable.__rop__
+  cls.attr("__hash__") = py::module_::import("builtins").attr("object").attr("__hash__");
+
+  def_operator(cls, "__add__", "__radd__", "add", add);
+  def_operator(cls, "__sub__", "__rsub__", "sub", sub);
+  def_operator(cls, "__mul__", "__rmul__", "mul", mul);
+  def_operator(cls, "__truediv__", "__rtruediv__", "div", div);
+  def_operator(cls, "__pow__", "__rpow__", "pow", pow);
+  def_operator(cls, "__matmul__", "__rmatmul__", "matmul", matmul);
+
+  // ---- element-wise ops ----------------------------------------------------------
+  def_unary(m, cls, "neg", neg, "-x");
+  def_unary(m, cls, "exp", exp, "e ** x");
+  def_unary(m, cls, "log", log, "Natural logarithm.");
+  def_unary(m, cls, "sqrt", sqrt, "Square root.");
+  def_unary(m, cls, "abs", abs, "|x|; the gradient at 0 is 0.");
+  def_unary(m, cls, "tanh", tanh, "Hyperbolic tangent.");
+  def_unary(m, cls, "sigmoid", sigmoid, "1 / (1 + exp(-x)), finite for any x.");
+  def_unary(m, cls, "relu", relu, "max(x, 0); the gradient at 0 is 0.");
+  def_unary(m, cls, "sin", sin, "Sine.");
+  def_unary(m, cls, "cos", cos, "Cosine.");
+  def_unary(m, cls, "log1p", log1p, "log(1 + x), accurate near 0.");
+  def_unary(m, cls, "expm1", expm1, "exp(x) - 1, accurate near 0.");
+  def_unary(m, cls, "square", square, "x ** 2");
+  def_unary(m, cls, "sign", sign, "-1, 0 or 1 (NaN stays NaN); its gradient is 0.");
+  def_binary(m, "add", add, "x + y with broadcasting.");
+  def_binary(m, "sub", sub, "x - y with broadcasting.");
+  def_binary(m, "mul", mul, "x * y with broadcasting.");
+  def_binary(m, "div", div, "x / y with broadcasting.");
+  def_binary(m, "pow", pow, "x ** y; d/dx is 0 where y == 0 and d/dy is 0 where x == 0.");
+  def_binary(m, "maximum", maximum, "Element-wise max; NaN propagates; ties split the gradient.");
+  def_binary(m, "minimum", minimum, "Element-wise min; NaN propagates; ties split the gradient.");
+  def_binary(m, "matmul", matmul, "numpy.matmul: 1-D, 2-D and batched (broadcast) operands.");
+  m.def("where", [](py::handle condition, py::handle x, py::handle y) {
+    Tensor c = condition_tensor(condition);
+    auto [a, b] = to_variable_pair(x, y, "where");
+    return where(c, a, b);
+  }, py::arg("condition"), py::arg("x"), py::arg("y"),
+  "x where condition is true (nonzero), else y; broadcasting; condition is not differentiated.");
+  m.def("clip", [](py::handle x, py::handle lo, py::handle hi) {
+    return clip(to_variable(x, "clip"), bound(lo), bound(hi));
+  }, py::arg("x"), py::arg("a_min") = py::none(), py::arg("a_max") = py::none(),
+  "x limited to [a_min, a_max]; the gradient passes inside the bounds (inclusive).");
+  cls.def("clip", [](const Variable& x, py::handle lo, py::handle hi) { return clip(x, bound(lo), bound(hi)); },
+          py::arg("a_min") = py::none(), py::arg("a_max") = py::none());
+  m.def("astype", [](py::handle x, py::handle dtype) {
+    return astype(to_variable(x, "astype"), *parse_dtype(dtype, "astype"));
+  }, py::arg("x"), py::arg("dtype"));
+
+  // ---- reductions ----------------------------------------------------------------
+  using ReduceFn = Variable (*)(const Variable&, const Axes&, bool);
+  auto def_reduce = [&](const char* name, ReduceFn fn, const char* doc) {
+    m.def(name, [fn, name](py::handle x, py::handle axis, bool keepdims) {
+      return fn(to_variable(x, name), parse_axes(axis, name), keepdims);
+    }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false, doc);
+    cls.def(name, [fn, name](const Variable& x, py::handle axis, bool keepdims) {
+      return fn(x, parse_axes(axis, name), keepdims);
+    }, py::arg("axis") = py::none(), py::arg("keepdims") = false, doc);
+  };
+  def_reduce("sum", sum, "Sum over axis (None: all, int or tuple).");
+  def_reduce("mean", mean, "Mean over axis (None: all, int or tuple).");
+  def_reduce("max", max, "Maximum over axis; ties share the gradient evenly.");
+  def_reduce("min", min, "Minimum over axis; ties share the gradient evenly.");
+  def_reduce("logsumexp", logsumexp,
+             "log(sum(exp(x))) over axis, stable; over all -inf: value -inf, gradient 0.");
+  m.def("sum_to", [](py::handle x, py::handle shape) {
+    return sum_to(to_variable(x, "sum_to"), parse_shape(shape, "sum_to"));
+  }, py::arg("x"), py::arg("shape"), "Sums broadcast dimensions away so x has `shape`.");
+
+  // ---- shape ---------------------------------------------------------------------
+  m.def("reshape", [](py::handle x, py::handle shape) {
+    return reshape(to_variable(x, "reshape"), parse_shape(shape, "reshape"));
+  }, py::arg("x"), py::arg("shape"));
+  cls.def("reshape", [](const Variable& x, py::args shape) {
+    return reshape(x, parse_shape(shape.size() == 1 ? shape[0] : shape, "reshape"));
+  });
+  m.def("transpose", [](py::handle x, py::handle axes) {
+    return transpose(to_variable(x, "transpose"),
+                     axes.is_none() ? Shape{} : parse_shape(axes, "transpose"));
+  }, py::arg("x"), py::arg("axes") = py::none());
+  cls.def("transpose", [](const Variable& x, py::args axes) {
+    if (axes.size() == 0 || (axes.size() == 1 && axes[0].is_none())) return transpose(x);
+    return transpose(x, parse_shape(axes.size() == 1 ? axes[0] : axes, "transpose"));
+  });
+  m.def("broadcast_to", [](py::handle x, py::handle shape) {
+    return broadcast_to(to_variable(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));
+  }, py::arg("x"), py::arg("shape"));
+  m.def("_slice", [](const Variable& x, std::vector<std::int64_t> starts, std::vector<std::int64_t> stops,
+                     std::vector<std::int64_t> steps) { return slice(x, starts, stops, steps); },
+        "x[start:stop:step] per axis, bounds normalised as slice.indices.");
+  m.def("take", [](py::handle x, py::handle indices, py::handle axis) {
+    Variable v = to_variable(x, "take");
+    Shape shape;
+    std::vector<std::int64_t> idx = to_indices(indices, shape);
+    if (axis.is_none()) return take(reshape(v, {-1}), idx, shape, 0);
+    return take(v, idx, shape, parse_shape(axis, "take")[0]);
+  }, py::arg("x"), py::arg("indices"), py::arg("axis") = py::none(),
+  "numpy.take: elements at integer `indices` along `axis` (None: of the flattened x).");
+  m.def("concatenate", [](py::handle xs, py::handle axis) {
+    std::vector<Variable> vs = to_variables(xs, "concatenate");
+    if (axis.is_none()) {
+      for (Variable& v : vs) v = reshape(v, {-1});
+      return concatenate(vs, 0);
+    }
+    return concatenate(vs, parse_shape(axis, "concatenate")[0]);
+  }, py::arg("arrays"), py::arg("axis") = 0);
+  m.def("stack", [](py::handle xs, std::int64_t axis) { return stack(to_variables(xs, "stack"), axis); },
+        py::arg("arrays"), py::arg("axis") = 0);
+
+  // ---- neural-network functions ----------------------------------------------------
+  m.def("softmax", [](py::handle x, std::int64_t axis) { return softmax(to_variable(x, "softmax"), axis); },
+        py::arg("x"), py::arg("axis") = -1, "exp(x - logsumexp(x, axis)), stable for large |x|.");
+  m.def("log_softmax", [](py::handle x, std::int64_t axis) {
+    return log_softmax(to_variable(x, "log_softmax"), axis);
+  }, py::arg("x"), py::arg("axis") = -1, "x - logsumexp(x, axis), stable for large |x|.");
+
+  // ---- autograd ------------------------------------------------------------------
+  m.def("_backward", [](py::handle outputs, py::handle grad_outputs, bool retain_graph, bool create_graph) {
+    std::vector<Variable> outs = to_variables(outputs, "backward");
+    std::vector<Variable> grads = to_variables(grad_outputs, "backward");
+    py::gil_scoped_release release;
+    backward(outs, grads, retain_graph, create_graph);
+  });
+  m.def("_grad", [](py::handle outputs, py::handle inputs, py::handle grad_outputs, bool retain_graph,
+                    bool create_graph, bool allow_unused) {
+    std::vector<Variable> outs = to_variables(outputs, "grad");
+    std::vector<Variable> ins;
+    for (py::handle x : inputs) {
+      if (!py::isinstance<Variable>(x))
+        throw TypeError("grad: inputs must be Variables, got " + py::str(py::type::of(x)).cast<std::string>());
+      ins.push_back(x.cast<const Variable&>());
+    }
+    std::vector<Variable> gos = to_variables(grad_outputs, "grad");
+    std::vector<Variable> grads;
+    {
+      py::gil_scoped_release release;
+      grads = grad(outs, ins, gos, retain_graph, create_graph, allow_unused);
+    }
+    py::list out;
+    for (const Variable& g : grads) out.append(grad_or_none(g));
+    return py::tuple(out);
+  });
+  m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
+  m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
+  m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
+}

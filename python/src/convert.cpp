@@ -1,0 +1,168 @@
+#include "convert.h"
+
+#include <string>
+
+namespace eigengrad::python {
+
+namespace {
+
+py::module_& numpy() {
+  static py::module_ np = py::module_::import("numpy");
+  return np;
+}
+
+bool is_weak_scalar(py::handle obj) {
+  // Exact Python types only: np.float64 subclasses float but is not weak.
+  return PyFloat_CheckExact(obj.ptr()) || PyLong_CheckExact(obj.ptr()) || PyBool_Check(obj.ptr());
+}
+
+/// Keeps a NumPy array alive for as long as a Storage borrows its memory. The last
+/// reference may be dropped without the GIL (during backward), so take it first.
+std::shared_ptr<void> keep_alive(py::object array) {
+  PyObject* ptr = array.release().ptr();
+  return std::shared_ptr<void>(ptr, [](void* p) {
+    if (!Py_IsInitialized()) return;
+    py::gil_scoped_acquire gil;
+    Py_DECREF(static_cast<PyObject*>(p));
+  });
+}
+
+DType default_dtype(const py::dtype& dt) {
+  if (dt.kind() == 'f' && dt.itemsize() <= 4) return DType::Float32;  // float16 widens to float32
+  return DType::Float64;
+}
+
+}  // namespace
+
+std::optional<DType> parse_dtype(py::handle dtype, const char* op) {
+  if (dtype.is_none()) return std::nullopt;
+  py::dtype dt;
+  try {
+    dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype));
+  } catch (py::error_already_set&) {
+    throw TypeError(std::string(op) + ": cannot interpret " + py::repr(dtype).cast<std::string>() +
+                    " as a dtype");
+  }
+  if (dt.kind() == 'f' && dt.itemsize() == 4) return DType::Float32;
+  if (dt.kind() == 'f' && dt.itemsize() == 8) return DType::Float64;
+  throw TypeError(std::string(op) + ": dtype must be float32 or float64, got " +
+                  py::str(dt).cast<std::string>());
+}
+
+Tensor tensor_from_python(py::handle obj, std::optional<DType> dtype, const char* op) {
+  py::object array;
+  if (py::isinstance<py::array>(obj)) {
+    array = py::reinterpret_borrow<py::object>(obj);
+  } else {
+    try {
+      array = numpy().attr("asarray")(obj);
+    } catch (py::error_already_set& e) {
+      throw TypeError(std::string(op) + ": cannot convert " + py::str(py::type::of(obj)).cast<std::string>() +
+                      " to an array: " + e.what());
+    }
+  }
+  py::array arr = py::reinterpret_borrow<py::array>(array);
+  py::dtype dt = arr.dtype();
+  const char kind = dt.kind();
+  if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
+    throw TypeError(std::string(op) + ": unsupported array dtype " + py::str(dt).cast<std::string>() +
+                    " (eigengrad computes in float32 or float64; real numbers and bools convert)");
+  if (dt.has_fields())
+    throw TypeError(std::string(op) + ": structured dtypes are not supported");
+  const DType target = dtype.value_or(default_dtype(dt));
+  const std::int64_t want_size = static_cast<std::int64_t>(itemsize(target));
+  const int flags = py::detail::array_proxy(arr.ptr())->flags;
+  const bool exact = kind == 'f' && dt.itemsize() == want_size && dt.byteorder() != '>' &&
+                     (flags & py::array::c_style) && (flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_) &&
+                     (flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_);
+  if (!exact) {
+    // The one conversion: any layout, byte order or real dtype to a fresh
+    // C-contiguous native array of the target dtype.
+    arr = py::reinterpret_steal<py::array>(numpy()
+                                               .attr("array")(arr, py::arg("dtype") = dtype_name(target),
+                                                              py::arg("order") = "C", py::arg("copy") = true)
+                                               .release());
+  }
+  Shape shape(arr.shape(), arr.shape() + arr.ndim());
+  const std::size_t nbytes = static_cast<std::size_t>(arr.size()) * itemsize(target);
+  void* data = arr.mutable_data();
+  auto storage = std::make_shared<Storage>(data, nbytes, keep_alive(std::move(arr)));
+  return Tensor(std::move(storage), std::move(shape), target);
+}
+
+py::array tensor_to_numpy(const Tensor& t) {
+  auto* holder = new std::shared_ptr<Storage>(t.storage());
+  py::capsule base(holder, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
+  const py::ssize_t size = static_cast<py::ssize_t>(itemsize(t.dtype()));
+  std::vector<py::ssize_t> strides(shape.size());
+  py::ssize_t stride = size;
+  for (std::size_t i = shape.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= std::max<py::ssize_t>(shape[i], 1);
+  }
+  py::dtype dt = t.dtype() == DType::Float32 ? py::dtype::of<float>() : py::dtype::of<double>();
+  return py::array(dt, shape, strides, t.data(), base);
+}
+
+Variable to_variable(py::handle obj, const char* op) {
+  if (py::isinstance<Variable>(obj)) return obj.cast<const Variable&>();
+  return Variable(tensor_from_python(obj, std::nullopt, op));
+}
+
+std::pair<Variable, Variable> to_variable_pair(py::handle x, py::handle y, const char* op) {
+  const bool x_var = py::isinstance<Variable>(x), y_var = py::isinstance<Variable>(y);
+  if (x_var && y_var) return {x.cast<const Variable&>(), y.cast<const Variable&>()};
+  if (x_var && is_weak_scalar(y)) {
+    const Variable& v = x.cast<const Variable&>();
+    return {v, Variable(Tensor::scalar(y.cast<double>(), v.dtype()))};
+  }
+  if (y_var && is_weak_scalar(x)) {
+    const Variable& v = y.cast<const Variable&>();
+    return {Variable(Tensor::scalar(x.cast<double>(), v.dtype())), v};
+  }
+  Variable a = x_var ? x.cast<const Variable&>() : Variable();
+  Variable b = y_var ? y.cast<const Variable&>() : Variable();
+  if (!a.defined() && !b.defined()) {  // neither is a Variable: a weak scalar follows the array
+    if (is_weak_scalar(x) && !is_weak_scalar(y)) {
+      b = to_variable(y, op);
+      a = Variable(Tensor::scalar(x.cast<double>(), b.dtype()));
+    } else if (is_weak_scalar(y) && !is_weak_scalar(x)) {
+      a = to_variable(x, op);
+      b = Variable(Tensor::scalar(y.cast<double>(), a.dtype()));
+    }
+  }
+  if (!a.defined()) a = to_variable(x, op);
+  if (!b.defined()) b = to_variable(y, op);
+  return {a, b};
+}
+
+namespace {
+std::int64_t parse_int(py::handle obj, const char* op, const char* what) {
+  if (PyBool_Check(obj.ptr()) || !PyIndex_Check(obj.ptr()))
+    throw TypeError(std::string(op) + ": " + what + " must be an integer, got " +
+                    py::str(py::type::of(obj)).cast<std::string>());
+  return py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr())).cast<std::int64_t>();
+}
+}  // namespace
+
+Axes parse_axes(py::handle axis, const char* op) {
+  if (axis.is_none()) return std::nullopt;
+  if (py::isinstance<py::tuple>(axis) || py::isinstance<py::list>(axis)) {
+    std::vector<std::int64_t> axes;
+    for (py::handle a : axis) axes.push_back(parse_int(a, op, "axis"));
+    return axes;
+  }
+  return std::vector<std::int64_t>{parse_int(axis, op, "axis")};
+}
+
+Shape parse_shape(py::handle shape, const char* op) {
+  if (py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape)) {
+    Shape s;
+    for (py::handle d : shape) s.push_back(parse_int(d, op, "shape entries"));
+    return s;
+  }
+  return Shape{parse_int(shape, op, "shape")};
+}
+
+}  // namespace eigengrad::python
