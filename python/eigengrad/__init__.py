@@ -1,1 +1,68 @@
-from eigengrad._core import *  # placeholder
+"""eigengrad: tensor automatic differentiation with a C++ (Eigen) engine.
+
+Write NumPy-style code on :class:`Variable` objects and get gradients by reverse
+mode. Gradients follow denominator layout: the gradient of a scalar with respect to
+``X`` has exactly ``X.shape``.
+
+>>> import numpy as np, eigengrad as eg
+>>> W = eg.Variable(np.ones((3, 4)), requires_grad=True)
+>>> x = eg.Variable(np.arange(4.0))
+>>> L = eg.sigmoid(W @ x).sum()
+>>> L.backward()
+>>> W.grad.shape
+(3, 4)
+"""
+
+from eigengrad._core import (
+    Node,
+    Variable,
+    abs,
+    add,
+    astype,
+    broadcast_to,
+    clip,
+    concatenate,
+    cos,
+    div,
+    exp,
+    expm1,
+    log,
+    log1p,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    sqrt,
+    square,
+    stack,
+    sub,
+    sum,
+    sum_to,
+    take,
+    tanh,
+    transpose,
+    where,
+)
+from eigengrad import _variable  # noqa: F401  (adds indexing, repr, comparisons)
+from eigengrad import autograd, random
+from eigengrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
+from eigengrad.gradcheck import GradcheckError, gradcheck
+
+float32 = "float32"
+float64 = "float64"
+
+__version__ = "0.1.0"

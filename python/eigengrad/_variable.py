@@ -1,0 +1,167 @@
+"""Python-side parts of Variable: NumPy indexing, repr and comparisons.
+
+Indexing is parsed here (NumPy's rules are easier to read in Python) and then runs
+as at most four differentiable C++ ops: a strided slice, a reshape (dropping integer
+axes, inserting ``None`` axes), a transpose and a ``take`` for integer arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List
+
+import numpy as np
+
+from eigengrad import _core
+from eigengrad._core import Variable
+
+
+def _index_array(k: Any) -> np.ndarray:
+    a = np.asarray(k)
+    if a.size == 0 and a.dtype.kind not in "iub":
+        a = a.astype(np.intp)
+    if a.dtype.kind not in "iu":
+        raise IndexError(
+            "getitem: only integers, slices, Ellipsis, None and integer or boolean arrays are "
+            f"valid indices (got an array of dtype {a.dtype})"
+        )
+    return a
+
+
+def _expand_key(key: Any, ndim: int) -> List[Any]:
+    """The key as a list with Ellipsis expanded, boolean arrays turned into integer
+    arrays and every axis of x covered (trailing full slices added)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    items: List[Any] = []
+    for k in key:
+        if isinstance(k, Variable):
+            k = np.asarray(k)
+        if isinstance(k, (list, np.ndarray)) or (isinstance(k, np.generic) and k.dtype == bool):
+            a = np.asarray(k)
+            if a.dtype == bool:
+                if a.ndim == 0:
+                    raise IndexError("getitem: 0-d boolean indices are not supported")
+                items.extend(a.nonzero())
+            else:
+                items.append(_index_array(a))
+        elif isinstance(k, bool):
+            raise IndexError("getitem: boolean scalars are not supported as indices")
+        elif k is None or k is Ellipsis or isinstance(k, slice):
+            items.append(k)
+        else:
+            try:
+                items.append(int(np.asarray(k).item()) if isinstance(k, np.generic) else k.__index__())
+            except (AttributeError, TypeError):
+                raise IndexError(
+                    "getitem: only integers, slices, Ellipsis, None and integer or boolean arrays "
+                    f"are valid indices (got {type(k).__name__})"
+                ) from None
+    consumed = sum(1 for k in items if k is not None and k is not Ellipsis)
+    if consumed > ndim:
+        raise IndexError(
+            f"getitem: too many indices for array: array is {ndim}-dimensional, but {consumed} were indexed"
+        )
+    n_ellipsis = sum(1 for k in items if k is Ellipsis)
+    if n_ellipsis > 1:
+        raise IndexError("getitem: an index can only have a single ellipsis ('...')")
+    fill = [slice(None)] * (ndim - consumed)
+    if n_ellipsis:
+        i = next(i for i, k in enumerate(items) if k is Ellipsis)
+        items[i : i + 1] = fill
+    else:
+        items.extend(fill)
+    return items
+
+
+def _getitem(x: Variable, key: Any) -> Variable:
+    items = _expand_key(key, x.ndim)
+    advanced = any(isinstance(k, np.ndarray) for k in items)
+    if advanced:  # integers join the advanced indices (NumPy's rule)
+        items = [np.asarray(k, dtype=np.intp) if isinstance(k, int) else k for k in items]
+
+    starts, stops, steps = [], [], []
+    shape = []  # the shape after dropping integer axes and inserting None axes
+    adv_positions, adv_arrays = [], []
+    axis = 0
+    for k in items:
+        if k is None:
+            shape.append(1)
+            continue
+        dim = x.shape[axis]
+        if isinstance(k, slice):
+            start, stop, step = k.indices(dim)
+            starts.append(start), stops.append(stop), steps.append(step)
+            shape.append(len(range(start, stop, step)))
+        elif isinstance(k, np.ndarray):
+            starts.append(0), stops.append(dim), steps.append(1)
+            adv_positions.append(len(shape))
+            adv_arrays.append(k)
+            shape.append(dim)
+        else:
+            if not -dim <= k < dim:
+                raise IndexError(f"getitem: index {k} is out of bounds for axis {axis} with size {dim}")
+            k = k + dim if k < 0 else k
+            starts.append(k), stops.append(k + 1), steps.append(1)
+        axis += 1
+
+    y = x
+    if any((b, e, s) != (0, d, 1) for b, e, s, d in zip(starts, stops, steps, x.shape)):
+        y = _core._slice(y, starts, stops, steps)
+    if tuple(shape) != y.shape:
+        y = _core.reshape(y, shape)
+    if not advanced:
+        return y
+
+    arrays = np.broadcast_arrays(*adv_arrays)
+    dims = [shape[p] for p in adv_positions]
+    for a, d, p in zip(arrays, dims, adv_positions):
+        if a.size and (a.max() >= d or a.min() < -d):
+            bad = a.max() if a.max() >= d else a.min()
+            raise IndexError(f"getitem: index {bad} is out of bounds for axis {p} with size {d}")
+    arrays = [np.where(a < 0, a + d, a) for a, d in zip(arrays, dims)]
+    linear = np.ravel_multi_index(arrays, dims) if len(arrays) > 1 else arrays[0]
+    first = adv_positions[0]
+    if adv_positions != list(range(first, first + len(adv_positions))):
+        # Advanced indices separated by a slice: their result axes go first (NumPy).
+        rest = [p for p in range(len(shape)) if p not in adv_positions]
+        y = _core.transpose(y, adv_positions + rest)
+        first = 0
+    merged = list(y.shape[:first]) + [-1] + list(y.shape[first + len(dims) :])
+    y = _core.reshape(y, merged)
+    return _core.take(y, linear, first)
+
+
+def _repr(x: Variable) -> str:
+    body = np.array2string(np.asarray(x), separator=", ", prefix="Variable(")
+    extras = [f"dtype={x.dtype}"]
+    if x.grad_fn is not None:
+        extras.append(f"grad_fn=<{x.grad_fn.name()}>")
+    elif x.requires_grad:
+        extras.append("requires_grad=True")
+    return f"Variable({body}, {', '.join(extras)})"
+
+
+def _compare(op):
+    def method(self: Variable, other: Any) -> np.ndarray:
+        return op(np.asarray(self), np.asarray(other) if isinstance(other, Variable) else other)
+
+    return method
+
+
+def _bool(x: Variable) -> bool:
+    return bool(np.asarray(x))
+
+
+Variable.__getitem__ = _getitem
+Variable.__repr__ = _repr
+Variable.__str__ = _repr
+Variable.__bool__ = _bool
+Variable.__float__ = lambda x: float(x.item())
+Variable.__iter__ = lambda x: (x[i] for i in range(len(x)))
+Variable.__lt__ = _compare(np.less)
+Variable.__le__ = _compare(np.less_equal)
+Variable.__gt__ = _compare(np.greater)
+Variable.__ge__ = _compare(np.greater_equal)
+Variable.__eq__ = _compare(np.equal)
+Variable.__ne__ = _compare(np.not_equal)
+Variable.__hash__ = object.__hash__

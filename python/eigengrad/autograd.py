@@ -1,0 +1,115 @@
+"""Reverse mode: ``grad``, ``backward`` and the grad-mode switches.
+
+The graph is recorded and traversed in C++; these functions only convert arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
+
+from eigengrad import _core
+from eigengrad._core import Variable
+
+Variables = Union[Variable, Sequence[Variable]]
+
+
+def _as_list(xs: Any) -> list:
+    return [xs] if isinstance(xs, Variable) or xs is None else list(xs)
+
+
+def _seeds(outputs: Any, outs: list, grad_outputs: Any) -> list:
+    """One seed per output (None: the default 1)."""
+    if grad_outputs is None:
+        return [None] * len(outs)
+    if isinstance(outputs, Variable):
+        return [grad_outputs]
+    seeds = list(grad_outputs)
+    if len(seeds) != len(outs):
+        raise ValueError(f"grad: {len(seeds)} grad_outputs for {len(outs)} outputs")
+    return seeds
+
+
+def grad(
+    outputs: Variables,
+    inputs: Variables,
+    grad_outputs: Any = None,
+    retain_graph: Optional[bool] = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> Tuple[Optional[Variable], ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, one per input.
+
+    ``grad_outputs`` seeds each output (default 1, allowed only for single-element
+    outputs); the result is the vector-Jacobian product, shaped like each input.
+    ``.grad`` fields are not touched. With ``create_graph=True`` the gradients are
+    themselves differentiable (for Hessians and higher derivatives);
+    ``retain_graph`` defaults to ``create_graph``. An input that the outputs do not
+    depend on raises ``RuntimeError`` unless ``allow_unused=True`` (then ``None``).
+    """
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    gos = _seeds(outputs, outs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    return _core._grad(outs, ins, gos, retain_graph, create_graph, allow_unused)
+
+
+def backward(
+    outputs: Variables,
+    grad_outputs: Any = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+) -> None:
+    """Accumulates the gradients of ``outputs`` into the ``.grad`` of every leaf."""
+    outs = _as_list(outputs)
+    gos = _seeds(outputs, outs, grad_outputs)
+    _core._backward(outs, gos, retain_graph, create_graph)
+
+
+is_grad_enabled = _core.is_grad_enabled
+
+
+class set_grad_enabled:
+    """Sets grad mode on this thread; as a context manager, restores it on exit."""
+
+    def __init__(self, mode: bool) -> None:
+        self._previous = _core.is_grad_enabled()
+        _core.set_grad_enabled(bool(mode))
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        _core.set_grad_enabled(self._previous)
+
+
+class _GradModeContext:
+    _mode = True
+
+    def __enter__(self) -> None:
+        self._previous = _core.is_grad_enabled()
+        _core.set_grad_enabled(self._mode)
+
+    def __exit__(self, *exc: object) -> None:
+        _core.set_grad_enabled(self._previous)
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Context manager (or decorator): ops inside record no graph."""
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Context manager (or decorator): ops inside record the graph."""
+
+    _mode = True
