@@ -143,12 +143,14 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
                       v.set_grad(g.is_none() ? Variable() : to_variable(g, "grad"));
                     },
                     "The gradient accumulated by backward (None before), shaped like the Variable.")
-      .def("backward", [](const Variable& v, py::handle grad, bool retain_graph, bool create_graph) {
+      .def("backward", [](const Variable& v, py::handle grad, std::optional<bool> retain_graph,
+                          bool create_graph) {
         Variable g = grad.is_none() ? Variable() : to_variable(grad, "backward");
         py::gil_scoped_release release;
-        v.backward(g, retain_graph, create_graph);
-      }, py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false,
-      "Accumulates d(self)/d(leaf), contracted with `grad` (default 1 for one element), into leaf.grad.")
+        v.backward(g, retain_graph.value_or(create_graph), create_graph);
+      }, py::arg("grad") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
+      "Accumulates d(self)/d(leaf), contracted with `grad` (default 1 for one element), into leaf.grad.\n"
+      "retain_graph defaults to create_graph.")
       .def("detach", &Variable::detach, "A leaf sharing this value, cut from the graph.")
       .def("item", &Variable::item, "The only element as a Python float.")
       .def("numpy", [](const Variable& v) { return tensor_to_numpy(v.data()); },
@@ -243,7 +245,8 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     return reshape(to_variable(x, "reshape"), parse_shape(shape, "reshape"));
   }, py::arg("x"), py::arg("shape"));
   cls.def("reshape", [](const Variable& x, py::args shape) {
-    return reshape(x, parse_shape(shape.size() == 1 ? shape[0] : shape, "reshape"));
+    py::object s = shape.size() == 1 ? py::object(shape[0]) : py::object(shape);
+    return reshape(x, parse_shape(s, "reshape"));
   });
   m.def("transpose", [](py::handle x, py::handle axes) {
     return transpose(to_variable(x, "transpose"),
@@ -251,7 +254,8 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   }, py::arg("x"), py::arg("axes") = py::none());
   cls.def("transpose", [](const Variable& x, py::args axes) {
     if (axes.size() == 0 || (axes.size() == 1 && axes[0].is_none())) return transpose(x);
-    return transpose(x, parse_shape(axes.size() == 1 ? axes[0] : axes, "transpose"));
+    py::object a = axes.size() == 1 ? py::object(axes[0]) : py::object(axes);
+    return transpose(x, parse_shape(a, "transpose"));
   });
   m.def("broadcast_to", [](py::handle x, py::handle shape) {
     return broadcast_to(to_variable(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));

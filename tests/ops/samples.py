@@ -1,0 +1,430 @@
+"""The sample table: one OpInfo per public op, driving the generic op tests.
+
+Every name in ``eg._core.op_names()`` has one entry in ``OPS`` giving the eigengrad
+callable, a NumPy reference, sample inputs and flags. A sample's ``args`` are the
+op's float inputs (the ones that are cast to each dtype and differentiated); its
+``kwargs`` are everything else (axes, shapes, conditions, indices, bounds).
+
+Inputs stay away from kinks and ties (``abs``/``relu``/``sign`` at 0, ties in
+``max``/``maximum``, ``clip`` at its bounds) so that central differences are
+valid; those points have named tests of their own. Samples cover 0-d arrays,
+broadcasting, size 0 and non-contiguous (transposed or strided) arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy as np
+
+import eigengrad as eg
+
+rng = np.random.default_rng(1234)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    args: Tuple[np.ndarray, ...]
+    kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class OpInfo:
+    """An op, its NumPy reference and its samples.
+
+    ``op(*args, **kwargs)`` takes Variables, ``ref(*args, **kwargs)`` ndarrays.
+    ``domain`` says where the samples are drawn and why. ``differentiable`` means
+    every float input gets a VJP; ``gradgrad`` that its VJP is differentiable too
+    (``create_graph=True``). ``result_dtype(sample, input_dtype)`` is the output
+    dtype (the input dtype unless the op converts).
+    """
+
+    name: str
+    op: Callable[..., Any]
+    ref: Callable[..., Any]
+    samples: List[Sample]
+    domain: str = "any real"
+    differentiable: bool = True
+    gradgrad: bool = True
+    result_dtype: Callable[[Sample, np.dtype], np.dtype] = lambda sample, dtype: dtype
+
+
+# ---- input generators ---------------------------------------------------------------
+
+
+def normal(*shape: int) -> np.ndarray:
+    return rng.standard_normal(shape)
+
+
+def uniform(low: float, high: float, *shape: int) -> np.ndarray:
+    return rng.uniform(low, high, shape)
+
+
+def away_from_zero(*shape: int) -> np.ndarray:
+    """|x| in [0.2, 2], random signs: clear of the kink at 0."""
+    return rng.choice([-1.0, 1.0], shape) * uniform(0.2, 2.0, *shape)
+
+
+def distinct(*shape: int) -> np.ndarray:
+    """Values at least 0.2 apart (no ties in max/min reductions)."""
+    size = int(np.prod(shape))
+    return (rng.permutation(size) * 0.3 - 0.15 * size + uniform(-0.05, 0.05, size)).reshape(shape)
+
+
+def on_grid(offset: float, *shape: int) -> np.ndarray:
+    """Values near the grid offset + k/2: two grids with offsets 0.25 apart never tie."""
+    return offset + 0.5 * rng.integers(-4, 5, shape) + uniform(-0.05, 0.05, *shape)
+
+
+def strided(a: np.ndarray) -> np.ndarray:
+    """A non-contiguous view holding a's values (every other element of a buffer)."""
+    buffer = np.empty(a.shape + (2,), a.dtype)
+    buffer[..., 0] = a
+    return buffer[..., 0]
+
+
+def as_dtype(a: np.ndarray, dtype: Any) -> np.ndarray:
+    """a cast to dtype, keeping it non-contiguous if it was."""
+    out = a.astype(dtype)
+    return out if a.flags.c_contiguous or out.size < 2 else strided(out)
+
+
+# ---- sample sets shared by op families ----------------------------------------------
+
+
+def unary_samples(draw: Callable[..., np.ndarray]) -> List[Sample]:
+    return [
+        Sample((draw(),)),
+        Sample((draw(4),)),
+        Sample((draw(2, 3),)),
+        Sample((draw(0),)),
+        Sample((draw(2, 0, 3),)),
+        Sample((draw(3, 2).T,)),
+        Sample((strided(draw(2, 3)),)),
+    ]
+
+
+BROADCAST_SHAPES = [
+    ((2, 3), (2, 3)),
+    ((), ()),
+    ((3, 1), (4,)),
+    ((), (2, 3)),
+    ((2, 3), ()),
+    ((2, 1, 3), (4, 1)),
+    ((0, 3), (3,)),
+    ((0,), ()),
+]
+
+
+def binary_samples(draw_x: Callable[..., np.ndarray], draw_y: Callable[..., np.ndarray]) -> List[Sample]:
+    samples = [Sample((draw_x(*sx), draw_y(*sy))) for sx, sy in BROADCAST_SHAPES]
+    samples.append(Sample((draw_x(3, 2).T, strided(draw_y(2, 3)))))
+    samples.append(Sample((strided(draw_x(3)), draw_y(2, 1).T)))
+    return samples
+
+
+def reduction_samples(empty_axis_ok: bool) -> List[Sample]:
+    """Distinct values, so max/min have no ties; axes None/int/negative/tuple."""
+    samples = []
+    for axis in [None, 0, -1, (0, 2), (-1, 1)]:
+        for keepdims in [False, True]:
+            samples.append(Sample((distinct(2, 3, 4),), dict(axis=axis, keepdims=keepdims)))
+    samples += [
+        Sample((distinct(3),), dict(axis=0)),
+        Sample((np.array(0.7),), dict(axis=None)),
+        Sample((np.array(-0.3),), dict(axis=None, keepdims=True)),
+        Sample((distinct(4, 3).T,), dict(axis=1)),
+        Sample((strided(distinct(3, 2)),), dict(axis=-2, keepdims=True)),
+        Sample((distinct(0, 3),), dict(axis=1)),
+        Sample((distinct(2, 0, 3),), dict(axis=(0, 2), keepdims=True)),
+    ]
+    if empty_axis_ok:
+        samples += [
+            Sample((distinct(0, 3),), dict(axis=0)),
+            Sample((distinct(0, 3),), dict(axis=None)),
+        ]
+    return samples
+
+
+def slice_sample(x: np.ndarray, *slices: slice) -> Sample:
+    """x[slices] as the op's normalised (start, stop, step) per axis."""
+    bounds = [s.indices(n) for s, n in zip(slices, x.shape)]
+    starts, stops, steps = (list(b) for b in zip(*bounds)) if bounds else ([], [], [])
+    return Sample((x,), dict(starts=starts, stops=stops, steps=steps))
+
+
+# ---- NumPy references that NumPy lacks ------------------------------------------------
+
+
+def logsumexp_ref(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def softmax_ref(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax_ref(x, axis=-1):
+    return x - logsumexp_ref(x, axis=axis, keepdims=True)
+
+
+def sum_to_ref(x, shape):
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1)
+    return np.sum(x, axis=axes, keepdims=True).reshape(shape)
+
+
+def slice_ref(x, starts, stops, steps):
+    # Normalised bounds: a negative stop (only with a negative step) runs through 0.
+    return x[tuple(slice(a, None if b < 0 else b, c) for a, b, c in zip(starts, stops, steps))]
+
+
+def clip_ref(x, a_min=None, a_max=None):
+    return np.clip(x, a_min, a_max)
+
+
+def sigmoid_ref(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# ---- the table --------------------------------------------------------------------------
+
+
+def unary(name: str, ref: Callable, draw: Callable = normal, domain: str = "any real") -> OpInfo:
+    return OpInfo(name, getattr(eg, name), ref, unary_samples(draw), domain=domain)
+
+
+def binary(name: str, ref: Callable, draw_x: Callable = normal, draw_y: Callable = normal,
+           domain: str = "any real") -> OpInfo:
+    return OpInfo(name, getattr(eg, name), ref, binary_samples(draw_x, draw_y), domain=domain)
+
+
+def reduction(name: str, ref: Callable, empty_axis_ok: bool = False, domain: str = "any real") -> OpInfo:
+    return OpInfo(name, getattr(eg, name), ref, reduction_samples(empty_axis_ok), domain=domain)
+
+
+def clip_samples() -> List[Sample]:
+    def draw(*shape):  # clear of the bounds -0.5 and 0.5
+        return rng.choice([-1.0, 0.0, 1.0], shape) + uniform(-0.4, 0.4, *shape)
+
+    bounds = [dict(a_min=-0.5, a_max=0.5), dict(a_min=-0.5), dict(a_max=0.5), dict(a_min=-0.5, a_max=0.5)]
+    shapes = [(), (3, 4), (0, 2), (5,)]
+    samples = [Sample((draw(*s),), b) for s, b in zip(shapes, bounds)]
+    samples.append(Sample((draw(4, 3).T,), dict(a_min=-0.5, a_max=0.5)))
+    return samples
+
+
+def where_samples() -> List[Sample]:
+    def cond(*shape):
+        return rng.random(shape) < 0.5
+
+    return [
+        Sample((normal(2, 3), normal(2, 3)), dict(condition=cond(2, 3))),
+        Sample((normal(), normal()), dict(condition=np.array(True))),
+        Sample((normal(3, 1), normal(4)), dict(condition=cond(3, 4))),
+        Sample((normal(2, 3), normal()), dict(condition=cond(3))),
+        Sample((normal(), normal(2, 1)), dict(condition=cond(2, 3))),
+        Sample((normal(3), normal(3)), dict(condition=[1, 0, 2])),
+        Sample((normal(0, 3), normal(3)), dict(condition=cond(0, 3))),
+        Sample((normal(3, 2).T, strided(normal(2, 3))), dict(condition=cond(3, 2).T)),
+    ]
+
+
+def take_samples() -> List[Sample]:
+    return [
+        Sample((normal(5),), dict(indices=np.array([4, 0, -1, 2, 0]))),
+        Sample((normal(2, 3),), dict(indices=np.array([[5, 1], [1, -6]]), axis=None)),
+        Sample((normal(2, 3),), dict(indices=np.array([2, 0, 2]), axis=1)),
+        Sample((normal(2, 3, 2),), dict(indices=np.array([[0], [1]]), axis=-3)),
+        Sample((normal(3, 2),), dict(indices=np.array(1), axis=0)),
+        Sample((normal(3, 2),), dict(indices=np.array([], dtype=np.int64), axis=0)),
+        Sample((normal(0, 2),), dict(indices=np.array([1, 0]), axis=1)),
+        Sample((normal(3, 4).T,), dict(indices=[2, 2, 0], axis=1)),
+    ]
+
+
+def slice_samples() -> List[Sample]:
+    x = normal(4, 5)
+    return [
+        slice_sample(x, slice(1, 3), slice(None, None, 2)),
+        slice_sample(x, slice(None, None, -1), slice(-2, None)),
+        slice_sample(x, slice(3, 0, -2), slice(4, 1, -1)),
+        slice_sample(x, slice(2, 2), slice(None)),
+        slice_sample(normal(6), slice(-100, 100, 3)),
+        slice_sample(normal()),
+        slice_sample(normal(0, 3), slice(None), slice(1, None)),
+        slice_sample(normal(5, 4).T, slice(1, None), slice(None, None, -2)),
+        slice_sample(strided(normal(3, 4)), slice(0, 3, 2), slice(1, 2)),
+    ]
+
+
+def concatenate_op(*xs, axis=0):
+    return eg.concatenate(list(xs), axis=axis)
+
+
+def concatenate_ref(*xs, axis=0):
+    return np.concatenate(xs, axis=axis)
+
+
+def stack_op(*xs, axis=0):
+    return eg.stack(list(xs), axis=axis)
+
+
+def stack_ref(*xs, axis=0):
+    return np.stack(xs, axis=axis)
+
+
+def matmul_samples() -> List[Sample]:
+    shapes = [
+        ((3,), (3,)),
+        ((2, 3), (3,)),
+        ((3,), (3, 2)),
+        ((2, 3), (3, 4)),
+        ((2, 2, 3), (3, 2)),
+        ((3,), (2, 3, 2)),
+        ((2, 1, 2, 3), (3, 3, 2)),
+        ((2, 0), (0, 3)),
+        ((0, 3), (3, 2)),
+        ((2, 3), (3, 0)),
+    ]
+    samples = [Sample((normal(*sx), normal(*sy))) for sx, sy in shapes]
+    samples.append(Sample((normal(3, 2).T, strided(normal(3, 4)))))
+    return samples
+
+
+OPS: List[OpInfo] = [
+    # unary
+    unary("neg", np.negative),
+    unary("exp", np.exp),
+    unary("log", np.log, lambda *s: uniform(0.5, 2.0, *s), "x in [0.5, 2]"),
+    unary("sqrt", np.sqrt, lambda *s: uniform(0.5, 2.0, *s), "x in [0.5, 2]"),
+    unary("abs", np.abs, away_from_zero, "|x| >= 0.2 (kink at 0)"),
+    unary("tanh", np.tanh),
+    unary("sigmoid", sigmoid_ref),
+    unary("relu", lambda x: np.maximum(x, 0), away_from_zero, "|x| >= 0.2 (kink at 0)"),
+    unary("sin", np.sin),
+    unary("cos", np.cos),
+    unary("log1p", np.log1p, lambda *s: uniform(-0.5, 1.0, *s), "x in [-0.5, 1]"),
+    unary("expm1", np.expm1),
+    unary("square", np.square),
+    unary("sign", np.sign, away_from_zero, "|x| >= 0.2 (jump at 0)"),
+    # binary, broadcasting
+    binary("add", np.add),
+    binary("sub", np.subtract),
+    binary("mul", np.multiply),
+    binary("div", np.divide, normal, away_from_zero, "|y| >= 0.2"),
+    binary("pow", np.power, lambda *s: uniform(0.5, 2.0, *s), lambda *s: uniform(-2.0, 2.0, *s),
+           "x in [0.5, 2], y in [-2, 2] (x**y real and smooth)"),
+    binary("maximum", np.maximum, lambda *s: on_grid(0.0, *s), lambda *s: on_grid(0.25, *s),
+           "|x - y| >= 0.15 (no ties)"),
+    binary("minimum", np.minimum, lambda *s: on_grid(0.0, *s), lambda *s: on_grid(0.25, *s),
+           "|x - y| >= 0.15 (no ties)"),
+    OpInfo("where", lambda x, y, condition: eg.where(condition, x, y),
+           lambda x, y, condition: np.where(condition, x, y), where_samples(),
+           domain="any real; the condition is not differentiated"),
+    OpInfo("clip", eg.clip, clip_ref, clip_samples(), domain="x at least 0.1 from the bounds -0.5 and 0.5"),
+    OpInfo("astype", eg.astype, lambda x, dtype: x.astype(dtype),
+           [Sample((normal(2, 3),), dict(dtype=dt)) for dt in ("float64", "float32")]
+           + [Sample((normal(),), dict(dtype="float64")), Sample((normal(0, 2),), dict(dtype="float32")),
+              Sample((normal(3, 2).T,), dict(dtype="float64"))],
+           result_dtype=lambda sample, dtype: np.dtype(sample.kwargs["dtype"])),
+    # reductions
+    reduction("sum", np.sum, empty_axis_ok=True),
+    reduction("mean", np.mean),
+    reduction("max", np.max, domain="distinct values (no ties)"),
+    reduction("min", np.min, domain="distinct values (no ties)"),
+    OpInfo("logsumexp", eg.logsumexp, logsumexp_ref,
+           reduction_samples(empty_axis_ok=False)
+           + [Sample((normal(2, 3) + 500,), dict(axis=1)), Sample((normal(3) - 500,), dict(axis=0))],
+           domain="any real, including large offsets (stability)"),
+    OpInfo("sum_to", eg.sum_to, sum_to_ref, [
+        Sample((normal(2, 3),), dict(shape=(3,))),
+        Sample((normal(2, 3),), dict(shape=(1, 3))),
+        Sample((normal(2, 3),), dict(shape=(2, 1))),
+        Sample((normal(2, 3),), dict(shape=())),
+        Sample((normal(2, 3),), dict(shape=(2, 3))),
+        Sample((normal(4, 2, 3),), dict(shape=(2, 1))),
+        Sample((normal(),), dict(shape=())),
+        Sample((normal(0, 3),), dict(shape=(3,))),
+        Sample((normal(2, 0),), dict(shape=(1, 0))),
+        Sample((normal(3, 2).T,), dict(shape=(1, 3))),
+    ]),
+    # shape
+    OpInfo("reshape", eg.reshape, np.reshape, [
+        Sample((normal(2, 3),), dict(shape=(3, 2))),
+        Sample((normal(2, 3),), dict(shape=(-1,))),
+        Sample((normal(2, 3),), dict(shape=(1, -1, 2))),
+        Sample((normal(),), dict(shape=(1, 1))),
+        Sample((normal(1),), dict(shape=())),
+        Sample((normal(0, 3),), dict(shape=(3, 0))),
+        Sample((normal(0, 3),), dict(shape=(-1, 2))),
+        Sample((normal(3, 2).T,), dict(shape=(6,))),
+        Sample((strided(normal(2, 3)),), dict(shape=(3, 2))),
+    ]),
+    OpInfo("transpose", eg.transpose, np.transpose, [
+        Sample((normal(2, 3),), dict(axes=None)),
+        Sample((normal(2, 3, 4),), dict(axes=(1, 2, 0))),
+        Sample((normal(2, 3, 4),), dict(axes=(-1, 0, -2))),
+        Sample((normal(2, 3, 4),), dict(axes=None)),
+        Sample((normal(),), dict(axes=None)),
+        Sample((normal(3),), dict(axes=(0,))),
+        Sample((normal(0, 2),), dict(axes=None)),
+        Sample((normal(3, 2).T,), dict(axes=(1, 0))),
+        Sample((strided(normal(2, 3)),), dict(axes=None)),
+    ]),
+    OpInfo("broadcast_to", eg.broadcast_to, np.broadcast_to, [
+        Sample((normal(3, 1),), dict(shape=(2, 3, 4))),
+        Sample((normal(),), dict(shape=(2, 2))),
+        Sample((normal(3),), dict(shape=(2, 3))),
+        Sample((normal(2, 3),), dict(shape=(2, 3))),
+        Sample((normal(3),), dict(shape=(0, 3))),
+        Sample((normal(1),), dict(shape=())),
+        Sample((normal(2, 1).T,), dict(shape=(3, 2))),
+    ]),
+    OpInfo("slice", eg._core._slice, slice_ref, slice_samples()),
+    OpInfo("take", eg.take, np.take, take_samples(), domain="any real; indices repeat and wrap (negative)"),
+    OpInfo("concatenate", concatenate_op, concatenate_ref, [
+        Sample((normal(2, 3), normal(1, 3)), dict(axis=0)),
+        Sample((normal(2, 3), normal(2, 1), normal(2, 2)), dict(axis=1)),
+        Sample((normal(2, 3), normal(2, 2)), dict(axis=-1)),
+        Sample((normal(2, 3), normal(4)), dict(axis=None)),
+        Sample((normal(3),), dict(axis=0)),
+        Sample((normal(0, 3), normal(2, 3)), dict(axis=0)),
+        Sample((normal(3, 2).T, strided(normal(2, 2))), dict(axis=1)),
+    ]),
+    OpInfo("stack", stack_op, stack_ref, [
+        Sample((normal(2, 3), normal(2, 3)), dict(axis=0)),
+        Sample((normal(2, 3), normal(2, 3), normal(2, 3)), dict(axis=-1)),
+        Sample((normal(2), normal(2)), dict(axis=1)),
+        Sample((normal(), normal(), normal()), dict(axis=0)),
+        Sample((normal(0, 2), normal(0, 2)), dict(axis=1)),
+        Sample((normal(3, 2).T, strided(normal(2, 3))), dict(axis=-2)),
+    ]),
+    # linalg
+    OpInfo("matmul", eg.matmul, np.matmul, matmul_samples()),
+    # nn
+    OpInfo("softmax", eg.softmax, softmax_ref, [
+        Sample((normal(2, 3),), dict()),
+        Sample((normal(2, 3),), dict(axis=0)),
+        Sample((normal(2, 3, 2),), dict(axis=-2)),
+        Sample((normal(4),), dict(axis=0)),
+        Sample((normal(2, 3) + 500,), dict(axis=1)),
+        Sample((normal(0, 3),), dict(axis=-1)),
+        Sample((normal(3, 2).T,), dict(axis=1)),
+    ], domain="any real, including large offsets (stability)"),
+    OpInfo("log_softmax", eg.log_softmax, log_softmax_ref, [
+        Sample((normal(2, 3),), dict()),
+        Sample((normal(2, 3),), dict(axis=0)),
+        Sample((normal(2, 3, 2),), dict(axis=-2)),
+        Sample((normal(4),), dict(axis=0)),
+        Sample((normal(2, 3) - 500,), dict(axis=1)),
+        Sample((normal(0, 3),), dict(axis=-1)),
+        Sample((strided(normal(2, 3)),), dict(axis=1)),
+    ], domain="any real, including large offsets (stability)"),
+]
+
+OPS_BY_NAME: Dict[str, OpInfo] = {info.name: info for info in OPS}

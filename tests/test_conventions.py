@@ -1,0 +1,109 @@
+"""Conventions at kinks, ties and infinities (DESIGN.md, "Kinks and ties").
+Each is a choice; these tests pin it and the README documents it."""
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+
+
+def grad_of(f, *arrays):
+    xs = [eg.Variable(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    f(*xs).sum().backward()
+    return [x.grad.numpy() for x in xs]
+
+
+def test_abs_derivative_at_zero_is_zero():
+    (g,) = grad_of(eg.abs, [-2.0, 0.0, 3.0])
+    np.testing.assert_array_equal(g, [-1.0, 0.0, 1.0])
+
+
+def test_relu_derivative_at_zero_is_zero():
+    (g,) = grad_of(eg.relu, [-1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
+
+
+def test_max_reduction_ties_share_the_gradient_evenly():
+    (g,) = grad_of(lambda x: eg.max(x), [1.0, 3.0, 3.0, 2.0])
+    np.testing.assert_array_equal(g, [0.0, 0.5, 0.5, 0.0])
+    (g,) = grad_of(lambda x: eg.max(x, axis=1), [[5.0, 5.0, 5.0], [1.0, 2.0, 0.0]])
+    np.testing.assert_allclose(g, [[1 / 3, 1 / 3, 1 / 3], [0.0, 1.0, 0.0]])
+
+
+def test_min_reduction_ties_share_the_gradient_evenly():
+    (g,) = grad_of(lambda x: eg.min(x, axis=0), [[1.0, 4.0], [1.0, 2.0]])
+    np.testing.assert_array_equal(g, [[0.5, 0.0], [0.5, 1.0]])
+
+
+def test_maximum_and_minimum_ties_split_evenly():
+    gx, gy = grad_of(eg.maximum, [1.0, 2.0, 3.0], [1.0, 5.0, 0.0])
+    np.testing.assert_array_equal(gx, [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(gy, [0.5, 1.0, 0.0])
+    gx, gy = grad_of(eg.minimum, [1.0, 2.0], [1.0, 5.0])
+    np.testing.assert_array_equal(gx, [0.5, 1.0])
+    np.testing.assert_array_equal(gy, [0.5, 0.0])
+
+
+def test_maximum_tie_split_survives_broadcasting():
+    gx, gy = grad_of(eg.maximum, [2.0, 2.0, 1.0], 2.0)
+    np.testing.assert_array_equal(gx, [0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(gy, 2.0)  # 0.5 + 0.5 from the ties, 1.0 from the third
+
+
+def test_pow_zero_exponent_has_zero_derivative_at_zero():
+    gx, gy = grad_of(lambda x, y: x**y, [0.0, 2.0], [0.0, 0.0])
+    np.testing.assert_array_equal(gx, [0.0, 0.0])
+    assert np.all(np.isfinite(gy))
+
+
+def test_pow_derivative_in_the_exponent_is_zero_at_zero_base():
+    gx, gy = grad_of(lambda x, y: x**y, [0.0, 0.0], [2.0, 0.5])
+    np.testing.assert_array_equal(gy, [0.0, 0.0])
+
+
+def test_python_scalar_exponent_of_zero_base():
+    x = eg.Variable(np.array([0.0, 3.0]), requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+def test_logsumexp_of_all_minus_inf_has_value_minus_inf_and_zero_gradient():
+    x = eg.Variable(np.array([[-np.inf, -np.inf], [0.0, -np.inf]]), requires_grad=True)
+    out = eg.logsumexp(x, axis=1)
+    np.testing.assert_array_equal(out.numpy(), [-np.inf, 0.0])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0], [1.0, 0.0]])
+
+
+@pytest.mark.parametrize("big", [1000.0, -1000.0])
+def test_softmax_family_is_finite_at_large_magnitudes(big):
+    a = np.array([[big, 0.0, -big], [big, big, big]])
+    for f in (lambda x: eg.logsumexp(x, axis=1), eg.softmax, eg.log_softmax):
+        x = eg.Variable(a, requires_grad=True)
+        y = f(x)
+        assert np.all(np.isfinite(y.numpy()))
+        (y * np.arange(y.size).reshape(y.shape)).sum().backward()
+        assert np.all(np.isfinite(x.grad.numpy()))
+    np.testing.assert_allclose(eg.logsumexp(a, axis=1).numpy(), [abs(big), big + np.log(3)])
+
+
+def test_nan_propagates_through_max_maximum_and_clip():
+    a = np.array([1.0, np.nan, 3.0])
+    assert np.isnan(eg.max(a).item())
+    assert np.isnan(eg.maximum(a, 2.0).numpy()[1])
+    assert np.isnan(eg.minimum(a, 2.0).numpy()[1])
+    assert np.isnan(eg.clip(a, 0.0, 2.0).numpy()[1])
+    np.testing.assert_array_equal(eg.clip(a, 0.0, 2.0).numpy()[[0, 2]], [1.0, 2.0])
+
+
+def test_clip_gradient_passes_at_the_bounds():
+    (g,) = grad_of(lambda x: eg.clip(x, 0.0, 1.0), [-1.0, 0.0, 0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(g, [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+def test_sigmoid_is_finite_at_large_magnitudes():
+    x = eg.Variable(np.array([-1000.0, 1000.0]), requires_grad=True)
+    y = eg.sigmoid(x)
+    np.testing.assert_array_equal(y.numpy(), [0.0, 1.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
