@@ -146,15 +146,24 @@ TEST(DeepChain, MillionOpsFreedAfterRetainedBackward) {
   EXPECT_EQ(x0.impl().use_count(), 1);
 }
 
+// The C++ API does not tie retain_graph to create_graph (Python does): the gradient
+// of x * x * x uses x * x, whose node belongs to the first graph, so it must be kept.
 TEST(Grad, SecondDerivativeOfCubeWithCreateGraph) {
   Variable x = make_var({1.0, 2.0, -3.0}, {3}, true);
   Variable y = sum(x * x * x);
-  Variable g = grad({y}, {x}, {}, /*retain_graph=*/false, /*create_graph=*/true)[0];
+  Variable g = grad({y}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
   expect_values_near(g, {3.0, 12.0, 27.0});  // 3 x^2
   EXPECT_TRUE(g.requires_grad());
   Variable h = grad({sum(g)}, {x})[0];
   expect_values_near(h, {6.0, 12.0, -18.0});  // 6 x
   EXPECT_FALSE(x.grad().defined());           // grad() leaves .grad alone
+}
+
+TEST(Grad, CreateGraphWithoutRetainGraphRaisesInsteadOfWrongNumbers) {
+  Variable x = make_var({1.0, 2.0}, {2}, true);
+  Variable g = grad({sum(x * x * x)}, {x}, {}, /*retain_graph=*/false, /*create_graph=*/true)[0];
+  std::string msg = message_of<std::runtime_error>([&] { grad({sum(g)}, {x}); });
+  EXPECT_TRUE(contains(msg, "retain_graph")) << msg;
 }
 
 TEST(Grad, SecondDerivativeThroughASavedOutput) {
