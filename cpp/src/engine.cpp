@@ -26,30 +26,12 @@ Variable seed_for(const Variable& output, const Variable& grad) {
   return grad.dtype() == output.dtype() ? grad : astype(grad, output.dtype());
 }
 
-/// Nodes reachable from `roots`, children before parents (iterative post-order DFS).
-std::vector<Node*> post_order(const std::vector<Node*>& roots) {
-  std::vector<Node*> order;
-  std::unordered_set<Node*> seen;
-  std::vector<std::pair<Node*, std::size_t>> stack;
-  for (Node* root : roots) {
-    if (!seen.insert(root).second) continue;
-    stack.emplace_back(root, 0);
-    while (!stack.empty()) {
-      auto& [node, i] = stack.back();
-      if (i < node->next().size()) {
-        Node* child = node->next()[i++].get();
-        if (child && seen.insert(child).second) stack.emplace_back(child, 0);
-      } else {
-        order.push_back(node);
-        stack.pop_back();
-      }
-    }
-  }
-  return order;
-}
-
 /// One run of the engine. `targets` (for grad()) maps nodes to the indices of the
 /// inputs whose cotangent they receive; empty means backward() into leaves.
+///
+/// The graph is first discovered (iterative DFS) into a dense table: one State per
+/// node, found through a single hash map, so that the run itself touches the map
+/// once per edge.
 class GraphTask {
  public:
   GraphTask(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
@@ -63,8 +45,7 @@ class GraphTask {
       if (!node)
         throw std::runtime_error("backward: output " + std::to_string(i) +
                                  " does not require grad and has no grad_fn");
-      Variable seed = seed_for(outputs[i], grad_outputs.empty() ? Variable() : grad_outputs[i]);
-      add_to(buffers_[node.get()], seed);
+      seeds_.push_back(seed_for(outputs[i], grad_outputs.empty() ? Variable() : grad_outputs[i]));
       roots_.push_back(node.get());
     }
   }
@@ -73,68 +54,114 @@ class GraphTask {
 
   /// Runs the graph; returns the cotangent of every target index.
   std::vector<Variable> run(std::size_t n_targets) {
-    std::vector<Node*> order = post_order(roots_);
-    std::unordered_set<Node*> needed;
-    for (Node* node : order) {  // children first, so `needed` of children is known
-      bool need = targets_.empty() || targets_.count(node);
-      for (const auto& child : node->next()) need = need || (child && needed.count(child.get()));
-      if (need) needed.insert(node);
+    discover();
+    // A node is needed when it leads to a target (every node, for backward()).
+    // `order_` lists children before parents, so one pass settles it.
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      State& s = states_[i];
+      s.needed = targets_.empty() || targets_.count(order_[i]);
+      for (std::uint32_t child : s.children) s.needed = s.needed || (child != kNone && states_[child].needed);
     }
-    std::unordered_map<Node*, int> deps;
-    for (Node* node : needed)
-      for (const auto& child : node->next())
-        if (child && needed.count(child.get())) ++deps[child.get()];
+    for (const State& s : states_)
+      if (s.needed)
+        for (std::uint32_t child : s.children)
+          if (child != kNone && states_[child].needed) ++states_[child].deps;
+    for (std::size_t r = 0; r < roots_.size(); ++r) add_to(states_[index_.at(roots_[r])].buffer, seeds_[r]);
 
     std::vector<Variable> captured(n_targets);
-    std::vector<Node*> ready;
-    for (Node* root : roots_)
-      if (needed.count(root) && deps[root] == 0 && (ready.empty() || !contains(ready, root)))
-        ready.push_back(root);
+    std::vector<std::uint32_t> ready;
+    for (Node* root : roots_) {
+      std::uint32_t i = index_.at(root);
+      State& s = states_[i];
+      if (s.needed && s.deps == 0 && !s.queued) {
+        s.queued = true;
+        ready.push_back(i);
+      }
+    }
 
     GradMode mode(create_graph_);
     std::vector<bool> needs;
     while (!ready.empty()) {
-      Node* node = ready.back();
+      const std::uint32_t i = ready.back();
       ready.pop_back();
-      Variable gout = std::move(buffers_[node]);
-      buffers_.erase(node);
-      if (auto it = targets_.find(node); it != targets_.end())
-        for (std::size_t index : it->second) captured[index] = gout;
+      Node* node = order_[i];
+      State& s = states_[i];
+      Variable gout = std::move(s.buffer);
+      s.buffer = Variable();
+      if (!targets_.empty())
+        if (auto it = targets_.find(node); it != targets_.end())
+          for (std::size_t index : it->second) captured[index] = gout;
 
+      needs.assign(s.children.size(), false);
+      for (std::size_t k = 0; k < needs.size(); ++k)
+        needs[k] = s.children[k] != kNone && states_[s.children[k]].needed;
       std::vector<Variable> grads;
-      bool skip_apply = !gout.defined() || (!targets_.empty() && dynamic_cast<AccumulateGrad*>(node));
-      needs.assign(node->next().size(), false);
-      for (std::size_t i = 0; i < needs.size(); ++i)
-        needs[i] = node->next()[i] && needed.count(node->next()[i].get());
-      if (!skip_apply) {
+      const bool is_leaf_sink = s.children.empty() && dynamic_cast<AccumulateGrad*>(node);
+      if (gout.defined() && !(is_leaf_sink && !targets_.empty())) {
         grads = node->apply(gout, needs, retain_graph_);
-        if (!dynamic_cast<AccumulateGrad*>(node) && grads.size() != needs.size())
+        if (!is_leaf_sink && grads.size() != needs.size())
           throw InternalError(std::string(node->name()) + ": backward rule returned " +
                               std::to_string(grads.size()) + " gradients for " +
                               std::to_string(needs.size()) + " inputs");
       }
-      for (std::size_t i = 0; i < needs.size(); ++i) {
-        if (!needs[i]) continue;
-        Node* child = node->next()[i].get();
-        if (i < grads.size() && grads[i].defined()) add_to(buffers_[child], grads[i]);
-        if (--deps[child] == 0) ready.push_back(child);
+      for (std::size_t k = 0; k < needs.size(); ++k) {
+        if (!needs[k]) continue;
+        State& child = states_[s.children[k]];
+        if (k < grads.size() && grads[k].defined()) add_to(child.buffer, grads[k]);
+        if (--child.deps == 0) ready.push_back(s.children[k]);
       }
     }
     return captured;
   }
 
  private:
-  static bool contains(const std::vector<Node*>& v, Node* n) {
-    for (Node* m : v)
-      if (m == n) return true;
-    return false;
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+
+  struct State {
+    std::vector<std::uint32_t> children;  // table index per input edge, kNone for none
+    Variable buffer;                      // the sum of the cotangents received so far
+    int deps = 0;                         // needed consumers that have not run yet
+    bool needed = false;
+    bool queued = false;
+  };
+
+  /// Fills order_ (children before parents), index_ and states_ by iterative DFS.
+  void discover() {
+    std::vector<std::pair<Node*, std::size_t>> stack;
+    std::unordered_set<Node*> seen;
+    for (Node* root : roots_) {
+      if (!seen.insert(root).second) continue;
+      stack.emplace_back(root, 0);
+      while (!stack.empty()) {
+        auto& [node, k] = stack.back();
+        if (k < node->next().size()) {
+          Node* child = node->next()[k++].get();
+          if (child && seen.insert(child).second) stack.emplace_back(child, 0);
+        } else {
+          index_.emplace(node, static_cast<std::uint32_t>(order_.size()));
+          order_.push_back(node);
+          stack.pop_back();
+        }
+      }
+    }
+    states_.resize(order_.size());
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      const auto& next = order_[i]->next();
+      states_[i].children.resize(next.size());
+      for (std::size_t k = 0; k < next.size(); ++k)
+        states_[i].children[k] = next[k] ? index_.at(next[k].get()) : kNone;
+    }
   }
+
   static void add_to(Variable& slot, const Variable& g) { slot = slot.defined() ? add(slot, g) : g; }
 
   bool retain_graph_;
   bool create_graph_;
   std::vector<Node*> roots_;
-  std::unordered_map<Node*, Variable> buffers_;
+  std::vector<Variable> seeds_;
+  std::vector<Node*> order_;
+  std::unordered_map<Node*, std::uint32_t> index_;
+  std::vector<State> states_;
   std::unordered_map<Node*, std::vector<std::size_t>> targets_;
 };
 

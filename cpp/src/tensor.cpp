@@ -46,13 +46,17 @@ std::int64_t shape_numel(const Shape& shape, DType dtype) {
 
 namespace {
 constexpr std::size_t kAlignment = 64;
+constexpr std::size_t kAlignedFrom = 1024;
 }
 
 Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), owned_(true) {
-  // aligned_alloc wants a multiple of the alignment; never allocate 0 bytes.
-  std::size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded == 0) rounded = kAlignment;
-  data_ = std::aligned_alloc(kAlignment, rounded);
+  // Large buffers start on a cache line; small ones take malloc's fast path (the
+  // kernels never assume alignment). Never allocate 0 bytes.
+  if (nbytes < kAlignedFrom) {
+    data_ = std::malloc(nbytes ? nbytes : 1);
+  } else {
+    data_ = std::aligned_alloc(kAlignment, (nbytes + kAlignment - 1) / kAlignment * kAlignment);
+  }
   if (!data_)
     throw OutOfMemory("out of memory allocating " + std::to_string(nbytes) + " bytes");
 }
