@@ -180,6 +180,10 @@ def test_million_op_chain_builds_backwards_and_frees():
         for _ in range(1_000_000):
             z = z + 1.0
         del z  # freed without backward
+        w = x
+        for _ in range(1_000_000):
+            w = w * w  # a node that is the child twice
+        del w
         print("ok")
         """
     )

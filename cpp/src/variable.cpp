@@ -89,8 +89,12 @@ Node::Node(const char* name, std::vector<std::shared_ptr<Node>> next)
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> stack;
   auto adopt = [&stack](std::vector<std::shared_ptr<Node>>& next) {
-    for (auto& n : next)
-      if (n && n.use_count() == 1) stack.push_back(std::move(n));
+    for (auto& edge : next) {
+      // Move first: a node that is the child twice (x + x) is counted twice
+      // until one of the edges lets go.
+      std::shared_ptr<Node> child = std::move(edge);
+      if (child && child.use_count() == 1) stack.push_back(std::move(child));
+    }
     next.clear();
   };
   adopt(next_);

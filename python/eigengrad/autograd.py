@@ -58,12 +58,16 @@ def grad(
 def backward(
     outputs: Variables,
     grad_outputs: Any = None,
-    retain_graph: bool = False,
+    retain_graph: Optional[bool] = None,
     create_graph: bool = False,
 ) -> None:
-    """Accumulates the gradients of ``outputs`` into the ``.grad`` of every leaf."""
+    """Accumulates the gradients of ``outputs`` into the ``.grad`` of every leaf.
+
+    ``retain_graph`` defaults to ``create_graph``."""
     outs = _as_list(outputs)
     gos = _seeds(outputs, outs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
     _core._backward(outs, gos, retain_graph, create_graph)
 
 

@@ -8,7 +8,8 @@ op's float inputs (the ones that are cast to each dtype and differentiated); its
 Inputs stay away from kinks and ties (``abs``/``relu``/``sign`` at 0, ties in
 ``max``/``maximum``, ``clip`` at its bounds) so that central differences are
 valid; those points have named tests of their own. Samples cover 0-d arrays,
-broadcasting, size 0 and non-contiguous (transposed or strided) arrays.
+broadcasting, size 0 and non-contiguous arrays (transposed, strided, reversed and
+broadcast views). The generator is seeded: the samples are the same on every run.
 """
 
 from __future__ import annotations
@@ -34,12 +35,17 @@ class OpInfo:
     """An op, its NumPy reference and its samples.
 
     ``op(*args, **kwargs)`` takes Variables, ``ref(*args, **kwargs)`` ndarrays.
-    ``domain`` says where the samples are drawn and why. ``differentiable`` means
-    every float input gets a VJP; ``gradgrad`` that its VJP is differentiable too
-    (``create_graph=True``). ``result_dtype(sample, input_dtype)`` is the output
-    dtype (the input dtype unless the op converts). ``gradcheck_eps`` is the
-    finite-difference step (larger for a float32 output, whose rounding error is
-    divided by it).
+    ``domain`` says where the samples are drawn and why. Flags:
+
+    - ``differentiable``: every float input gets a VJP;
+    - ``gradgrad``: the VJP is differentiable too (``create_graph=True``);
+    - ``takes_arrays``: ``op`` also accepts NumPy arrays in place of Variables;
+    - ``broadcasts``: the inputs broadcast element-wise, so a Python scalar may
+      stand for any of them.
+
+    ``result_dtype(sample, input_dtype)`` is the output dtype (the input dtype
+    unless the op converts); ``gradcheck_eps`` the finite-difference step (larger
+    for a float32 output, whose rounding error is divided by it).
     """
 
     name: str
@@ -49,6 +55,8 @@ class OpInfo:
     domain: str = "any real"
     differentiable: bool = True
     gradgrad: bool = True
+    takes_arrays: bool = True
+    broadcasts: bool = False
     result_dtype: Callable[[Sample, np.dtype], np.dtype] = lambda sample, dtype: dtype
     gradcheck_eps: float = 1e-6
 
@@ -72,7 +80,8 @@ def away_from_zero(*shape: int) -> np.ndarray:
 def distinct(*shape: int) -> np.ndarray:
     """Values at least 0.2 apart (no ties in max/min reductions)."""
     size = int(np.prod(shape))
-    return (rng.permutation(size) * 0.3 - 0.15 * size + uniform(-0.05, 0.05, size)).reshape(shape)
+    values = rng.permutation(size) * 0.3 - 0.15 * size + uniform(-0.05, 0.05, size)
+    return values.reshape(shape)
 
 
 def on_grid(offset: float, *shape: int) -> np.ndarray:
@@ -88,9 +97,21 @@ def strided(a: np.ndarray) -> np.ndarray:
 
 
 def as_dtype(a: np.ndarray, dtype: Any) -> np.ndarray:
-    """a cast to dtype, keeping it non-contiguous if it was."""
-    out = a.astype(dtype)
-    return out if a.flags.c_contiguous or out.size < 2 else strided(out)
+    """a cast to dtype in the same memory layout: a transposed, strided, reversed or
+    broadcast view stays one (the strides are scaled by the item size)."""
+    dtype = np.dtype(dtype)
+    if a.size == 0:
+        return a.astype(dtype)
+    steps = [s // a.itemsize for s in a.strides]
+    low = sum(st * (n - 1) for st, n in zip(steps, a.shape) if st < 0)
+    high = sum(st * (n - 1) for st, n in zip(steps, a.shape) if st > 0)
+    buffer = np.empty(high - low + 1, dtype)
+    strides = [st * dtype.itemsize for st in steps]
+    out = np.lib.stride_tricks.as_strided(buffer[-low:], a.shape, strides)
+    out[...] = a
+    if not a.flags.writeable:
+        out.flags.writeable = False
+    return out
 
 
 # ---- sample sets shared by op families ----------------------------------------------
@@ -105,6 +126,9 @@ def unary_samples(draw: Callable[..., np.ndarray]) -> List[Sample]:
         Sample((draw(2, 0, 3),)),
         Sample((draw(3, 2).T,)),
         Sample((strided(draw(2, 3)),)),
+        Sample((draw(2, 3)[::-1, ::-2],)),
+        Sample((np.broadcast_to(draw(3), (2, 3)),)),
+        Sample((draw(8, 9),)),  # long enough for full SIMD packets and a tail
     ]
 
 
@@ -120,10 +144,11 @@ BROADCAST_SHAPES = [
 ]
 
 
-def binary_samples(draw_x: Callable[..., np.ndarray], draw_y: Callable[..., np.ndarray]) -> List[Sample]:
+def binary_samples(draw_x: Callable, draw_y: Callable) -> List[Sample]:
     samples = [Sample((draw_x(*sx), draw_y(*sy))) for sx, sy in BROADCAST_SHAPES]
     samples.append(Sample((draw_x(3, 2).T, strided(draw_y(2, 3)))))
-    samples.append(Sample((strided(draw_x(3)), draw_y(2, 1).T)))
+    samples.append(Sample((strided(draw_x(3)), draw_y(2, 1))))
+    samples.append(Sample((draw_x(3)[::-1], np.broadcast_to(draw_y(2, 1), (2, 3)))))
     return samples
 
 
@@ -135,10 +160,16 @@ def reduction_samples(empty_axis_ok: bool) -> List[Sample]:
             samples.append(Sample((distinct(2, 3, 4),), dict(axis=axis, keepdims=keepdims)))
     samples += [
         Sample((distinct(3),), dict(axis=0)),
+        Sample((distinct(2, 3),), dict(axis=())),
+        Sample((distinct(3, 1, 4),), dict(axis=1)),
+        Sample((distinct(1, 3, 1, 4),), dict(axis=(0, -2), keepdims=True)),
+        Sample((distinct(2, 1, 3),), dict(axis=(0, 2))),
+        Sample((distinct(5, 7),), dict(axis=0)),
         Sample((np.array(0.7),), dict(axis=None)),
         Sample((np.array(-0.3),), dict(axis=None, keepdims=True)),
         Sample((distinct(4, 3).T,), dict(axis=1)),
         Sample((strided(distinct(3, 2)),), dict(axis=-2, keepdims=True)),
+        Sample((distinct(3, 4)[::-1, ::-2],), dict(axis=-1)),
         Sample((distinct(0, 3),), dict(axis=1)),
         Sample((distinct(2, 0, 3),), dict(axis=(0, 2), keepdims=True)),
     ]
@@ -183,7 +214,8 @@ def sum_to_ref(x, shape):
 
 def slice_ref(x, starts, stops, steps):
     # Normalised bounds: a negative stop (only with a negative step) runs through 0.
-    return x[tuple(slice(a, None if b < 0 else b, c) for a, b, c in zip(starts, stops, steps))]
+    bounds = zip(starts, stops, steps)
+    return x[tuple(slice(a, None if b < 0 else b, c) for a, b, c in bounds)]
 
 
 def clip_ref(x, a_min=None, a_max=None):
@@ -203,22 +235,29 @@ def unary(name: str, ref: Callable, draw: Callable = normal, domain: str = "any 
 
 def binary(name: str, ref: Callable, draw_x: Callable = normal, draw_y: Callable = normal,
            domain: str = "any real") -> OpInfo:
-    return OpInfo(name, getattr(eg, name), ref, binary_samples(draw_x, draw_y), domain=domain)
+    samples = binary_samples(draw_x, draw_y)
+    return OpInfo(name, getattr(eg, name), ref, samples, domain=domain, broadcasts=True)
 
 
-def reduction(name: str, ref: Callable, empty_axis_ok: bool = False, domain: str = "any real") -> OpInfo:
-    return OpInfo(name, getattr(eg, name), ref, reduction_samples(empty_axis_ok), domain=domain)
+def reduction(name: str, ref: Callable, domain: str = "any real",
+              empty_axis_ok: bool = False) -> OpInfo:
+    samples = reduction_samples(empty_axis_ok)
+    return OpInfo(name, getattr(eg, name), ref, samples, domain=domain)
 
 
 def clip_samples() -> List[Sample]:
     def draw(*shape):  # clear of the bounds -0.5 and 0.5
         return rng.choice([-1.0, 0.0, 1.0], shape) + uniform(-0.4, 0.4, *shape)
 
-    bounds = [dict(a_min=-0.5, a_max=0.5), dict(a_min=-0.5), dict(a_max=0.5), dict(a_min=-0.5, a_max=0.5)]
-    shapes = [(), (3, 4), (0, 2), (5,)]
-    samples = [Sample((draw(*s),), b) for s, b in zip(shapes, bounds)]
-    samples.append(Sample((draw(4, 3).T,), dict(a_min=-0.5, a_max=0.5)))
-    return samples
+    both = dict(a_min=-0.5, a_max=0.5)
+    return [
+        Sample((draw(),), both),
+        Sample((draw(3, 4),), dict(a_min=-0.5)),
+        Sample((draw(0, 2),), dict(a_max=0.5)),
+        Sample((draw(5),), both),
+        Sample((draw(4, 3).T,), both),
+        Sample((draw(2, 4)[::-1, ::3],), dict(a_max=0.5)),
+    ]
 
 
 def where_samples() -> List[Sample]:
@@ -244,6 +283,7 @@ def take_samples() -> List[Sample]:
         Sample((normal(2, 3),), dict(indices=np.array([2, 0, 2]), axis=1)),
         Sample((normal(2, 3, 2),), dict(indices=np.array([[0], [1]]), axis=-3)),
         Sample((normal(3, 2),), dict(indices=np.array(1), axis=0)),
+        Sample((normal(),), dict(indices=np.array([0, -1, 0]))),
         Sample((normal(3, 2),), dict(indices=np.array([], dtype=np.int64), axis=0)),
         Sample((normal(0, 2),), dict(indices=np.array([1, 0]), axis=1)),
         Sample((normal(3, 4).T,), dict(indices=[2, 2, 0], axis=1)),
@@ -263,6 +303,10 @@ def slice_samples() -> List[Sample]:
         slice_sample(normal(5, 4).T, slice(1, None), slice(None, None, -2)),
         slice_sample(strided(normal(3, 4)), slice(0, 3, 2), slice(1, 2)),
     ]
+
+
+def slice_op(x, starts, stops, steps):
+    return eg._core._slice(x, starts, stops, steps)
 
 
 def concatenate_op(*xs, axis=0):
@@ -296,6 +340,8 @@ def matmul_samples() -> List[Sample]:
     ]
     samples = [Sample((normal(*sx), normal(*sy))) for sx, sy in shapes]
     samples.append(Sample((normal(3, 2).T, strided(normal(3, 4)))))
+    samples.append(Sample((normal(2, 3)[:, ::-1], normal(4, 3).T[::-1])))
+    samples.append(Sample((normal(2, 2, 3)[::-1, :, ::2], np.broadcast_to(normal(2, 1), (2, 2)))))
     return samples
 
 
@@ -328,23 +374,27 @@ OPS: List[OpInfo] = [
            "|x - y| >= 0.15 (no ties)"),
     OpInfo("where", lambda x, y, condition: eg.where(condition, x, y),
            lambda x, y, condition: np.where(condition, x, y), where_samples(),
-           domain="any real; the condition is not differentiated"),
-    OpInfo("clip", eg.clip, clip_ref, clip_samples(), domain="x at least 0.1 from the bounds -0.5 and 0.5"),
-    OpInfo("astype", eg.astype, lambda x, dtype: x.astype(dtype),
-           [Sample((normal(2, 3),), dict(dtype=dt)) for dt in ("float64", "float32")]
-           + [Sample((normal(),), dict(dtype="float64")), Sample((normal(0, 2),), dict(dtype="float32")),
-              Sample((normal(3, 2).T,), dict(dtype="float64"))],
-           result_dtype=lambda sample, dtype: np.dtype(sample.kwargs["dtype"]), gradcheck_eps=1e-2,
-           domain="any real; linear, so a large finite-difference step is exact"),
+           domain="any real; the condition is not differentiated", broadcasts=True),
+    OpInfo("clip", eg.clip, clip_ref, clip_samples(),
+           domain="x at least 0.1 from the bounds -0.5 and 0.5"),
+    OpInfo("astype", eg.astype, lambda x, dtype: x.astype(dtype), [
+        Sample((normal(2, 3),), dict(dtype="float64")),
+        Sample((normal(2, 3),), dict(dtype="float32")),
+        Sample((normal(),), dict(dtype="float64")),
+        Sample((normal(0, 2),), dict(dtype="float32")),
+        Sample((normal(3, 2).T,), dict(dtype="float64")),
+        Sample((strided(normal(3)),), dict(dtype="float32")),
+    ], domain="any real; linear, so a large finite-difference step is exact",
+        result_dtype=lambda sample, dtype: np.dtype(sample.kwargs["dtype"]), gradcheck_eps=1e-2),
     # reductions
     reduction("sum", np.sum, empty_axis_ok=True),
     reduction("mean", np.mean),
-    reduction("max", np.max, domain="distinct values (no ties)"),
-    reduction("min", np.min, domain="distinct values (no ties)"),
-    OpInfo("logsumexp", eg.logsumexp, logsumexp_ref,
-           reduction_samples(empty_axis_ok=False)
-           + [Sample((normal(2, 3) + 500,), dict(axis=1)), Sample((normal(3) - 500,), dict(axis=0))],
-           domain="any real, including large offsets (stability)"),
+    reduction("max", np.max, "distinct values (no ties)"),
+    reduction("min", np.min, "distinct values (no ties)"),
+    OpInfo("logsumexp", eg.logsumexp, logsumexp_ref, reduction_samples(empty_axis_ok=False) + [
+        Sample((normal(2, 3) + 500,), dict(axis=1)),
+        Sample((normal(3) - 500,), dict(axis=0)),
+    ], domain="any real, including large offsets (stability)"),
     OpInfo("sum_to", eg.sum_to, sum_to_ref, [
         Sample((normal(2, 3),), dict(shape=(3,))),
         Sample((normal(2, 3),), dict(shape=(1, 3))),
@@ -386,11 +436,13 @@ OPS: List[OpInfo] = [
         Sample((normal(3),), dict(shape=(2, 3))),
         Sample((normal(2, 3),), dict(shape=(2, 3))),
         Sample((normal(3),), dict(shape=(0, 3))),
-        Sample((normal(1),), dict(shape=())),
+        Sample((normal(1),), dict(shape=(2, 1, 3))),
         Sample((strided(normal(2, 1)),), dict(shape=(3, 2, 1))),
     ]),
-    OpInfo("slice", eg._core._slice, slice_ref, slice_samples()),
-    OpInfo("take", eg.take, np.take, take_samples(), domain="any real; indices repeat and wrap (negative)"),
+    OpInfo("slice", slice_op, slice_ref, slice_samples(),
+           domain="any real; the op behind indexing, it takes Variables only", takes_arrays=False),
+    OpInfo("take", eg.take, np.take, take_samples(),
+           domain="any real; indices repeat and wrap (negative)"),
     OpInfo("concatenate", concatenate_op, concatenate_ref, [
         Sample((normal(2, 3), normal(1, 3)), dict(axis=0)),
         Sample((normal(2, 3), normal(2, 1), normal(2, 2)), dict(axis=1)),
@@ -430,5 +482,3 @@ OPS: List[OpInfo] = [
         Sample((strided(normal(2, 3)),), dict(axis=1)),
     ], domain="any real, including large offsets (stability)"),
 ]
-
-OPS_BY_NAME: Dict[str, OpInfo] = {info.name: info for info in OPS}

@@ -88,6 +88,11 @@ void binary_broadcast(F f, const Tensor& x, const Tensor& y, Tensor& out) {
   const T* px = x.data_as<T>();
   const T* py = y.data_as<T>();
   T* po = out.data_as<T>();
+  const std::int64_t n = out.numel();
+  // Fast paths without stride bookkeeping: equal shapes, or one side a single value.
+  if (x.numel() == n && y.numel() == n) return binary_row<T>(f, px, py, po, n, 1, 1);
+  if (x.numel() == n && y.numel() == 1) return binary_row<T>(f, px, py, po, n, 1, 0);
+  if (x.numel() == 1 && y.numel() == n) return binary_row<T>(f, px, py, po, n, 0, 1);
   std::array<std::vector<std::int64_t>, 3> strides{contiguous_strides(out.shape()),
                                                    broadcast_strides(x.shape(), out.shape()),
                                                    broadcast_strides(y.shape(), out.shape())};
