@@ -168,15 +168,15 @@ class GraphTask {
 }  // namespace
 
 void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
-              bool retain_graph, bool create_graph) {
-  GraphTask task(outputs, grad_outputs, retain_graph, create_graph);
+              std::optional<bool> retain_graph, bool create_graph) {
+  GraphTask task(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph);
   task.run(0);
 }
 
 std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
-                           const std::vector<Variable>& grad_outputs, bool retain_graph,
+                           const std::vector<Variable>& grad_outputs, std::optional<bool> retain_graph,
                            bool create_graph, bool allow_unused) {
-  GraphTask task(outputs, grad_outputs, retain_graph, create_graph);
+  GraphTask task(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     std::shared_ptr<Node> node = inputs[i].requires_grad() ? inputs[i].gradient_edge() : nullptr;
     if (!node)

@@ -58,7 +58,7 @@ void Variable::set_grad(const Variable& grad) {
   impl_->grad = grad;
 }
 
-void Variable::backward(const Variable& grad, bool retain_graph, bool create_graph) const {
+void Variable::backward(const Variable& grad, std::optional<bool> retain_graph, bool create_graph) const {
   eigengrad::backward({*this}, {grad}, retain_graph, create_graph);
 }
 

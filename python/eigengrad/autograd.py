@@ -50,8 +50,6 @@ def grad(
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     gos = _seeds(outputs, outs, grad_outputs)
-    if retain_graph is None:
-        retain_graph = create_graph
     return _core._grad(outs, ins, gos, retain_graph, create_graph, allow_unused)
 
 
@@ -66,8 +64,6 @@ def backward(
     ``retain_graph`` defaults to ``create_graph``."""
     outs = _as_list(outputs)
     gos = _seeds(outputs, outs, grad_outputs)
-    if retain_graph is None:
-        retain_graph = create_graph
     _core._backward(outs, gos, retain_graph, create_graph)
 
 

@@ -147,7 +147,7 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
                           bool create_graph) {
         Variable g = grad.is_none() ? Variable() : to_variable(grad, "backward");
         py::gil_scoped_release release;
-        v.backward(g, retain_graph.value_or(create_graph), create_graph);
+        v.backward(g, retain_graph, create_graph);
       }, py::arg("grad") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
       "Accumulates d(self)/d(leaf), contracted with `grad` (default 1 for one element), into leaf.grad.\n"
       "retain_graph defaults to create_graph.")
@@ -290,13 +290,14 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   }, py::arg("x"), py::arg("axis") = -1, "x - logsumexp(x, axis), stable for large |x|.");
 
   // ---- autograd ------------------------------------------------------------------
-  m.def("_backward", [](py::handle outputs, py::handle grad_outputs, bool retain_graph, bool create_graph) {
+  m.def("_backward", [](py::handle outputs, py::handle grad_outputs, std::optional<bool> retain_graph,
+                        bool create_graph) {
     std::vector<Variable> outs = to_variables(outputs, "backward");
     std::vector<Variable> grads = to_variables(grad_outputs, "backward");
     py::gil_scoped_release release;
     backward(outs, grads, retain_graph, create_graph);
   });
-  m.def("_grad", [](py::handle outputs, py::handle inputs, py::handle grad_outputs, bool retain_graph,
+  m.def("_grad", [](py::handle outputs, py::handle inputs, py::handle grad_outputs, std::optional<bool> retain_graph,
                     bool create_graph, bool allow_unused) {
     std::vector<Variable> outs = to_variables(outputs, "grad");
     std::vector<Variable> ins;

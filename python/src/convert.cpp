@@ -7,8 +7,10 @@ namespace eigengrad::python {
 namespace {
 
 py::module_& numpy() {
-  static py::module_ np = py::module_::import("numpy");
-  return np;
+  // Leaked on purpose: a static py::object would be released after the interpreter
+  // is gone, at process exit.
+  static py::module_* np = new py::module_(py::module_::import("numpy"));
+  return *np;
 }
 
 bool is_weak_scalar(py::handle obj) {

@@ -1,6 +1,7 @@
 // eigengrad: the reverse-mode engine.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "eigengrad/variable.h"
@@ -9,18 +10,20 @@ namespace eigengrad {
 
 /// Backpropagates from `outputs`, seeded with `grad_outputs` (undefined entries mean
 /// 1 for single-element outputs), and accumulates into the `.grad` of every leaf that
-/// requires grad. Iterative: the graph may be arbitrarily deep.
+/// requires grad. Iterative: the graph may be arbitrarily deep. `retain_graph`
+/// (keep saved values for another backward) defaults to `create_graph`.
 void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
-              bool retain_graph = false, bool create_graph = false);
+              std::optional<bool> retain_graph = std::nullopt, bool create_graph = false);
 
 /// The gradients of `outputs` (seeded with `grad_outputs`) with respect to `inputs`,
 /// one per input, shaped like it; `.grad` fields are left untouched. Only the part
 /// of the graph between them runs. An input the outputs do not depend on raises
 /// RuntimeError unless `allow_unused`, when its entry is undefined.
-/// With `create_graph`, the gradients are themselves differentiable.
+/// With `create_graph`, the gradients are themselves differentiable; `retain_graph`
+/// defaults to `create_graph`.
 std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
                            const std::vector<Variable>& grad_outputs = {},
-                           bool retain_graph = false, bool create_graph = false,
+                           std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
                            bool allow_unused = false);
 
 }  // namespace eigengrad

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,9 @@ class Variable {
   void set_grad(const Variable& grad);
 
   /// Reverse mode from this Variable. `grad` defaults to 1 for a single-element
-  /// Variable; otherwise it is required and must have this shape.
-  void backward(const Variable& grad = Variable(), bool retain_graph = false,
+  /// Variable; otherwise it is required and must have this shape. `retain_graph`
+  /// defaults to `create_graph`.
+  void backward(const Variable& grad = Variable(), std::optional<bool> retain_graph = std::nullopt,
                 bool create_graph = false) const;
   /// A leaf sharing this value, cut from the graph.
   Variable detach() const;

@@ -2,6 +2,7 @@
 // Eigen has a vectorised version, plain loops the compiler vectorises otherwise.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "../dispatch.h"
 #include "eigen.h"
@@ -12,13 +13,26 @@ namespace eigengrad::kernels {
 
 namespace {
 
+// Eigen 3.4's AVX-512 float exp overflows to inf for x in about [88.38, 88.72],
+// where e^x is still finite; redo those few elements with the scalar function.
+template <class T, class Scalar>
+void fix_exp_overflow(const T* px, T* po, std::int64_t n, Scalar f) {
+  if constexpr (std::is_same_v<T, float>) {
+    for (std::int64_t i = 0; i < n; ++i)
+      if (po[i] == INFINITY && px[i] < 89.0f) po[i] = f(px[i]);
+  }
+}
+
 template <class T>
 void unary_typed(Unary op, const T* px, T* po, std::int64_t n) {
   ConstArrayMap<T> x(px, n);
   ArrayMap<T> o(po, n);
   switch (op) {
     case Unary::Neg: o = -x; break;
-    case Unary::Exp: o = x.exp(); break;
+    case Unary::Exp:
+      o = x.exp();
+      fix_exp_overflow(px, po, n, [](T v) { return std::exp(v); });
+      break;
     case Unary::Log: o = x.log(); break;
     case Unary::Sqrt: o = x.sqrt(); break;
     case Unary::Abs: o = x.abs(); break;
@@ -28,7 +42,10 @@ void unary_typed(Unary op, const T* px, T* po, std::int64_t n) {
     case Unary::Sin: o = x.sin(); break;
     case Unary::Cos: o = x.cos(); break;
     case Unary::Log1p: o = x.log1p(); break;
-    case Unary::Expm1: o = x.expm1(); break;
+    case Unary::Expm1:
+      o = x.expm1();
+      fix_exp_overflow(px, po, n, [](T v) { return std::expm1(v); });
+      break;
     case Unary::Square: o = x.square(); break;
     case Unary::Sign:
       for (std::int64_t i = 0; i < n; ++i)

@@ -39,15 +39,29 @@ std::pair<Variable, Variable> promote_pair(const Variable& x, const Variable& y)
   return {astype(x, common), astype(y, common)};
 }
 
-Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes) {
-  using namespace kernels;
-  Tensor m = reduce(Reduce::Max, x, axes, true);
+namespace {
+Tensor finite_max(const Tensor& x, const std::vector<std::int64_t>& axes) {
+  Tensor m = kernels::reduce(kernels::Reduce::Max, x, axes, true);
   dispatch(m.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = m.data_as<T>();
     for (std::int64_t i = 0; i < m.numel(); ++i)
       if (!std::isfinite(p[i])) p[i] = 0;
   });
+  return m;
+}
+}  // namespace
+
+std::pair<Tensor, Tensor> shifted_logsumexp(const Tensor& x, const std::vector<std::int64_t>& axes) {
+  using namespace kernels;
+  Tensor shifted = binary(Binary::Sub, x, finite_max(x, axes));
+  Tensor sum_exp = reduce(Reduce::Sum, unary(Unary::Exp, shifted), axes, true);
+  return {shifted, unary(Unary::Log, sum_exp)};
+}
+
+Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes) {
+  using namespace kernels;
+  Tensor m = finite_max(x, axes);
   Tensor sum_exp = reduce(Reduce::Sum, unary(Unary::Exp, binary(Binary::Sub, x, m)), axes, true);
   return binary(Binary::Add, unary(Unary::Log, sum_exp), m);
 }

@@ -18,8 +18,11 @@ std::vector<std::int64_t> normalize_axes(const char* op, const Axes& axes, std::
 Shape keepdims_shape(const Shape& shape, const std::vector<std::int64_t>& axes);
 /// x and y converted to their common dtype (a differentiable cast where needed).
 std::pair<Variable, Variable> promote_pair(const Variable& x, const Variable& y);
-/// log(sum(exp(x))) over `axes` with the reduced axes kept, shifted by the max
-/// (0 where the max is not finite) so it is finite for large |x|.
+/// x - m and log(sum(exp(x - m))) over `axes` (kept as size 1), m the max over
+/// `axes` (0 where it is not finite). Their sum is logsumexp(x); keeping them apart
+/// lets log_softmax = (x - m) - log(sum(exp(x - m))) avoid cancelling large values.
+std::pair<Tensor, Tensor> shifted_logsumexp(const Tensor& x, const std::vector<std::int64_t>& axes);
+/// log(sum(exp(x))) over `axes` with the reduced axes kept, finite for large |x|.
 Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes);
 /// A Variable that is not part of any graph (masks, counts).
 inline Variable constant(Tensor t) { return Variable(std::move(t)); }
