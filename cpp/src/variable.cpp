@@ -105,6 +105,14 @@ void attach_tangents(const char* name, const Variable& result, const std::vector
 }
 }  // namespace
 
+// Note [Forward over reverse]
+// A backward rule that uses the op's output (exp: gx = gout * out) must see the
+// output's tangents when the backward pass itself runs under forward mode (a
+// Hessian-vector product as jvp of grad). The node saves the tangents with the
+// output's values. A tangent may itself be recorded for reverse mode and so refer
+// back to this node: that reference cycle lasts until the node is released, which
+// every backward through it does (unless retain_graph).
+
 Shape JvpArgs::lead_shape() const {
   for (const Variable& t : tangents)
     if (t.defined()) return Shape(t.shape().begin(), t.shape().begin() + lead);
@@ -143,6 +151,13 @@ Variable make_dual(const Variable& primal, const Variable& tangent, const Forwar
 }
 
 Variable tangent(const Variable& x, const ForwardLevel& level) { return find_tangent(x, level.id()); }
+
+Variable grad_input(const Variable& x) {
+  if (x.requires_grad()) return alias(x);
+  Variable leaf(x.data(), true);
+  leaf.impl()->tangents = x.impl()->tangents;
+  return leaf;
+}
 
 // ---- Variable -----------------------------------------------------------------
 
@@ -252,8 +267,10 @@ std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vecto
     throw InternalError(std::string(name_) + ": cotangent of shape " + shape_str(gout.shape()) +
                         " has fewer dimensions than the output");
   Variable out;
-  if (saved_out_.defined())
+  if (saved_out_.defined()) {
     out = grad_enabled() ? make_result(saved_out_, shared_from_this()) : Variable(saved_out_);
+    out.impl()->tangents = saved_out_tangents_;
+  }
   const std::size_t lead = static_cast<std::size_t>(gout.ndim()) - out_ndim_;
   std::vector<Variable> grads = rule_(BackwardArgs{gout, out, needs, lead});
   if (!retain) release();
@@ -263,6 +280,7 @@ std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vecto
 void FunctionNode::release() {
   rule_ = nullptr;
   saved_out_ = Tensor();
+  saved_out_tangents_.clear();
   released_ = true;
 }
 
@@ -312,10 +330,14 @@ Variable record(const char* name, const Tensor& out, const std::vector<Variable>
     auto node = std::make_shared<FunctionNode>(name, std::move(next), std::move(vjp),
                                                save_out ? out : Tensor(),
                                                static_cast<std::size_t>(out.ndim()));
-    result = make_result(out, std::move(node));
-  } else {
-    result = Variable(out);
+    result = make_result(out, node);
+    if (needs_tangent(inputs)) {
+      attach_tangents(name, result, inputs, jvp);
+      if (save_out && !result.impl()->tangents.empty()) node->save_out_tangents(result.impl()->tangents);
+    }
+    return result;
   }
+  result = Variable(out);
   if (needs_tangent(inputs)) attach_tangents(name, result, inputs, jvp);
   return result;
 }

@@ -40,6 +40,20 @@ void def_operator(py::class_<Variable>& cls, const char* op, const char* rop, co
   }, py::is_operator());
 }
 
+/// A ForwardLevel whose lifetime Python controls (closed explicitly, innermost first).
+class PyForwardLevel {
+ public:
+  PyForwardLevel() : level_(std::make_unique<ForwardLevel>()) {}
+  void close() { level_.reset(); }
+  const ForwardLevel& get() const {
+    if (!level_) throw std::runtime_error("forward level: already closed");
+    return *level_;
+  }
+
+ private:
+  std::unique_ptr<ForwardLevel> level_;
+};
+
 py::object grad_or_none(const Variable& g) { return g.defined() ? py::cast(g) : py::none(); }
 
 std::vector<Variable> to_variables(py::handle seq, const char* op) {
@@ -298,7 +312,7 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     backward(outs, grads, retain_graph, create_graph);
   });
   m.def("_grad", [](py::handle outputs, py::handle inputs, py::handle grad_outputs, std::optional<bool> retain_graph,
-                    bool create_graph, bool allow_unused) {
+                    bool create_graph, bool allow_unused, bool is_grads_batched) {
     std::vector<Variable> outs = to_variables(outputs, "grad");
     std::vector<Variable> ins;
     for (py::handle x : inputs) {
@@ -310,12 +324,28 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     std::vector<Variable> grads;
     {
       py::gil_scoped_release release;
-      grads = grad(outs, ins, gos, retain_graph, create_graph, allow_unused);
+      grads = grad(outs, ins, gos, retain_graph, create_graph, allow_unused, is_grads_batched);
     }
     py::list out;
     for (const Variable& g : grads) out.append(grad_or_none(g));
     return py::tuple(out);
   });
+  // ---- forward mode ----------------------------------------------------------------
+  py::class_<PyForwardLevel>(m, "ForwardLevel",
+                             "A level of forward-mode tangents, open until close() (or the end of a with block).")
+      .def(py::init<>())
+      .def("close", &PyForwardLevel::close)
+      .def("__enter__", [](PyForwardLevel& self) -> PyForwardLevel& { return self; })
+      .def("__exit__", [](PyForwardLevel& self, py::args) { self.close(); });
+  m.def("make_dual", [](py::handle primal, py::handle tangent, PyForwardLevel& level) {
+    return make_dual(to_variable(primal, "make_dual"), to_variable(tangent, "make_dual"), level.get());
+  }, py::arg("primal"), py::arg("tangent"), py::arg("level"),
+  "primal carrying `tangent` at `level` (a new Variable; the tangent may have leading batch dimensions).");
+  m.def("tangent", [](const Variable& x, PyForwardLevel& level) { return grad_or_none(tangent(x, level.get())); },
+        py::arg("x"), py::arg("level"), "The tangent of x at `level`, or None (zero).");
+  m.def("_grad_input", [](const Variable& x) { return grad_input(x); },
+        "x as an input to differentiate: a leaf if x does not require grad, else a connected alias; "
+        "tangents kept.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");

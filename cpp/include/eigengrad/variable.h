@@ -146,10 +146,16 @@ class FunctionNode final : public Node {
   std::vector<Variable> apply(const Variable& gout, const std::vector<bool>& needs,
                               bool retain) override;
   void release() override;
+  /// Keeps the output's forward-mode tangents for the rule (see Note [Forward over
+  /// reverse] in variable.cpp).
+  void save_out_tangents(std::vector<std::pair<std::uint64_t, Variable>> tangents) {
+    saved_out_tangents_ = std::move(tangents);
+  }
 
  private:
   BackwardFn rule_;
   Tensor saved_out_;
+  std::vector<std::pair<std::uint64_t, Variable>> saved_out_tangents_;
   std::size_t out_ndim_;
   bool released_ = false;
 };
@@ -205,6 +211,10 @@ class ForwardLevel {
 Variable make_dual(const Variable& primal, const Variable& tangent, const ForwardLevel& level);
 /// The tangent of `x` at `level` (undefined when x has none: a zero tangent).
 Variable tangent(const Variable& x, const ForwardLevel& level);
+/// `x` as an input to differentiate with respect to, keeping its tangents: a new
+/// leaf that requires grad when x does not, else an alias connected to x's graph
+/// (so an outer reverse pass still reaches x).
+Variable grad_input(const Variable& x);
 
 /// Whether ops record the graph on this thread (on by default).
 bool grad_enabled();
