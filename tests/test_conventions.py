@@ -131,7 +131,7 @@ KINKS = {
     "maximum ties": (lambda x: eg.maximum(x, 1.0), [1.0, 0.0, 2.0]),
     "minimum ties": (lambda x: eg.minimum(x, x * 0.0 + 1.0), [1.0, 0.0, 2.0]),
     "x ** 0 at 0": (lambda x: x**0, [0.0, 1.0]),
-    "x ** y at x = 0": (lambda x: eg.pow(0.0 * x, x), [2.0, 0.5]),
+    "x ** y at x = 0": (lambda x: eg.pow(np.zeros(2), x), [2.0, 0.5]),
     "logsumexp of all -inf": (lambda x: eg.logsumexp(x, axis=1), [[-np.inf, -np.inf], [0.0, -np.inf]]),
     "clip at the bounds": (lambda x: eg.clip(x, 0.0, 1.0), [0.0, 1.0, 2.0]),
 }
