@@ -206,11 +206,7 @@ std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vect
     }
     // Without create_graph every gradient gets a buffer of its own (two inputs may
     // have received the very same cotangent).
-    if (!create_graph) {
-      Variable own(grads[i].data().clone());
-      own.impl()->tangents = grads[i].impl()->tangents;  // forward over reverse
-      grads[i] = own;
-    }
+    if (!create_graph) grads[i] = detail::with_own_buffer(grads[i]);
   }
   return grads;
 }

@@ -299,15 +299,24 @@ std::vector<Variable> AccumulateGrad::apply(const Variable& gout, const std::vec
   } else if (grad_enabled()) {
     leaf->grad = gout;  // create_graph: keep the gradient's own graph
   } else {
-    // The first gradient gets a buffer of its own: the cotangent may be shared with
-    // another leaf's gradient (add passes it through), a user's array, or a view.
-    const Tensor& g = gout.data();
-    bool sole_owner = gout.impl().use_count() == 1 && g.storage().use_count() == 1 &&
-                      !g.storage()->borrowed();
-    leaf->grad = Variable(sole_owner ? g : g.clone());
+    leaf->grad = detail::with_own_buffer(gout);
   }
   return {};
 }
+
+// ---- recording ----
+
+namespace detail {
+Variable with_own_buffer(const Variable& g) {
+  // The cotangent may be shared with another gradient (add passes it through), a
+  // user's array, or a view; then it is copied. Otherwise it is handed over.
+  const Tensor& data = g.data();
+  if (g.impl().use_count() == 1 && data.storage().use_count() == 1 && !data.storage()->borrowed()) return g;
+  Variable own(data.clone());
+  own.impl()->tangents = g.impl()->tangents;  // forward over reverse
+  return own;
+}
+}  // namespace detail
 
 // ---- recording --------------------------------------------------------------------
 

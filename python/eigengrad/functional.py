@@ -154,8 +154,7 @@ def _lead_shape(duals: Sequence[Variable], tangents: Sequence[Any]) -> tuple:
 def _basis(n: int, shape: tuple, dtype: Any, start: int, stop: int) -> Variable:
     """Rows start..stop of the identity, each reshaped to `shape`: a batch of unit
     (co)tangents."""
-    rows = np.zeros((stop - start, n), dtype=dtype)
-    rows[np.arange(stop - start), np.arange(start, stop)] = 1
+    rows = np.eye(stop - start, n, start, dtype=dtype)
     return Variable(rows.reshape((stop - start,) + tuple(shape)))
 
 

@@ -172,6 +172,12 @@ class AccumulateGrad final : public Node {
   std::weak_ptr<VariableImpl> leaf_;  // weak: the leaf owns its accumulator
 };
 
+namespace detail {
+/// `g` itself when nothing else shares its handle or buffer, else a copy (with
+/// its tangents): gradients handed to users never alias each other or user arrays.
+Variable with_own_buffer(const Variable& g);
+}  // namespace detail
+
 /// A non-leaf Variable holding `data`, computed by `grad_fn`.
 Variable make_result(Tensor data, std::shared_ptr<Node> grad_fn);
 

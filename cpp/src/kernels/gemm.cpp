@@ -9,12 +9,42 @@ namespace eigengrad::kernels {
 
 namespace {
 
+// Square matrices from this size on are checked for being diagonal first.
+constexpr std::int64_t kDiagonalCheckFrom = 32;
+
+/// True when the square n x n matrix p has zeros off its diagonal. Stops at the
+/// first off-diagonal nonzero, so a dense matrix costs a couple of reads.
+template <class T>
+bool is_diagonal(const T* p, std::int64_t n) {
+  if (n < kDiagonalCheckFrom) return false;
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = 0; j < n; ++j)
+      if (i != j && p[i * n + j] != T(0)) return false;
+  return true;
+}
+
 template <class T>
 void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std::int64_t yr,
           std::int64_t yc, bool ty, T* out, std::int64_t m, std::int64_t n) {
   ConstMatrixMap<T> X(x, xr, xc);
   ConstMatrixMap<T> Y(y, yr, yc);
   MatrixMap<T> O(out, m, n);
+  // A diagonal factor makes the product a scaling of rows or columns: O(n^2), not
+  // O(n^3). Whole Jacobians meet this every time: a basis of unit (co)tangents
+  // scaled by an element-wise derivative is diagonal. (Unlike a GEMM, the zeros
+  // then do not turn infinities of the other factor into NaN.)
+  if (xr == xc && is_diagonal(x, xr)) {
+    auto d = X.diagonal().array();
+    if (ty) O = (Y.transpose().array().colwise() * d).matrix();
+    else O = (Y.array().colwise() * d).matrix();
+    return;
+  }
+  if (yr == yc && is_diagonal(y, yr)) {
+    auto d = Y.diagonal().transpose().array();
+    if (tx) O = (X.transpose().array().rowwise() * d).matrix();
+    else O = (X.array().rowwise() * d).matrix();
+    return;
+  }
   if (!tx && !ty) O.noalias() = X * Y;
   else if (!tx && ty) O.noalias() = X * Y.transpose();
   else if (tx && !ty) O.noalias() = X.transpose() * Y;
