@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "bind_nn.h"
 #include "convert.h"
 
 namespace py = pybind11;
@@ -319,4 +320,5 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
+  bind_nn(m);
 }
