@@ -37,7 +37,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& labe
       P.row(i) = (X.row(i).array() - m).exp();
       const T s = P.row(i).sum();
       P.row(i) *= T(1) / s;
-      l[i] = m + std::log(s) - X(i, labels[i]);
+      l[i] = std::log(s) - (X(i, labels[i]) - m);  // x_label - m first: exact near the max
     }
   });
   return loss;
