@@ -3,6 +3,7 @@
 #include "eigengrad/optim.h"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <unordered_set>
 
@@ -16,10 +17,15 @@ using kernels::ConstArrayMap;
 
 namespace {
 
+std::string str(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
 void check_nonnegative(const char* op, const char* name, double value) {
   if (!(value >= 0) || !std::isfinite(value))
-    throw std::invalid_argument(std::string(op) + ": " + name + " must be a finite number >= 0, got " +
-                                std::to_string(value));
+    throw std::invalid_argument(std::string(op) + ": " + name + " must be a finite number >= 0, got " + str(value));
 }
 
 /// The gradient of a parameter (undefined when it has none), checked against it.
@@ -117,8 +123,8 @@ void AdamOptions::validate() const {
   check_nonnegative(op, "eps", eps);
   check_nonnegative(op, "weight_decay", weight_decay);
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
-    throw std::invalid_argument(std::string(op) + ": betas must be in [0, 1), got (" + std::to_string(beta1) +
-                                ", " + std::to_string(beta2) + ")");
+    throw std::invalid_argument(std::string(op) + ": betas must be in [0, 1), got (" + str(beta1) + ", " +
+                                str(beta2) + ")");
 }
 
 Adam::Adam(std::vector<Variable> params, AdamOptions options)
