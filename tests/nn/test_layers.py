@@ -82,7 +82,8 @@ def test_mlp_structure():
     a, b = MLP([4, 8, 2], generator=5), MLP([4, 8, 2], generator=5)
     for p, q in zip(a.parameters(), b.parameters()):
         np.testing.assert_array_equal(np.asarray(p), np.asarray(q))
-    assert not np.array_equal(np.asarray(a[0].bias), np.asarray(a[2].bias[:2].detach()).repeat(4))
+    c = MLP([4, 8, 2], generator=6)
+    assert not np.array_equal(np.asarray(a[0].weight), np.asarray(c[0].weight))
 
 
 def test_mlp_errors():
