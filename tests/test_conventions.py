@@ -121,3 +121,33 @@ def test_float32_log_softmax_is_exact_for_large_offsets():
     a = (np.array([[0.0, 1.0, 2.0]]) + 500.0).astype(np.float32)
     expected = np.array([[0.0, 1.0, 2.0]]) - np.log(np.exp([0.0, 1.0, 2.0]).sum())
     np.testing.assert_allclose(eg.log_softmax(a).numpy(), expected, rtol=1e-6)
+
+
+KINKS = {
+    "abs at 0": (eg.abs, [0.0, -1.0, 2.0]),
+    "relu at 0": (eg.relu, [0.0, 1.0, -1.0]),
+    "max ties": (lambda x: eg.max(x), [1.0, 3.0, 3.0]),
+    "min ties along an axis": (lambda x: eg.min(x, axis=0), [[1.0, 2.0], [1.0, 0.0]]),
+    "maximum ties": (lambda x: eg.maximum(x, 1.0), [1.0, 0.0, 2.0]),
+    "minimum ties": (lambda x: eg.minimum(x, x * 0.0 + 1.0), [1.0, 0.0, 2.0]),
+    "x ** 0 at 0": (lambda x: x**0, [0.0, 1.0]),
+    "x ** y at x = 0": (lambda x: eg.pow(np.zeros(2), x), [2.0, 0.5]),
+    "logsumexp of all -inf": (lambda x: eg.logsumexp(x, axis=1), [[-np.inf, -np.inf], [0.0, -np.inf]]),
+    "clip at the bounds": (lambda x: eg.clip(x, 0.0, 1.0), [0.0, 1.0, 2.0]),
+}
+
+
+@pytest.mark.parametrize("name", list(KINKS))
+def test_forward_mode_follows_the_same_conventions(name):
+    f, x = KINKS[name]
+    x = np.array(x, dtype=np.float64)
+    J_rev = eg.jacobian(f, mode="rev")(x).numpy()
+    J_fwd = eg.jacobian(f, mode="fwd")(x).numpy()
+    np.testing.assert_array_equal(J_rev, J_fwd)
+    # the adjoint identity <u, J v> == <J^T u, v>, exactly at the kink
+    rng = np.random.default_rng(1)
+    v = np.where(np.isfinite(x), rng.standard_normal(x.shape), 0.0)
+    out, Jv = eg.jvp(f, (x,), (v,))
+    u = rng.standard_normal(out.shape)
+    (JTu,) = eg.vjp(f, x)[1](u)
+    assert np.sum(u * Jv.numpy()) == pytest.approx(np.sum(JTu.numpy() * v), rel=1e-12, abs=1e-12)

@@ -2,6 +2,7 @@
 // once all of its consumers have sent their cotangents. No recursion anywhere.
 #include "eigengrad/engine.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -11,8 +12,19 @@ namespace eigengrad {
 
 namespace {
 
-/// The cotangent a root output starts with: `grad` checked against the output, or 1.
-Variable seed_for(const Variable& output, const Variable& grad) {
+/// The cotangent a root output starts with: `grad` checked against the output (with
+/// one leading batch dimension when `batched`), or 1.
+Variable seed_for(const Variable& output, const Variable& grad, bool batched) {
+  if (batched) {
+    if (!grad.defined())
+      throw std::invalid_argument("grad: is_grads_batched needs grad_outputs for every output");
+    const Shape& gs = grad.shape();
+    if (gs.size() != output.shape().size() + 1 || !std::equal(output.shape().begin(), output.shape().end(), gs.begin() + 1))
+      throw std::invalid_argument("grad: batched grad_output has shape " + shape_str(gs) +
+                                  "; expected a batch dimension followed by the output's shape " +
+                                  shape_str(output.shape()));
+    return grad.dtype() == output.dtype() ? grad : astype(grad, output.dtype());
+  }
   if (!grad.defined()) {
     if (output.numel() != 1)
       throw std::runtime_error(
@@ -35,7 +47,7 @@ Variable seed_for(const Variable& output, const Variable& grad) {
 class GraphTask {
  public:
   GraphTask(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
-            bool retain_graph, bool create_graph)
+            bool retain_graph, bool create_graph, bool batched = false)
       : retain_graph_(retain_graph), create_graph_(create_graph) {
     if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
       throw std::invalid_argument("backward: " + std::to_string(grad_outputs.size()) +
@@ -45,7 +57,7 @@ class GraphTask {
       if (!node)
         throw std::runtime_error("backward: output " + std::to_string(i) +
                                  " does not require grad and has no grad_fn");
-      seeds_.push_back(seed_for(outputs[i], grad_outputs.empty() ? Variable() : grad_outputs[i]));
+      seeds_.push_back(seed_for(outputs[i], grad_outputs.empty() ? Variable() : grad_outputs[i], batched));
       roots_.push_back(node.get());
     }
   }
@@ -175,8 +187,8 @@ void backward(const std::vector<Variable>& outputs, const std::vector<Variable>&
 
 std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
                            const std::vector<Variable>& grad_outputs, std::optional<bool> retain_graph,
-                           bool create_graph, bool allow_unused) {
-  GraphTask task(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph);
+                           bool create_graph, bool allow_unused, bool is_grads_batched) {
+  GraphTask task(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph, is_grads_batched);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     std::shared_ptr<Node> node = inputs[i].requires_grad() ? inputs[i].gradient_edge() : nullptr;
     if (!node)
@@ -194,7 +206,11 @@ std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vect
     }
     // Without create_graph every gradient gets a buffer of its own (two inputs may
     // have received the very same cotangent).
-    if (!create_graph) grads[i] = Variable(grads[i].data().clone());
+    if (!create_graph) {
+      Variable own(grads[i].data().clone());
+      own.impl()->tangents = grads[i].impl()->tangents;  // forward over reverse
+      grads[i] = own;
+    }
   }
   return grads;
 }

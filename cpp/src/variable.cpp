@@ -1,5 +1,8 @@
 #include "eigengrad/variable.h"
 
+#include <algorithm>
+#include <atomic>
+
 #include "eigengrad/engine.h"
 #include "eigengrad/ops.h"
 
@@ -13,6 +16,148 @@ thread_local bool tls_grad_enabled = true;
 
 bool grad_enabled() { return tls_grad_enabled; }
 void set_grad_enabled(bool enabled) { tls_grad_enabled = enabled; }
+
+// ---- forward levels -----------------------------------------------------------------
+
+// Note [Forward levels]
+// Each ForwardLevel has a unique id; the open ones form a per-thread stack, outermost
+// first. An op whose inputs carry tangents at open levels computes one output tangent
+// per level, outermost first, with its JVP rule. While the rule for the level at
+// stack position k runs, only positions [0, k) are visible: the ops inside the rule
+// then carry the outer tangents (forward over forward gives second derivatives) but
+// never a tangent of the level being computed (no perturbation confusion). Tangents
+// are ordinary Variables, so reverse mode through them works too.
+
+namespace {
+std::atomic<std::uint64_t> next_level_id{1};
+thread_local std::vector<std::uint64_t> tls_levels;
+thread_local std::size_t tls_visible = 0;
+
+class VisibleLevels {
+ public:
+  explicit VisibleLevels(std::size_t count) : previous_(tls_visible) { tls_visible = count; }
+  ~VisibleLevels() { tls_visible = previous_; }
+
+ private:
+  std::size_t previous_;
+};
+
+Variable find_tangent(const Variable& x, std::uint64_t level) {
+  for (const auto& [id, t] : x.impl()->tangents)
+    if (id == level) return t;
+  return Variable();
+}
+
+void set_tangent(const Variable& x, std::uint64_t level, Variable t) {
+  for (auto& [id, old] : x.impl()->tangents)
+    if (id == level) {
+      old = std::move(t);
+      return;
+    }
+  x.impl()->tangents.emplace_back(level, std::move(t));
+}
+
+/// The leading batch dimensions of tangent `t` of input `x`, or ValueError.
+std::size_t tangent_lead(const char* op, const Variable& x, const Variable& t) {
+  const Shape& xs = x.shape();
+  const Shape& ts = t.shape();
+  if (ts.size() < xs.size() || !std::equal(xs.begin(), xs.end(), ts.end() - xs.size()))
+    throw std::invalid_argument(std::string(op) + ": tangent of shape " + shape_str(ts) +
+                                " does not end with its primal's shape " + shape_str(xs));
+  return ts.size() - xs.size();
+}
+
+void attach_tangents(const char* name, const Variable& result, const std::vector<Variable>& inputs,
+                     const JvpFn& jvp) {
+  const std::size_t visible = std::min(tls_visible, tls_levels.size());
+  for (std::size_t k = 0; k < visible; ++k) {
+    const std::uint64_t level = tls_levels[k];
+    std::vector<Variable> tangents(inputs.size());
+    const Variable* first = nullptr;
+    std::size_t lead = 0;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      tangents[i] = find_tangent(inputs[i], level);
+      if (!tangents[i].defined()) continue;
+      std::size_t l = tangent_lead(name, inputs[i], tangents[i]);
+      if (first && (l != lead || !std::equal(first->shape().begin(), first->shape().begin() + lead,
+                                             tangents[i].shape().begin())))
+        throw std::invalid_argument(std::string(name) + ": tangents of shapes " + shape_str(first->shape()) +
+                                    " and " + shape_str(tangents[i].shape()) +
+                                    " have different batch dimensions");
+      if (!first) first = &tangents[i];
+      lead = l;
+    }
+    if (!first) continue;
+    if (!jvp)
+      throw std::runtime_error(std::string(name) + ": no forward-mode (JVP) rule for this op");
+    VisibleLevels only_outer(k);
+    Variable tout = jvp(JvpArgs{tangents, result, lead});
+    if (!tout.defined()) continue;
+    // Reconcile in one place: the tangent has the output's dtype, and its shape is
+    // the batch dimensions followed by the output's shape (a rule may return a
+    // tangent that still broadcasts to it, e.g. when only one operand has a tangent).
+    Shape want(first->shape().begin(), first->shape().begin() + lead);
+    want.insert(want.end(), result.shape().begin(), result.shape().end());
+    if (tout.dtype() != result.dtype()) tout = astype(tout, result.dtype());
+    if (tout.shape() != want) tout = broadcast_to(tout, want);
+    set_tangent(result, level, std::move(tout));
+  }
+}
+}  // namespace
+
+// Note [Forward over reverse]
+// A backward rule that uses the op's output (exp: gx = gout * out) must see the
+// output's tangents when the backward pass itself runs under forward mode (a
+// Hessian-vector product as jvp of grad). The node saves the tangents with the
+// output's values. A tangent may itself be recorded for reverse mode and so refer
+// back to this node: that reference cycle lasts until the node is released, which
+// every backward through it does (unless retain_graph).
+
+Shape JvpArgs::lead_shape() const {
+  for (const Variable& t : tangents)
+    if (t.defined()) return Shape(t.shape().begin(), t.shape().begin() + lead);
+  return Shape();
+}
+
+ForwardLevel::ForwardLevel() : id_(next_level_id++) {
+  tls_levels.push_back(id_);
+  tls_visible = tls_levels.size();
+}
+
+ForwardLevel::~ForwardLevel() {
+  for (std::size_t i = tls_levels.size(); i-- > 0;)
+    if (tls_levels[i] == id_) {
+      tls_levels.erase(tls_levels.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  tls_visible = tls_levels.size();
+}
+
+bool forward_levels_open() { return tls_visible > 0 && !tls_levels.empty(); }
+
+bool needs_tangent(const std::vector<Variable>& inputs) {
+  if (tls_visible == 0 || tls_levels.empty()) return false;
+  for (const Variable& x : inputs)
+    if (!x.impl()->tangents.empty()) return true;
+  return false;
+}
+
+Variable make_dual(const Variable& primal, const Variable& tangent, const ForwardLevel& level) {
+  Variable t = tangent.dtype() == primal.dtype() ? tangent : astype(tangent, primal.dtype());
+  tangent_lead("make_dual", primal, t);
+  Variable dual = alias(primal);
+  set_tangent(dual, level.id(), std::move(t));
+  return dual;
+}
+
+Variable tangent(const Variable& x, const ForwardLevel& level) { return find_tangent(x, level.id()); }
+
+Variable grad_input(const Variable& x) {
+  if (x.requires_grad()) return alias(x);
+  Variable leaf(x.data(), true);
+  leaf.impl()->tangents = x.impl()->tangents;
+  return leaf;
+}
 
 // ---- Variable -----------------------------------------------------------------
 
@@ -107,8 +252,9 @@ Node::~Node() {
 }
 
 FunctionNode::FunctionNode(const char* name, std::vector<std::shared_ptr<Node>> next,
-                           BackwardFn rule, Tensor saved_out)
-    : Node(name, std::move(next)), rule_(std::move(rule)), saved_out_(std::move(saved_out)) {}
+                           BackwardFn rule, Tensor saved_out, std::size_t out_ndim)
+    : Node(name, std::move(next)), rule_(std::move(rule)), saved_out_(std::move(saved_out)),
+      out_ndim_(out_ndim) {}
 
 std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vector<bool>& needs,
                                           bool retain) {
@@ -117,10 +263,16 @@ std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vecto
         std::string(name_) +
         ": trying to backward through the graph a second time (its saved values were freed "
         "after the first backward); pass retain_graph=True to the first backward to keep them");
+  if (static_cast<std::size_t>(gout.ndim()) < out_ndim_)
+    throw InternalError(std::string(name_) + ": cotangent of shape " + shape_str(gout.shape()) +
+                        " has fewer dimensions than the output");
   Variable out;
-  if (saved_out_.defined())
+  if (saved_out_.defined()) {
     out = grad_enabled() ? make_result(saved_out_, shared_from_this()) : Variable(saved_out_);
-  std::vector<Variable> grads = rule_(BackwardArgs{gout, out, needs});
+    out.impl()->tangents = saved_out_tangents_;
+  }
+  const std::size_t lead = static_cast<std::size_t>(gout.ndim()) - out_ndim_;
+  std::vector<Variable> grads = rule_(BackwardArgs{gout, out, needs, lead});
   if (!retain) release();
   return grads;
 }
@@ -128,6 +280,7 @@ std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vecto
 void FunctionNode::release() {
   rule_ = nullptr;
   saved_out_ = Tensor();
+  saved_out_tangents_.clear();
   released_ = true;
 }
 
@@ -159,17 +312,34 @@ std::vector<Variable> AccumulateGrad::apply(const Variable& gout, const std::vec
 // ---- recording --------------------------------------------------------------------
 
 Variable record(const char* name, const Tensor& out, const std::vector<Variable>& inputs,
-                BackwardFn rule, bool save_out) {
-  if (!grad_enabled()) return Variable(out);
+                BackwardFn vjp, JvpFn jvp, bool save_out) {
   bool any = false;
-  for (const Variable& x : inputs) any = any || x.requires_grad();
-  if (!any) return Variable(out);
-  std::vector<std::shared_ptr<Node>> next;
-  next.reserve(inputs.size());
-  for (const Variable& x : inputs) next.push_back(x.requires_grad() ? x.gradient_edge() : nullptr);
-  auto node = std::make_shared<FunctionNode>(name, std::move(next), std::move(rule),
-                                             save_out ? out : Tensor());
-  return make_result(out, std::move(node));
+  if (grad_enabled())
+    for (const Variable& x : inputs) any = any || x.requires_grad();
+  Variable result;
+  if (any) {
+    if (!vjp) {
+      std::size_t i = 0;
+      while (!inputs[i].requires_grad()) ++i;
+      throw std::runtime_error(std::string(name) + ": no reverse-mode (VJP) rule; input " +
+                               std::to_string(i) + " requires grad");
+    }
+    std::vector<std::shared_ptr<Node>> next;
+    next.reserve(inputs.size());
+    for (const Variable& x : inputs) next.push_back(x.requires_grad() ? x.gradient_edge() : nullptr);
+    auto node = std::make_shared<FunctionNode>(name, std::move(next), std::move(vjp),
+                                               save_out ? out : Tensor(),
+                                               static_cast<std::size_t>(out.ndim()));
+    result = make_result(out, node);
+    if (needs_tangent(inputs)) {
+      attach_tangents(name, result, inputs, jvp);
+      if (save_out && !result.impl()->tangents.empty()) node->save_out_tangents(result.impl()->tangents);
+    }
+    return result;
+  }
+  result = Variable(out);
+  if (needs_tangent(inputs)) attach_tangents(name, result, inputs, jvp);
+  return result;
 }
 
 }  // namespace eigengrad

@@ -59,6 +59,8 @@ from eigengrad._core import (
 from eigengrad import _variable  # noqa: F401  (adds indexing, repr, comparisons)
 from eigengrad import autograd, random
 from eigengrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from eigengrad.function import Function, FunctionCtx, custom_vjp
+from eigengrad.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
 from eigengrad.gradcheck import GradcheckError, gradcheck
 

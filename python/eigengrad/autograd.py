@@ -37,12 +37,15 @@ def grad(
     retain_graph: Optional[bool] = None,
     create_graph: bool = False,
     allow_unused: bool = False,
+    is_grads_batched: bool = False,
 ) -> Tuple[Optional[Variable], ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, one per input.
 
     ``grad_outputs`` seeds each output (default 1, allowed only for single-element
     outputs); the result is the vector-Jacobian product, shaped like each input.
-    ``.grad`` fields are not touched. With ``create_graph=True`` the gradients are
+    ``.grad`` fields are not touched. With ``is_grads_batched=True`` each seed has
+    one leading batch dimension and so does each gradient: a batch of
+    vector-Jacobian products in a single backward pass. With ``create_graph=True`` the gradients are
     themselves differentiable (for Hessians and higher derivatives);
     ``retain_graph`` defaults to ``create_graph``. An input that the outputs do not
     depend on raises ``RuntimeError`` unless ``allow_unused=True`` (then ``None``).
@@ -50,7 +53,7 @@ def grad(
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     gos = _seeds(outputs, outs, grad_outputs)
-    return _core._grad(outs, ins, gos, retain_graph, create_graph, allow_unused)
+    return _core._grad(outs, ins, gos, retain_graph, create_graph, allow_unused, is_grads_batched)
 
 
 def backward(

@@ -3,6 +3,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <set>
+
 #include "bind_nn.h"
 #include "convert.h"
 
@@ -41,7 +43,62 @@ void def_operator(py::class_<Variable>& cls, const char* op, const char* rop, co
   }, py::is_operator());
 }
 
+/// A ForwardLevel whose lifetime Python controls (closed explicitly, innermost first).
+class PyForwardLevel {
+ public:
+  PyForwardLevel() : level_(std::make_unique<ForwardLevel>()) {}
+  void close() { level_.reset(); }
+  const ForwardLevel& get() const {
+    if (!level_) throw std::runtime_error("forward level: already closed");
+    return *level_;
+  }
+
+ private:
+  std::unique_ptr<ForwardLevel> level_;
+};
+
 py::object grad_or_none(const Variable& g) { return g.defined() ? py::cast(g) : py::none(); }
+
+/// A Python callable that the engine may hold and drop without the GIL.
+std::shared_ptr<py::object> hold(py::object fn) {
+  return std::shared_ptr<py::object>(new py::object(std::move(fn)), [](py::object* p) {
+    if (!Py_IsInitialized()) return;
+    py::gil_scoped_acquire gil;
+    delete p;
+  });
+}
+
+/// Names must outlive every node (Node keeps a const char*): keep one copy each.
+const char* intern(const std::string& name) {
+  static std::set<std::string>* names = new std::set<std::string>();
+  return names->insert(name).first->c_str();
+}
+
+/// The Variables a Python rule returned: one per entry of `like` (None: no gradient),
+/// each with the leading batch shape `lead` followed by its input's shape.
+std::vector<Variable> rule_results(const char* name, const char* what, py::handle result,
+                                   const std::vector<Shape>& shapes, const Shape& lead) {
+  py::tuple items = py::isinstance<py::tuple>(result) ? py::reinterpret_borrow<py::tuple>(result)
+                                                      : py::make_tuple(result);
+  if (items.size() != shapes.size())
+    throw std::invalid_argument(std::string(name) + ": " + what + " returned " + std::to_string(items.size()) +
+                                " values for " + std::to_string(shapes.size()) + " inputs");
+  std::vector<Variable> out;
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    if (items[i].is_none()) {
+      out.emplace_back();
+      continue;
+    }
+    Variable v = to_variable(items[i], name);
+    Shape want = lead;
+    want.insert(want.end(), shapes[i].begin(), shapes[i].end());
+    if (v.shape() != want)
+      throw std::invalid_argument(std::string(name) + ": " + what + " returned shape " + shape_str(v.shape()) +
+                                  " for input " + std::to_string(i) + "; expected " + shape_str(want));
+    out.push_back(v);
+  }
+  return out;
+}
 
 std::vector<Variable> to_variables(py::handle seq, const char* op) {
   std::vector<Variable> out;
@@ -299,7 +356,7 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     backward(outs, grads, retain_graph, create_graph);
   });
   m.def("_grad", [](py::handle outputs, py::handle inputs, py::handle grad_outputs, std::optional<bool> retain_graph,
-                    bool create_graph, bool allow_unused) {
+                    bool create_graph, bool allow_unused, bool is_grads_batched) {
     std::vector<Variable> outs = to_variables(outputs, "grad");
     std::vector<Variable> ins;
     for (py::handle x : inputs) {
@@ -311,12 +368,52 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     std::vector<Variable> grads;
     {
       py::gil_scoped_release release;
-      grads = grad(outs, ins, gos, retain_graph, create_graph, allow_unused);
+      grads = grad(outs, ins, gos, retain_graph, create_graph, allow_unused, is_grads_batched);
     }
     py::list out;
     for (const Variable& g : grads) out.append(grad_or_none(g));
     return py::tuple(out);
   });
+  // ---- forward mode ----------------------------------------------------------------
+  py::class_<PyForwardLevel>(m, "ForwardLevel",
+                             "A level of forward-mode tangents, open until close() (or the end of a with block).")
+      .def(py::init<>())
+      .def("close", &PyForwardLevel::close)
+      .def("__enter__", [](PyForwardLevel& self) -> PyForwardLevel& { return self; })
+      .def("__exit__", [](PyForwardLevel& self, py::args) { self.close(); });
+  m.def("make_dual", [](py::handle primal, py::handle tangent, PyForwardLevel& level) {
+    return make_dual(to_variable(primal, "make_dual"), to_variable(tangent, "make_dual"), level.get());
+  }, py::arg("primal"), py::arg("tangent"), py::arg("level"),
+  "primal carrying `tangent` at `level` (a new Variable; the tangent may have leading batch dimensions).");
+  m.def("tangent", [](const Variable& x, PyForwardLevel& level) { return grad_or_none(tangent(x, level.get())); },
+        py::arg("x"), py::arg("level"), "The tangent of x at `level`, or None (zero).");
+  m.def("_grad_input", [](const Variable& x) { return grad_input(x); },
+        "x as an input to differentiate: a leaf if x does not require grad, else a connected alias; "
+        "tangents kept.");
+  m.def("_record_custom", [](const std::string& name, const Variable& out, std::vector<Variable> inputs,
+                             py::object backward, py::object jvp) {
+    const char* op = intern(name);
+    std::vector<Shape> shapes;
+    for (const Variable& x : inputs) shapes.push_back(x.shape());
+    // Python rules run with the GIL held; the engine releases it around backward.
+    BackwardFn vjp = [op, fn = hold(std::move(backward)), shapes](const BackwardArgs& a) {
+      py::gil_scoped_acquire gil;
+      py::object result = (*fn)(a.gout);
+      return rule_results(op, "backward", result, shapes, a.lead_shape());
+    };
+    JvpFn fwd;
+    if (!jvp.is_none())
+      fwd = [op, fn = hold(std::move(jvp))](const JvpArgs& a) {
+        py::gil_scoped_acquire gil;
+        py::list tangents;
+        for (const Variable& t : a.tangents) tangents.append(grad_or_none(t));
+        py::object result = (*fn)(*py::tuple(tangents));
+        if (result.is_none()) return Variable();
+        Shape out_shape(a.out.shape());
+        return rule_results(op, "jvp", result, {out_shape}, a.lead_shape())[0];
+      };
+    return record(op, out.data(), inputs, std::move(vjp), std::move(fwd));
+  }, "Records `out` as computed from `inputs` by a custom function with Python rules.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");

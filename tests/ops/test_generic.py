@@ -2,9 +2,11 @@
 
 - forward against the NumPy reference, in float64 (tight) and float32 (loose),
   on Variables and on NumPy arrays;
-- the VJP against central finite differences (``eg.gradcheck``), also with one
-  Variable passed as every input;
-- the VJP of the VJP (``create_graph=True``) against finite differences;
+- the VJP and the JVP against central finite differences and against each other
+  (the adjoint identity), all by ``eg.gradcheck``, also with one Variable passed
+  as every input;
+- the VJP of the VJP (reverse over reverse) and its JVP (forward over reverse)
+  against finite differences;
 - denominator layout: the gradient of a scalar has the input's shape and dtype,
   also when float32 and float64 inputs mix or a Python float (weak) is an operand.
 """
@@ -115,11 +117,10 @@ def test_vjp_of_vjp(info, sample):
     seed = cotangent(info, sample)
 
     def vjp(*xs):
-        with eg.enable_grad():
-            if not all(x.requires_grad for x in xs):  # gradcheck's finite differences
-                xs = [eg.Variable(x, requires_grad=True) for x in xs]
-            out = info.op(*xs, **sample.kwargs)
-            return eg.autograd.grad(out, xs, seed.astype(out.dtype), create_graph=True)
+        # eg.vjp keeps the inputs differentiable for the outer reverse pass and their
+        # tangents for the outer forward pass (forward over reverse).
+        _, vjp_fn = eg.vjp(lambda *a: info.op(*a, **sample.kwargs), *xs)
+        return vjp_fn(seed)
 
     assert eg.gradcheck(vjp, sample.args, eps=info.gradcheck_eps)
 

@@ -20,10 +20,12 @@ void backward(const std::vector<Variable>& outputs, const std::vector<Variable>&
 /// of the graph between them runs. An input the outputs do not depend on raises
 /// RuntimeError unless `allow_unused`, when its entry is undefined.
 /// With `create_graph`, the gradients are themselves differentiable; `retain_graph`
-/// defaults to `create_graph`.
+/// defaults to `create_graph`. With `is_grads_batched`, every grad_output has one
+/// leading batch dimension (B cotangents at once) and so does every gradient: B
+/// vector-Jacobian products in one backward pass.
 std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
                            const std::vector<Variable>& grad_outputs = {},
                            std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
-                           bool allow_unused = false);
+                           bool allow_unused = false, bool is_grads_batched = false);
 
 }  // namespace eigengrad

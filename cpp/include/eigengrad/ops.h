@@ -113,6 +113,10 @@ inline Variable operator*(const Variable& x, double y) { return mul(x, scalar_li
 inline Variable operator/(const Variable& x, double y) { return div(x, scalar_like(y, x)); }
 inline Variable operator*(double x, const Variable& y) { return mul(scalar_like(x, y), y); }
 
+/// The same values as a new Variable (an identity op: gx = gout, tout = tx); how
+/// make_dual gives a value a tangent without touching the caller's Variable.
+Variable alias(const Variable& x);
+
 /// The names of every public differentiable op (drives the test coverage check).
 const std::vector<std::string>& op_names();
 

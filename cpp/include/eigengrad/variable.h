@@ -1,6 +1,7 @@
 // eigengrad: Variables (tensors that remember how they were computed) and graph nodes.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -72,19 +73,41 @@ struct VariableImpl {
   std::shared_ptr<Node> grad_fn;           // results only
   std::shared_ptr<Node> grad_accumulator;  // leaves only, made on first use
   Variable grad;
+  /// Forward-mode tangents, one per open ForwardLevel id that reached this value.
+  std::vector<std::pair<std::uint64_t, Variable>> tangents;
 };
 
 /// What a backward rule gets: the output cotangent, the output itself when the op
 /// asked to save it, and which inputs need a gradient (rules skip the others).
+///
+/// The cotangent may carry `lead` leading batch dimensions in front of the output's
+/// shape (a whole Jacobian in one pass): rules address axes from the right and
+/// prefix `lead_shape()` to the shapes they build.
 struct BackwardArgs {
   const Variable& gout;
   const Variable& out;
   const std::vector<bool>& needs;
+  std::size_t lead;
   bool need(std::size_t input) const { return needs[input]; }
+  Shape lead_shape() const { return Shape(gout.shape().begin(), gout.shape().begin() + lead); }
 };
 
 /// A backward rule: one input cotangent per input (undefined where not needed).
 using BackwardFn = std::function<std::vector<Variable>(const BackwardArgs&)>;
+
+/// What a forward-mode (JVP) rule gets: one tangent per input (undefined means zero),
+/// the output, and the number of leading batch dimensions of the tangents.
+struct JvpArgs {
+  const std::vector<Variable>& tangents;
+  const Variable& out;
+  std::size_t lead;
+  bool has(std::size_t input) const { return tangents[input].defined(); }
+  const Variable& t(std::size_t input) const { return tangents[input]; }
+  Shape lead_shape() const;
+};
+
+/// A forward-mode rule: the output tangent (undefined means zero).
+using JvpFn = std::function<Variable(const JvpArgs&)>;
 
 /// A node of the recorded graph: one op application with one output. `next` holds,
 /// per input, the node that receives that input's cotangent (null when the input
@@ -119,14 +142,21 @@ class Node : public std::enable_shared_from_this<Node> {
 class FunctionNode final : public Node {
  public:
   FunctionNode(const char* name, std::vector<std::shared_ptr<Node>> next, BackwardFn rule,
-               Tensor saved_out);
+               Tensor saved_out, std::size_t out_ndim);
   std::vector<Variable> apply(const Variable& gout, const std::vector<bool>& needs,
                               bool retain) override;
   void release() override;
+  /// Keeps the output's forward-mode tangents for the rule (see Note [Forward over
+  /// reverse] in variable.cpp).
+  void save_out_tangents(std::vector<std::pair<std::uint64_t, Variable>> tangents) {
+    saved_out_tangents_ = std::move(tangents);
+  }
 
  private:
   BackwardFn rule_;
   Tensor saved_out_;
+  std::vector<std::pair<std::uint64_t, Variable>> saved_out_tangents_;
+  std::size_t out_ndim_;
   bool released_ = false;
 };
 
@@ -145,11 +175,46 @@ class AccumulateGrad final : public Node {
 /// A non-leaf Variable holding `data`, computed by `grad_fn`.
 Variable make_result(Tensor data, std::shared_ptr<Node> grad_fn);
 
-/// Records `out` as the result of op `name` applied to `inputs`. When grad mode is
-/// on and an input requires grad, the result gets a FunctionNode running `rule`;
-/// otherwise it is a plain Variable. `save_out` keeps the output for the rule.
+/// Records `out` as the result of op `name` applied to `inputs`.
+///  - Reverse mode: when grad mode is on and an input requires grad, the result gets
+///    a FunctionNode running `vjp` (`save_out` keeps the output for it).
+///  - Forward mode: for every open ForwardLevel at which an input has a tangent, the
+///    result gets the tangent `jvp` computes (see Note [Forward levels]).
+/// A null rule raises, naming the op, when it would be needed.
 Variable record(const char* name, const Tensor& out, const std::vector<Variable>& inputs,
-                BackwardFn rule, bool save_out = false);
+                BackwardFn vjp, JvpFn jvp = nullptr, bool save_out = false);
+
+/// True when a forward level is open on this thread and some input has a tangent
+/// (a cheap test, so ops skip building rules they do not need).
+bool needs_tangent(const std::vector<Variable>& inputs);
+/// True when a forward level is open and visible on this thread.
+bool forward_levels_open();
+
+/// Forward mode. A ForwardLevel opens a level of tangents on this thread for its
+/// lifetime (levels nest, innermost last); `make_dual` attaches a tangent at a
+/// level; `tangent` reads one back (undefined: zero).
+class ForwardLevel {
+ public:
+  ForwardLevel();
+  ~ForwardLevel();
+  ForwardLevel(const ForwardLevel&) = delete;
+  ForwardLevel& operator=(const ForwardLevel&) = delete;
+  std::uint64_t id() const { return id_; }
+
+ private:
+  std::uint64_t id_;
+};
+
+/// `primal` (as a differentiable alias that keeps its other tangents) carrying
+/// `tangent` at `level`. The tangent has primal's shape, or leading batch
+/// dimensions followed by primal's shape (one tangent per batch entry).
+Variable make_dual(const Variable& primal, const Variable& tangent, const ForwardLevel& level);
+/// The tangent of `x` at `level` (undefined when x has none: a zero tangent).
+Variable tangent(const Variable& x, const ForwardLevel& level);
+/// `x` as an input to differentiate with respect to, keeping its tangents: a new
+/// leaf that requires grad when x does not, else an alias connected to x's graph
+/// (so an outer reverse pass still reaches x).
+Variable grad_input(const Variable& x);
 
 /// Whether ops record the graph on this thread (on by default).
 bool grad_enabled();

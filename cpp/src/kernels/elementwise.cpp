@@ -18,6 +18,8 @@ namespace {
 template <class T, class Scalar>
 void fix_exp_overflow(const T* px, T* po, std::int64_t n, Scalar f) {
   if constexpr (std::is_same_v<T, float>) {
+    if (n == 0 || ConstArrayMap<T>(po, n).template maxCoeff<Eigen::PropagateNumbers>() != T(INFINITY))
+      return;  // the vectorised check; NaN is ignored
     for (std::int64_t i = 0; i < n; ++i)
       if (po[i] == INFINITY && px[i] < 89.0f) po[i] = f(px[i]);
   }

@@ -50,6 +50,14 @@ Tensor matmul(const Tensor& x, const Tensor& y, bool tx, bool ty) {
       gemm(px, rows, xc, false, py, yr, yc, ty, po, rows, n);
       return;
     }
+    if (xb.empty() && n == 1) {
+      // op(X) @ (B columns y_b): the columns are the rows of a (B, k) matrix, so
+      // out (B, m) = Y (B, k) @ op(X)^T, one GEMM instead of B matrix-vector
+      // products (the batched cotangents of a Jacobian take this path).
+      const std::int64_t batch_count = out.numel() / m;
+      gemm(py, batch_count, k, false, px, xr, xc, !tx, po, batch_count, m);
+      return;
+    }
     std::array<std::vector<std::int64_t>, 3> strides{contiguous_strides(batch),
                                                      broadcast_strides(xb, batch),
                                                      broadcast_strides(yb, batch)};

@@ -33,6 +33,37 @@ Shape keepdims_shape(const Shape& shape, const std::vector<std::int64_t>& axes) 
   return out;
 }
 
+Shape prefixed(const Shape& lead_shape, const Shape& shape) {
+  Shape out = lead_shape;
+  out.insert(out.end(), shape.begin(), shape.end());
+  return out;
+}
+
+Variable unbroadcast(const Variable& g, const Shape& shape, std::size_t lead) {
+  if (lead == 0) return sum_to(g, shape);
+  Shape lead_shape(g.shape().begin(), g.shape().begin() + static_cast<std::ptrdiff_t>(lead));
+  const std::size_t pad = static_cast<std::size_t>(g.ndim()) - lead - shape.size();
+  Shape target = lead_shape;
+  target.insert(target.end(), pad, 1);
+  target.insert(target.end(), shape.begin(), shape.end());
+  return reshape(sum_to(g, target), prefixed(lead_shape, shape));
+}
+
+Variable align(const Variable& t, const Shape& x_shape, std::size_t out_ndim) {
+  const std::size_t lead = static_cast<std::size_t>(t.ndim()) - x_shape.size();
+  if (lead == 0 || x_shape.size() >= out_ndim) return t;
+  Shape target(t.shape().begin(), t.shape().begin() + static_cast<std::ptrdiff_t>(lead));
+  target.insert(target.end(), out_ndim - x_shape.size(), 1);
+  target.insert(target.end(), x_shape.begin(), x_shape.end());
+  return reshape(t, target);
+}
+
+std::vector<std::int64_t> from_right(const std::vector<std::int64_t>& axes, std::int64_t ndim) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t a : axes) out.push_back(a - ndim);
+  return out;
+}
+
 std::pair<Variable, Variable> promote_pair(const Variable& x, const Variable& y) {
   if (x.dtype() == y.dtype()) return {x, y};
   DType common = promote(x.dtype(), y.dtype());

@@ -27,4 +27,38 @@ Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes);
 /// A Variable that is not part of any graph (masks, counts).
 inline Variable constant(Tensor t) { return Variable(std::move(t)); }
 
+/// Records an op like eigengrad::record, but builds the rules (std::function, with
+/// their captures) only when reverse or forward mode needs them: the hot path of an
+/// op on plain values allocates nothing for autodiff.
+template <class Vjp, class Jvp>
+Variable record_op(const char* name, const Tensor& out, std::initializer_list<Variable> inputs, Vjp&& vjp,
+                   Jvp&& jvp, bool save_out = false) {
+  bool grad = false, fwd = false;
+  if (grad_enabled())
+    for (const Variable& x : inputs) grad = grad || x.requires_grad();
+  if (forward_levels_open())
+    for (const Variable& x : inputs) fwd = fwd || !x.impl()->tangents.empty();
+  if (!grad && !fwd) return Variable(out);
+  return record(name, out, std::vector<Variable>(inputs), grad ? BackwardFn(std::forward<Vjp>(vjp)) : BackwardFn(),
+                fwd ? JvpFn(std::forward<Jvp>(jvp)) : JvpFn(), save_out);
+}
+
+// ---- batch dimensions -------------------------------------------------------------
+// Cotangents and tangents may carry `lead` batch dimensions in front of the shape of
+// the value they belong to. These helpers are the one place that knows how such a
+// batch meets broadcasting.
+
+/// `lead_shape` followed by `shape`.
+Shape prefixed(const Shape& lead_shape, const Shape& shape);
+/// Cotangent `g` (lead dims + a broadcast shape) summed down to lead dims + `shape`:
+/// the VJP of broadcasting.
+Variable unbroadcast(const Variable& g, const Shape& shape, std::size_t lead);
+/// Tangent `t` (lead dims + x_shape) with size-1 axes inserted after the lead dims so
+/// that it right-aligns with values of `out_ndim` dimensions.
+Variable align(const Variable& t, const Shape& x_shape, std::size_t out_ndim);
+/// A normalised axis of an `ndim`-d value, counted from the right (so it still
+/// names the same axis when batch dimensions are in front).
+inline std::int64_t from_right(std::int64_t axis, std::int64_t ndim) { return axis - ndim; }
+std::vector<std::int64_t> from_right(const std::vector<std::int64_t>& axes, std::int64_t ndim);
+
 }  // namespace eigengrad::detail

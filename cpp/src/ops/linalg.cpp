@@ -3,7 +3,10 @@
 
 namespace eigengrad {
 
+using detail::align;
 using detail::promote_pair;
+using detail::record_op;
+using detail::unbroadcast;
 using Grads = std::vector<Variable>;
 
 namespace {
@@ -17,18 +20,31 @@ namespace {
 //     0  1  | gout @ y               | gout^T @ x
 //     1  0  | y @ gout^T             | x @ gout
 //     1  1  | y^T @ gout^T           | gout^T @ x^T
-//   then summed to the input's shape over broadcast batch dimensions.
+//   then unbroadcast to the input's shape over broadcast batch dimensions.
+//   jvp: tout = op(tx) @ op(y) + op(x) @ op(ty)
 Variable matmul_nt(const Variable& x, const Variable& y, bool tx, bool ty) {
-  return record("matmul", kernels::matmul(x.data(), y.data(), tx, ty), {x, y},
-                [x, y, tx, ty](const BackwardArgs& a) -> Grads {
-                  const Variable& g = a.gout;
-                  Grads out(2);
-                  if (a.need(0))
-                    out[0] = sum_to(tx ? matmul_nt(y, g, ty, true) : matmul_nt(g, y, false, !ty), x.shape());
-                  if (a.need(1))
-                    out[1] = sum_to(ty ? matmul_nt(g, x, true, tx) : matmul_nt(x, g, !tx, false), y.shape());
-                  return out;
-                });
+  return record_op("matmul", kernels::matmul(x.data(), y.data(), tx, ty), {x, y},
+                   [x, y, tx, ty](const BackwardArgs& a) -> Grads {
+                     const Variable& g = a.gout;
+                     Grads out(2);
+                     if (a.need(0))
+                       out[0] = unbroadcast(tx ? matmul_nt(y, g, ty, true) : matmul_nt(g, y, false, !ty),
+                                            x.shape(), a.lead);
+                     if (a.need(1))
+                       out[1] = unbroadcast(ty ? matmul_nt(g, x, true, tx) : matmul_nt(x, g, !tx, false),
+                                            y.shape(), a.lead);
+                     return out;
+                   },
+                   [x, y, tx, ty](const JvpArgs& a) {
+                     const std::size_t n = static_cast<std::size_t>(a.out.ndim());
+                     Variable t;
+                     if (a.has(0)) t = matmul_nt(align(a.t(0), x.shape(), n), y, tx, ty);
+                     if (a.has(1)) {
+                       Variable u = matmul_nt(x, align(a.t(1), y.shape(), n), tx, ty);
+                       t = t.defined() ? t + u : u;
+                     }
+                     return t;
+                   });
 }
 
 }  // namespace

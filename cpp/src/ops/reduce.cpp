@@ -1,5 +1,6 @@
-// Reductions. Rules reshape gout to the keepdims shape and let broadcasting (or
-// broadcast_to) spread it back over the reduced axes.
+// Reductions. VJPs reshape gout to the keepdims shape and let broadcasting (or
+// broadcast_to) spread it back over the reduced axes; JVPs reduce the tangent over
+// the same axes counted from the right, so batch dimensions in front pass through.
 #include <cmath>
 
 #include "common.h"
@@ -8,18 +9,26 @@ namespace eigengrad {
 
 using kernels::Reduce;
 using detail::constant;
+using detail::from_right;
 using detail::keepdims_shape;
 using detail::normalize_axes;
+using detail::prefixed;
+using detail::record_op;
 using Grads = std::vector<Variable>;
 
 // sum(x, axes)
 //   vjp: gx = broadcast_to(gout with the reduced axes kept, x.shape)
+//   jvp: tout = sum(tx, axes)
 Variable sum(const Variable& x, const Axes& axes, bool keepdims) {
   std::vector<std::int64_t> ax = normalize_axes("sum", axes, x.ndim());
-  return record("sum", kernels::reduce(Reduce::Sum, x.data(), ax, keepdims), {x},
-                [xs = x.shape(), ks = keepdims_shape(x.shape(), ax)](const BackwardArgs& a) -> Grads {
-                  return {broadcast_to(reshape(a.gout, ks), xs)};
-                });
+  return record_op("sum", kernels::reduce(Reduce::Sum, x.data(), ax, keepdims), {x},
+                   [xs = x.shape(), ks = keepdims_shape(x.shape(), ax)](const BackwardArgs& a) -> Grads {
+                     Shape lead = a.lead_shape();
+                     return {broadcast_to(reshape(a.gout, prefixed(lead, ks)), prefixed(lead, xs))};
+                   },
+                   [right = from_right(ax, x.ndim()), keepdims](const JvpArgs& a) {
+                     return sum(a.t(0), right, keepdims);
+                   });
 }
 
 // mean(x, axes) = sum(x, axes) / n, n the number of elements reduced (NaN when 0,
@@ -34,21 +43,29 @@ Variable mean(const Variable& x, const Axes& axes, bool keepdims) {
 namespace {
 
 // max(x, axes) and min(x, axes)
-//   vjp: gx = gout * [x == out] / count(x == out)   (ties share the gradient evenly;
-//        a NaN out is matched by the NaN entries)
+//   share = [x == out] / count(x == out)   (ties share evenly; a NaN out is matched
+//                                           by the NaN entries)
+//   vjp: gx = gout (reduced axes kept) * share
+//   jvp: tout = sum(tx * share, axes)
 Variable extremum(const char* name, Reduce op, const Variable& x, const Axes& axes, bool keepdims) {
   std::vector<std::int64_t> ax = normalize_axes(name, axes, x.ndim());
   for (std::int64_t a : ax)
     if (x.shape()[a] == 0)
       throw std::invalid_argument(std::string(name) + ": zero-size array of shape " + shape_str(x.shape()) +
                                   " to reduction operation " + name + " which has no identity");
-  return record(name, kernels::reduce(op, x.data(), ax, keepdims), {x},
-                [x, ax, ks = keepdims_shape(x.shape(), ax)](const BackwardArgs& a) -> Grads {
-                  Tensor hit = kernels::binary(kernels::Binary::Equal, x.data(), a.out.data().view(ks));
-                  Tensor count = kernels::reduce(Reduce::Sum, hit, ax, true);
-                  Tensor share = kernels::binary(kernels::Binary::Div, hit, count);
-                  return {reshape(a.gout, ks) * constant(share)};
-                }, true);
+  Shape ks = keepdims_shape(x.shape(), ax);
+  auto share = [x, ax, ks](const Variable& out) {
+    Tensor hit = kernels::binary(kernels::Binary::Equal, x.data(), out.data().view(ks));
+    Tensor count = kernels::reduce(Reduce::Sum, hit, ax, true);
+    return constant(kernels::binary(kernels::Binary::Div, hit, count));
+  };
+  return record_op(name, kernels::reduce(op, x.data(), ax, keepdims), {x},
+                   [share, ks](const BackwardArgs& a) -> Grads {
+                     return {reshape(a.gout, prefixed(a.lead_shape(), ks)) * share(a.out)};
+                   },
+                   [share, right = from_right(ax, x.ndim()), keepdims](const JvpArgs& a) {
+                     return sum(a.t(0) * share(a.out), right, keepdims);
+                   }, true);
 }
 
 }  // namespace
@@ -62,9 +79,11 @@ Variable min(const Variable& x, const Axes& axes, bool keepdims) {
 }
 
 // logsumexp(x, axes) = m + log(sum(exp(x - m))), m the max (0 where it is not finite)
-//   vjp: gx = gout * exp(x - out'), out' = out with -inf replaced by 0: the softmax
-//        weights, and 0 over a slice that is all -inf (our convention: no finite
-//        direction increases the value, and NaN would poison every gradient).
+//   w = exp(x - out'), out' = out (reduced axes kept) with -inf replaced by 0: the
+//       softmax weights, and 0 over a slice that is all -inf (our convention: no
+//       finite direction increases the value, and NaN would poison every gradient).
+//   vjp: gx = gout (reduced axes kept) * w
+//   jvp: tout = sum(tx * w, axes)
 Variable logsumexp(const Variable& x, const Axes& axes, bool keepdims) {
   std::vector<std::int64_t> ax = normalize_axes("logsumexp", axes, x.ndim());
   Shape ks = keepdims_shape(x.shape(), ax);
@@ -76,16 +95,23 @@ Variable logsumexp(const Variable& x, const Axes& axes, bool keepdims) {
       else s.push_back(x.shape()[d]);
     out = out.view(s);
   }
-  return record("logsumexp", out, {x}, [x, ks](const BackwardArgs& a) -> Grads {
-    Variable out_k = reshape(a.out, ks);
+  auto weights = [x, ks](const Variable& out) {
+    Variable out_k = reshape(out, ks);
     Tensor neg_inf = kernels::unary(kernels::Unary::IsNegInf, out_k.data());
-    Variable safe = where(neg_inf, scalar_like(0.0, out_k), out_k);
-    return {reshape(a.gout, ks) * exp(x - safe)};
-  }, true);
+    return exp(x - where(neg_inf, scalar_like(0.0, out_k), out_k));
+  };
+  return record_op("logsumexp", out, {x},
+                   [weights, ks](const BackwardArgs& a) -> Grads {
+                     return {reshape(a.gout, prefixed(a.lead_shape(), ks)) * weights(a.out)};
+                   },
+                   [weights, right = from_right(ax, x.ndim()), keepdims](const JvpArgs& a) {
+                     return sum(a.t(0) * weights(a.out), right, keepdims);
+                   }, true);
 }
 
 // sum_to(x, shape): sums the broadcast dimensions of x away so that it has `shape`
-//   vjp: gx = broadcast_to(gout, x.shape)
+//   vjp: gx = broadcast_to(gout aligned with x, x.shape)
+//   jvp: tout = sum_to(tx, shape)
 Variable sum_to(const Variable& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   Shape full = kernels::broadcast_shapes("sum_to", shape, x.shape());
@@ -97,9 +123,12 @@ Variable sum_to(const Variable& x, const Shape& shape) {
   for (std::size_t d = 0; d < x.shape().size(); ++d)
     if (d < lead || (shape[d - lead] == 1 && x.shape()[d] != 1)) ax.push_back(static_cast<std::int64_t>(d));
   Tensor out = kernels::reduce(Reduce::Sum, x.data(), ax, false).view(shape);
-  return record("sum_to", out, {x}, [xs = x.shape()](const BackwardArgs& a) -> Grads {
-    return {broadcast_to(a.gout, xs)};
-  });
+  return record_op("sum_to", out, {x},
+                   [xs = x.shape(), shape](const BackwardArgs& a) -> Grads {
+                     Variable g = detail::align(a.gout, shape, xs.size());
+                     return {broadcast_to(g, prefixed(a.lead_shape(), xs))};
+                   },
+                   [shape](const JvpArgs& a) { return detail::unbroadcast(a.t(0), shape, a.lead); });
 }
 
 }  // namespace eigengrad

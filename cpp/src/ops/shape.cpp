@@ -6,7 +6,10 @@
 
 namespace eigengrad {
 
+using detail::constant;
 using detail::normalize_axis;
+using detail::prefixed;
+using detail::record_op;
 using Grads = std::vector<Variable>;
 
 namespace {
@@ -31,39 +34,86 @@ Shape resolve_reshape(const Shape& from, Shape to) {
   return to;
 }
 
+/// Slice parameters with `lead` full axes in front (for batched cotangents/tangents).
+struct SliceSpec {
+  std::vector<std::int64_t> starts, stops, steps;
+  SliceSpec prefixed(const Shape& lead_shape) const {
+    SliceSpec s;
+    for (std::int64_t d : lead_shape) {
+      s.starts.push_back(0);
+      s.stops.push_back(d);
+      s.steps.push_back(1);
+    }
+    s.starts.insert(s.starts.end(), starts.begin(), starts.end());
+    s.stops.insert(s.stops.end(), stops.begin(), stops.end());
+    s.steps.insert(s.steps.end(), steps.begin(), steps.end());
+    return s;
+  }
+};
+
+Variable slice_backward(const Variable& g, const Shape& x_shape, const SliceSpec& spec);
+
+Variable slice_with(const Variable& x, const SliceSpec& spec) { return slice(x, spec.starts, spec.stops, spec.steps); }
+
 // slice_backward(g) = zeros of x's shape with g written at the sliced positions
 //   vjp: gg = slice(gout)
-Variable slice_backward(const Variable& g, const Shape& x_shape, const std::vector<std::int64_t>& starts,
-                        const std::vector<std::int64_t>& stops, const std::vector<std::int64_t>& steps) {
-  return record("slice_backward", kernels::slice_backward(g.data(), x_shape, starts, steps), {g},
-                [starts, stops, steps](const BackwardArgs& a) -> Grads {
-                  return {slice(a.gout, starts, stops, steps)};
-                });
+//   jvp: tout = slice_backward(tg)
+Variable slice_backward(const Variable& g, const Shape& x_shape, const SliceSpec& spec) {
+  return record_op("slice_backward", kernels::slice_backward(g.data(), x_shape, spec.starts, spec.steps), {g},
+                   [spec](const BackwardArgs& a) -> Grads {
+                     return {slice_with(a.gout, spec.prefixed(a.lead_shape()))};
+                   },
+                   [spec, x_shape](const JvpArgs& a) {
+                     Shape lead = a.lead_shape();
+                     return slice_backward(a.t(0), prefixed(lead, x_shape), spec.prefixed(lead));
+                   });
 }
 
 // take_backward(g) = zeros of x's shape with g added at the taken positions
 //   vjp: gg = take(gout)
+//   jvp: tout = take_backward(tg)
 Variable take_backward(const Variable& g, const Shape& x_shape, const std::vector<std::int64_t>& indices,
                        const Shape& indices_shape, std::int64_t axis) {
-  return record("take_backward", kernels::take_backward(g.data(), x_shape, indices, axis), {g},
-                [indices, indices_shape, axis](const BackwardArgs& a) -> Grads {
-                  return {take(a.gout, indices, indices_shape, axis)};
-                });
+  const std::int64_t right = axis - static_cast<std::int64_t>(x_shape.size());
+  return record_op("take_backward", kernels::take_backward(g.data(), x_shape, indices, axis), {g},
+                   [indices, indices_shape, right](const BackwardArgs& a) -> Grads {
+                     return {take(a.gout, indices, indices_shape, right)};
+                   },
+                   [x_shape, indices, indices_shape, axis](const JvpArgs& a) {
+                     Shape lead = a.lead_shape();
+                     return take_backward(a.t(0), prefixed(lead, x_shape), indices, indices_shape,
+                                          axis + static_cast<std::int64_t>(lead.size()));
+                   });
 }
 
 }  // namespace
 
 // reshape(x, shape): the same buffer seen with another shape
 //   vjp: gx = reshape(gout, x.shape)
+//   jvp: tout = reshape(tx, out.shape)
 Variable reshape(const Variable& x, const Shape& shape) {
   Shape to = resolve_reshape(x.shape(), shape);
   if (to == x.shape()) return x;
-  return record("reshape", x.data().view(to), {x},
-                [xs = x.shape()](const BackwardArgs& a) -> Grads { return {reshape(a.gout, xs)}; });
+  return record_op("reshape", x.data().view(to), {x},
+                   [xs = x.shape()](const BackwardArgs& a) -> Grads {
+                     return {reshape(a.gout, prefixed(a.lead_shape(), xs))};
+                   },
+                   [to](const JvpArgs& a) { return reshape(a.t(0), prefixed(a.lead_shape(), to)); });
 }
+
+namespace {
+/// `perm` shifted behind `lead` identity axes.
+std::vector<std::int64_t> lead_perm(std::size_t lead, const std::vector<std::int64_t>& perm) {
+  std::vector<std::int64_t> out;
+  for (std::size_t d = 0; d < lead; ++d) out.push_back(static_cast<std::int64_t>(d));
+  for (std::int64_t p : perm) out.push_back(p + static_cast<std::int64_t>(lead));
+  return out;
+}
+}  // namespace
 
 // transpose(x, axes): out.shape[i] = x.shape[axes[i]]
 //   vjp: gx = transpose(gout, inverse(axes))
+//   jvp: tout = transpose(tx, axes)
 Variable transpose(const Variable& x, const std::vector<std::int64_t>& axes) {
   const std::int64_t n = x.ndim();
   std::vector<std::int64_t> perm;
@@ -86,23 +136,33 @@ Variable transpose(const Variable& x, const std::vector<std::int64_t>& axes) {
     identity = identity && perm[i] == static_cast<std::int64_t>(i);
   }
   if (identity) return x;
-  return record("transpose", kernels::transpose(x.data(), perm), {x},
-                [inverse](const BackwardArgs& a) -> Grads { return {transpose(a.gout, inverse)}; });
+  return record_op("transpose", kernels::transpose(x.data(), perm), {x},
+                   [inverse](const BackwardArgs& a) -> Grads {
+                     return {transpose(a.gout, lead_perm(a.lead, inverse))};
+                   },
+                   [perm](const JvpArgs& a) { return transpose(a.t(0), lead_perm(a.lead, perm)); });
 }
 
 // broadcast_to(x, shape): x repeated along broadcast dimensions
-//   vjp: gx = sum_to(gout, x.shape)
+//   vjp: gx = unbroadcast(gout, x.shape)
+//   jvp: tout = broadcast_to(tx aligned with out, out.shape)
 Variable broadcast_to(const Variable& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   if (kernels::broadcast_shapes("broadcast_to", x.shape(), shape) != shape)
     throw std::invalid_argument("broadcast_to: cannot broadcast an array of shape " + shape_str(x.shape()) +
                                 " to shape " + shape_str(shape));
-  return record("broadcast_to", kernels::broadcast_to(x.data(), shape), {x},
-                [xs = x.shape()](const BackwardArgs& a) -> Grads { return {sum_to(a.gout, xs)}; });
+  return record_op("broadcast_to", kernels::broadcast_to(x.data(), shape), {x},
+                   [xs = x.shape()](const BackwardArgs& a) -> Grads {
+                     return {detail::unbroadcast(a.gout, xs, a.lead)};
+                   },
+                   [xs = x.shape(), shape](const JvpArgs& a) {
+                     return broadcast_to(detail::align(a.t(0), xs, shape.size()), prefixed(a.lead_shape(), shape));
+                   });
 }
 
 // slice(x, starts, stops, steps) = x[start:stop:step, ...]
 //   vjp: gx = slice_backward(gout): zeros with gout at the sliced positions
+//   jvp: tout = slice(tx)
 Variable slice(const Variable& x, const std::vector<std::int64_t>& starts,
                const std::vector<std::int64_t>& stops, const std::vector<std::int64_t>& steps) {
   const std::size_t n = x.shape().size();
@@ -122,15 +182,19 @@ Variable slice(const Variable& x, const std::vector<std::int64_t>& starts,
                                 " of size " + std::to_string(dim));
     }
   }
-  return record("slice", kernels::slice(x.data(), starts, steps, shape), {x},
-                [xs = x.shape(), starts, stops, steps](const BackwardArgs& a) -> Grads {
-                  return {slice_backward(a.gout, xs, starts, stops, steps)};
-                });
+  SliceSpec spec{starts, stops, steps};
+  return record_op("slice", kernels::slice(x.data(), starts, steps, shape), {x},
+                   [xs = x.shape(), spec](const BackwardArgs& a) -> Grads {
+                     Shape lead = a.lead_shape();
+                     return {slice_backward(a.gout, prefixed(lead, xs), spec.prefixed(lead))};
+                   },
+                   [spec](const JvpArgs& a) { return slice_with(a.t(0), spec.prefixed(a.lead_shape())); });
 }
 
 // take(x, indices, axis) = numpy.take(x, indices, axis)
 //   vjp: gx = take_backward(gout): zeros with gout added at the taken positions
 //        (repeated indices add up)
+//   jvp: tout = take(tx, indices, axis)
 Variable take(const Variable& x, const std::vector<std::int64_t>& indices, const Shape& indices_shape,
               std::int64_t axis) {
   const std::int64_t ax = normalize_axis("take", axis, x.ndim());
@@ -145,14 +209,20 @@ Variable take(const Variable& x, const std::vector<std::int64_t>& indices, const
                               std::to_string(ax) + " with size " + std::to_string(dim));
     if (i < 0) i += dim;
   }
-  return record("take", kernels::take(x.data(), idx, indices_shape, ax), {x},
-                [xs = x.shape(), idx, indices_shape, ax](const BackwardArgs& a) -> Grads {
-                  return {take_backward(a.gout, xs, idx, indices_shape, ax)};
-                });
+  return record_op("take", kernels::take(x.data(), idx, indices_shape, ax), {x},
+                   [xs = x.shape(), idx, indices_shape, ax](const BackwardArgs& a) -> Grads {
+                     Shape lead = a.lead_shape();
+                     return {take_backward(a.gout, prefixed(lead, xs), idx, indices_shape,
+                                           ax + static_cast<std::int64_t>(lead.size()))};
+                   },
+                   [idx, indices_shape, right = ax - x.ndim()](const JvpArgs& a) {
+                     return take(a.t(0), idx, indices_shape, right);
+                   });
 }
 
 // concatenate(xs, axis): the inputs joined along axis
 //   vjp: gx_i = the slice of gout that x_i filled
+//   jvp: tout = concatenate(tx_i (zeros where x_i has none), axis)
 Variable concatenate(const std::vector<Variable>& inputs, std::int64_t axis) {
   if (inputs.empty()) throw std::invalid_argument("concatenate: need at least one array to concatenate");
   const Shape& first = inputs[0].shape();
@@ -178,19 +248,42 @@ Variable concatenate(const std::vector<Variable>& inputs, std::int64_t axis) {
   std::vector<std::int64_t> sizes;
   for (const Variable& x : xs) sizes.push_back(x.shape()[ax]);
   Tensor out = kernels::concatenate(data, ax);
-  return record("concatenate", out, xs, [sizes, ax](const BackwardArgs& a) -> Grads {
+  const std::int64_t right = ax - static_cast<std::int64_t>(first.size());
+  auto vjp = [sizes, right](const BackwardArgs& a) -> Grads {
     Grads g(sizes.size());
     const Shape& shape = a.gout.shape();
+    const std::size_t axis = shape.size() + right;
     std::vector<std::int64_t> starts(shape.size(), 0), stops(shape), steps(shape.size(), 1);
     std::int64_t offset = 0;
     for (std::size_t i = 0; i < sizes.size(); ++i) {
-      starts[ax] = offset;
+      starts[axis] = offset;
       offset += sizes[i];
-      stops[ax] = offset;
+      stops[axis] = offset;
       if (a.need(i)) g[i] = slice(a.gout, starts, stops, steps);
     }
     return g;
-  });
+  };
+  auto jvp = [xs, right](const JvpArgs& a) {
+    std::vector<Variable> ts;
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      ts.push_back(a.has(i) ? a.t(i)
+                            : constant(Tensor::zeros(prefixed(a.lead_shape(), xs[i].shape()), xs[i].dtype())));
+    return concatenate(ts, right);
+  };
+  bool grad = false;
+  if (grad_enabled())
+    for (const Variable& x : xs) grad = grad || x.requires_grad();
+  if (!grad && !needs_tangent(xs)) return Variable(out);
+  return record("concatenate", out, xs, grad ? BackwardFn(vjp) : BackwardFn(),
+                needs_tangent(xs) ? JvpFn(jvp) : JvpFn());
+}
+
+// alias(x) = x, as a new Variable
+//   vjp: gx = gout
+//   jvp: tout = tx
+Variable alias(const Variable& x) {
+  return record_op("alias", x.data(), {x}, [](const BackwardArgs& a) -> Grads { return {a.gout}; },
+                   [](const JvpArgs& a) { return a.t(0); });
 }
 
 // stack(xs, axis) = concatenate of the inputs, each with a new axis of size 1

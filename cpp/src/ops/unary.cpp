@@ -1,11 +1,13 @@
 // Element-wise ops of one input. Each block: the maths, the forward kernel, the VJP
-// (written with differentiable ops, so it can itself be differentiated).
+// and the JVP (both written with differentiable ops, so they can be differentiated
+// again). Element-wise rules broadcast over any leading batch dimensions as they are.
 #include "common.h"
 
 namespace eigengrad {
 
 using kernels::Unary;
 using detail::constant;
+using detail::record_op;
 using Grads = std::vector<Variable>;
 
 namespace {
@@ -18,105 +20,138 @@ Variable scalar_like(double value, const Variable& x) {
 
 // neg(x) = -x
 //   vjp: gx = -gout
+//   jvp: tout = -tx
 Variable neg(const Variable& x) {
-  return record("neg", run(Unary::Neg, x), {x},
-                [](const BackwardArgs& a) -> Grads { return {neg(a.gout)}; });
+  return record_op("neg", run(Unary::Neg, x), {x},
+                   [](const BackwardArgs& a) -> Grads { return {neg(a.gout)}; },
+                   [](const JvpArgs& a) { return neg(a.t(0)); });
 }
 
 // exp(x) = e^x
 //   vjp: gx = gout * out        (uses the output: no recomputation)
+//   jvp: tout = tx * out
 Variable exp(const Variable& x) {
-  return record("exp", run(Unary::Exp, x), {x},
-                [](const BackwardArgs& a) -> Grads { return {a.gout * a.out}; }, true);
+  return record_op("exp", run(Unary::Exp, x), {x},
+                   [](const BackwardArgs& a) -> Grads { return {a.gout * a.out}; },
+                   [](const JvpArgs& a) { return a.t(0) * a.out; }, true);
 }
 
 // log(x)
 //   vjp: gx = gout / x
+//   jvp: tout = tx / x
 Variable log(const Variable& x) {
-  return record("log", run(Unary::Log, x), {x},
-                [x](const BackwardArgs& a) -> Grads { return {a.gout / x}; });
+  return record_op("log", run(Unary::Log, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {a.gout / x}; },
+                   [x](const JvpArgs& a) { return a.t(0) / x; });
 }
 
 // sqrt(x)
 //   vjp: gx = gout / (2 out)
+//   jvp: tout = tx / (2 out)
 Variable sqrt(const Variable& x) {
-  return record("sqrt", run(Unary::Sqrt, x), {x},
-                [](const BackwardArgs& a) -> Grads { return {a.gout / (a.out * 2.0)}; }, true);
+  return record_op("sqrt", run(Unary::Sqrt, x), {x},
+                   [](const BackwardArgs& a) -> Grads { return {a.gout / (a.out * 2.0)}; },
+                   [](const JvpArgs& a) { return a.t(0) / (a.out * 2.0); }, true);
 }
 
 // abs(x) = |x|
 //   vjp: gx = gout * sign(x)    (sign(0) = 0: the convention abs'(0) = 0)
+//   jvp: tout = tx * sign(x)
 Variable abs(const Variable& x) {
-  return record("abs", run(Unary::Abs, x), {x}, [x](const BackwardArgs& a) -> Grads {
-    return {a.gout * constant(kernels::unary(Unary::Sign, x.data()))};
-  });
+  auto sign_x = [x] { return constant(kernels::unary(Unary::Sign, x.data())); };
+  return record_op("abs", run(Unary::Abs, x), {x},
+                   [sign_x](const BackwardArgs& a) -> Grads { return {a.gout * sign_x()}; },
+                   [sign_x](const JvpArgs& a) { return a.t(0) * sign_x(); });
 }
 
 // tanh(x)
 //   vjp: gx = gout * (1 - out^2)
+//   jvp: tout = tx * (1 - out^2)
 Variable tanh(const Variable& x) {
-  return record("tanh", run(Unary::Tanh, x), {x}, [](const BackwardArgs& a) -> Grads {
-    return {a.gout * sub(scalar_like(1.0, a.out), square(a.out))};
-  }, true);
+  return record_op("tanh", run(Unary::Tanh, x), {x},
+                   [](const BackwardArgs& a) -> Grads {
+                     return {a.gout * sub(scalar_like(1.0, a.out), square(a.out))};
+                   },
+                   [](const JvpArgs& a) { return a.t(0) * sub(scalar_like(1.0, a.out), square(a.out)); },
+                   true);
 }
 
 // sigmoid(x) = 1 / (1 + e^-x)
 //   vjp: gx = gout * out * (1 - out)
+//   jvp: tout = tx * out * (1 - out)
 Variable sigmoid(const Variable& x) {
-  return record("sigmoid", run(Unary::Sigmoid, x), {x}, [](const BackwardArgs& a) -> Grads {
-    return {a.gout * a.out * sub(scalar_like(1.0, a.out), a.out)};
-  }, true);
+  return record_op("sigmoid", run(Unary::Sigmoid, x), {x},
+                   [](const BackwardArgs& a) -> Grads {
+                     return {a.gout * a.out * sub(scalar_like(1.0, a.out), a.out)};
+                   },
+                   [](const JvpArgs& a) { return a.t(0) * a.out * sub(scalar_like(1.0, a.out), a.out); },
+                   true);
 }
 
 // relu(x) = max(x, 0)
 //   vjp: gx = gout * [out > 0]  (relu'(0) = 0; out > 0 exactly where x > 0)
+//   jvp: tout = tx * [out > 0]
 Variable relu(const Variable& x) {
-  return record("relu", run(Unary::Relu, x), {x}, [](const BackwardArgs& a) -> Grads {
-    return {a.gout * constant(kernels::unary(Unary::Step, a.out.data()))};
-  }, true);
+  auto step = [](const Variable& out) { return constant(kernels::unary(Unary::Step, out.data())); };
+  return record_op("relu", run(Unary::Relu, x), {x},
+                   [step](const BackwardArgs& a) -> Grads { return {a.gout * step(a.out)}; },
+                   [step](const JvpArgs& a) { return a.t(0) * step(a.out); }, true);
 }
 
 // sin(x)
 //   vjp: gx = gout * cos(x)
+//   jvp: tout = tx * cos(x)
 Variable sin(const Variable& x) {
-  return record("sin", run(Unary::Sin, x), {x},
-                [x](const BackwardArgs& a) -> Grads { return {a.gout * cos(x)}; });
+  return record_op("sin", run(Unary::Sin, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {a.gout * cos(x)}; },
+                   [x](const JvpArgs& a) { return a.t(0) * cos(x); });
 }
 
 // cos(x)
 //   vjp: gx = -gout * sin(x)
+//   jvp: tout = -tx * sin(x)
 Variable cos(const Variable& x) {
-  return record("cos", run(Unary::Cos, x), {x},
-                [x](const BackwardArgs& a) -> Grads { return {neg(a.gout * sin(x))}; });
+  return record_op("cos", run(Unary::Cos, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {neg(a.gout * sin(x))}; },
+                   [x](const JvpArgs& a) { return neg(a.t(0) * sin(x)); });
 }
 
 // log1p(x) = log(1 + x), accurate near 0
 //   vjp: gx = gout / (1 + x)
+//   jvp: tout = tx / (1 + x)
 Variable log1p(const Variable& x) {
-  return record("log1p", run(Unary::Log1p, x), {x},
-                [x](const BackwardArgs& a) -> Grads { return {a.gout / (x + 1.0)}; });
+  return record_op("log1p", run(Unary::Log1p, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {a.gout / (x + 1.0)}; },
+                   [x](const JvpArgs& a) { return a.t(0) / (x + 1.0); });
 }
 
 // expm1(x) = e^x - 1, accurate near 0
 //   vjp: gx = gout * (out + 1)
+//   jvp: tout = tx * (out + 1)
 Variable expm1(const Variable& x) {
-  return record("expm1", run(Unary::Expm1, x), {x},
-                [](const BackwardArgs& a) -> Grads { return {a.gout * (a.out + 1.0)}; }, true);
+  return record_op("expm1", run(Unary::Expm1, x), {x},
+                   [](const BackwardArgs& a) -> Grads { return {a.gout * (a.out + 1.0)}; },
+                   [](const JvpArgs& a) { return a.t(0) * (a.out + 1.0); }, true);
 }
 
 // square(x) = x^2
 //   vjp: gx = gout * 2x
+//   jvp: tout = tx * 2x
 Variable square(const Variable& x) {
-  return record("square", run(Unary::Square, x), {x},
-                [x](const BackwardArgs& a) -> Grads { return {a.gout * (x * 2.0)}; });
+  return record_op("square", run(Unary::Square, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {a.gout * (x * 2.0)}; },
+                   [x](const JvpArgs& a) { return a.t(0) * (x * 2.0); });
 }
 
 // sign(x), piecewise constant
 //   vjp: gx = 0                 (an explicit zero, so gradcheck sees a derivative)
+//   jvp: tout = 0               (undefined: a zero tangent)
 Variable sign(const Variable& x) {
-  return record("sign", run(Unary::Sign, x), {x}, [x](const BackwardArgs&) -> Grads {
-    return {constant(Tensor::zeros(x.shape(), x.dtype()))};
-  });
+  return record_op("sign", run(Unary::Sign, x), {x},
+                   [](const BackwardArgs& a) -> Grads {
+                     return {constant(Tensor::zeros(a.gout.shape(), a.gout.dtype()))};
+                   },
+                   [](const JvpArgs&) { return Variable(); });
 }
 
 }  // namespace eigengrad

@@ -1,0 +1,271 @@
+"""Function transforms: grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp.
+
+Each takes a function of Variables (or arrays) and returns a function (or values).
+They compose: an outer transform sees through an inner one, because reverse mode
+records differentiable backward passes and forward mode carries tangents through
+every op, including the ops of a backward pass. So ``jacobian(grad(f))`` is the
+Hessian and ``jvp(grad(f), ...)`` a Hessian-vector product.
+
+Shapes follow the source text's conventions: a gradient has its argument's shape
+(denominator layout) and ``jacobian(f)(x)`` has shape ``out.shape + x.shape`` with
+``J[i, j] = d out_i / d x_j``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from eigengrad import _core, autograd
+from eigengrad._core import Variable
+
+ArgNums = Union[int, Sequence[int]]
+
+
+def _variable(x: Any) -> Variable:
+    return x if isinstance(x, Variable) else Variable(x)
+
+
+def _argnums(argnums: ArgNums, n_args: int, who: str) -> Tuple[Tuple[int, ...], bool]:
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    for i in nums:
+        if not -n_args <= i < n_args:
+            raise ValueError(f"{who}: argnums {i} is out of range for {n_args} positional arguments")
+    return tuple(i % n_args for i in nums), single
+
+
+def _outputs(out: Any) -> Tuple[List[Variable], bool]:
+    if isinstance(out, (tuple, list)):
+        return [_variable(o) for o in out], False
+    return [_variable(out)], True
+
+
+def _zeros_like(x: Variable) -> Variable:
+    return Variable(np.zeros(x.shape, dtype=x.dtype))
+
+
+def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int]) -> Tuple[list, List[Variable], bool]:
+    """The arguments with those in `nums` replaced by inputs to differentiate, those
+    inputs, and whether an outer reverse pass is watching (then create_graph)."""
+    args = list(args)
+    xs = []
+    nested = False
+    for i in nums:
+        v = _variable(args[i])
+        nested = nested or v.requires_grad
+        args[i] = _core._grad_input(v)
+        xs.append(args[i])
+    return args, xs, nested
+
+
+def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
+    """``(f(*args), gradient)``: the gradient of the scalar ``f`` with respect to
+    argument ``argnums`` (a tuple of gradients for a tuple of argnums), each shaped
+    like its argument. With ``has_aux``, ``f`` returns ``(value, aux)`` and the
+    result is ``((value, aux), gradient)``."""
+
+    @functools.wraps(f)
+    def wrapped(*args: Any) -> Any:
+        nums, single = _argnums(argnums, len(args), "grad")
+        args, xs, nested = _differentiable_inputs(args, nums)
+        with autograd.enable_grad():
+            result = f(*args)
+        value, aux = result if has_aux else (result, None)
+        value = _variable(value)
+        if value.size != 1:
+            raise TypeError(f"grad: f must return a single value, got shape {value.shape}; use jacobian or vjp")
+        grads = autograd.grad(value, xs, create_graph=nested, allow_unused=True) if value.requires_grad else [None] * len(xs)
+        grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, xs))
+        grads = grads[0] if single else grads
+        return ((value, aux) if has_aux else value), grads
+
+    return wrapped
+
+
+def grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
+    """The gradient function of scalar ``f`` (see :func:`value_and_grad`)."""
+    vg = value_and_grad(f, argnums, has_aux)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any) -> Any:
+        (value, aux), g = vg(*args) if has_aux else ((None, None), vg(*args)[1])
+        return (g, aux) if has_aux else g
+
+    return wrapped
+
+
+def vjp(f: Callable, *primals: Any) -> Tuple[Any, Callable]:
+    """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one vector-Jacobian
+    product per primal (a tuple), shaped like the primals. For a tuple-valued ``f``
+    pass a tuple of cotangents. ``vjp_fn`` may be called several times."""
+    args, xs, nested = _differentiable_inputs(primals, range(len(primals)))
+    with autograd.enable_grad():
+        out = f(*args)
+    outs, single = _outputs(out)
+
+    def vjp_fn(cotangent: Any) -> Tuple[Variable, ...]:
+        cots = [cotangent] if single else list(cotangent)
+        if len(cots) != len(outs):
+            raise ValueError(f"vjp: {len(cots)} cotangents for {len(outs)} outputs")
+        pairs = [(o, _variable(c)) for o, c in zip(outs, cots) if o.requires_grad]
+        for o, c in pairs:
+            if c.shape != o.shape:
+                raise ValueError(f"vjp: cotangent of shape {c.shape} for an output of shape {o.shape}")
+        if not pairs:
+            return tuple(_zeros_like(x) for x in xs)
+        grads = autograd.grad([o for o, _ in pairs], xs, [c for _, c in pairs], retain_graph=True,
+                              create_graph=nested, allow_unused=True)
+        return tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, xs))
+
+    return out, vjp_fn
+
+
+def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Any, Any]:
+    """``(f(*primals), J @ tangents)`` by forward mode: one pass, no reverse graph.
+
+    Each tangent has its primal's shape, or a leading batch dimension followed by
+    it (then the output tangent has that batch dimension too: several JVPs in one
+    pass). A tuple-valued ``f`` gives a tuple of output tangents."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    with _core.ForwardLevel() as level:
+        duals = [_core.make_dual(_variable(p), _variable(t), level) for p, t in zip(primals, tangents)]
+        out = f(*duals)
+        outs, single = _outputs(out)
+        lead = _lead_shape(duals, tangents)
+        touts = []
+        for o in outs:
+            t = _core.tangent(o, level)
+            touts.append(t if t is not None else Variable(np.zeros(lead + o.shape, dtype=o.dtype)))
+    return out, (touts[0] if single else tuple(touts))
+
+
+def _lead_shape(duals: Sequence[Variable], tangents: Sequence[Any]) -> tuple:
+    for d, t in zip(duals, tangents):
+        shape = np.shape(t)
+        return tuple(shape[: len(shape) - d.ndim])
+    return ()
+
+
+def _basis(n: int, shape: tuple, dtype: Any, start: int, stop: int) -> Variable:
+    """Rows start..stop of the identity, each reshaped to `shape`: a batch of unit
+    (co)tangents."""
+    rows = np.zeros((stop - start, n), dtype=dtype)
+    rows[np.arange(stop - start), np.arange(start, stop)] = 1
+    return Variable(rows.reshape((stop - start,) + tuple(shape)))
+
+
+def _chunks(n: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]:
+    size = n if not chunk_size else max(1, int(chunk_size))
+    return [(s, min(s + size, n)) for s in range(0, n, size)] or [(0, 0)]
+
+
+def _jacobian_rev(f, args, nums, chunk_size):
+    args, xs, nested = _differentiable_inputs(args, nums)
+    with autograd.enable_grad():
+        outs, single = _outputs(f(*args))
+    jacs = []
+    for o in outs:
+        m = o.size
+        per_input = []
+        if not o.requires_grad:
+            per_input = [Variable(np.zeros(o.shape + x.shape, dtype=o.dtype)) for x in xs]
+        else:
+            parts = [[] for _ in xs]
+            for start, stop in _chunks(m, chunk_size):
+                seeds = _basis(m, o.shape, o.dtype, start, stop)
+                grads = autograd.grad(o, xs, seeds, retain_graph=True, create_graph=nested,
+                                      allow_unused=True, is_grads_batched=True)
+                for k, (g, x) in enumerate(zip(grads, xs)):
+                    parts[k].append(g if g is not None else Variable(np.zeros((stop - start,) + x.shape, dtype=x.dtype)))
+            for k, x in enumerate(xs):
+                rows = parts[k][0] if len(parts[k]) == 1 else _core.concatenate(parts[k], 0)
+                per_input.append(_core.reshape(rows, o.shape + x.shape))
+        jacs.append(per_input)
+    return jacs, single
+
+
+def _jacobian_fwd(f, args, nums, chunk_size):
+    args = [(_variable(a) if i in nums else a) for i, a in enumerate(args)]
+    jacs_by_input = []
+    single = True
+    for i in nums:
+        x = args[i]
+        n = x.size
+        parts = None
+        for start, stop in _chunks(n, chunk_size):
+            with _core.ForwardLevel() as level:
+                call = list(args)
+                call[i] = _core.make_dual(x, _basis(n, x.shape, x.dtype, start, stop), level)
+                outs, single = _outputs(f(*call))
+                ts = []
+                for o in outs:
+                    t = _core.tangent(o, level)
+                    ts.append(t if t is not None else Variable(np.zeros((stop - start,) + o.shape, dtype=o.dtype)))
+            parts = [[t] for t in ts] if parts is None else [p + [t] for p, t in zip(parts, ts)]
+        per_output = []
+        for p, o in zip(parts, outs):
+            cols = p[0] if len(p) == 1 else _core.concatenate(p, 0)  # (n,) + out.shape
+            cols = _core.reshape(cols, (n, o.size))
+            per_output.append(_core.reshape(_core.transpose(cols), o.shape + x.shape))
+        jacs_by_input.append(per_output)
+    jacs = [[jacs_by_input[k][j] for k in range(len(nums))] for j in range(len(jacs_by_input[0]))]
+    return jacs, single
+
+
+def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: Optional[int] = None) -> Callable:
+    """The Jacobian function of ``f``: ``J`` of shape ``out.shape + arg.shape`` with
+    ``J[i, j] = d out_i / d arg_j`` (for vectors an m x n matrix whose row i is the
+    gradient of ``out_i``).
+
+    ``mode="rev"`` pushes a batch of basis cotangents through one backward pass;
+    ``mode="fwd"`` pushes a batch of basis tangents through one forward pass;
+    ``"auto"`` picks reverse when the output has fewer elements than the inputs.
+    ``chunk_size`` bounds the batch (and so the memory) of one pass. A tuple of
+    argnums gives a tuple of Jacobians; a tuple-valued ``f`` a tuple per output."""
+    if mode not in ("rev", "fwd", "auto"):
+        raise ValueError(f"jacobian: mode must be 'rev', 'fwd' or 'auto', got {mode!r}")
+
+    @functools.wraps(f)
+    def wrapped(*args: Any) -> Any:
+        nums, single_arg = _argnums(argnums, len(args), "jacobian")
+        chosen = mode
+        if chosen == "auto":
+            with autograd.no_grad():
+                outs, _ = _outputs(f(*[(_variable(a).detach() if i in nums else a) for i, a in enumerate(args)]))
+            n_in = sum(_variable(args[i]).size for i in nums)
+            chosen = "rev" if sum(o.size for o in outs) < n_in else "fwd"
+        run = _jacobian_rev if chosen == "rev" else _jacobian_fwd
+        jacs, single_out = run(f, args, nums, chunk_size)
+        per_output = [j[0] if single_arg else tuple(j) for j in jacs]
+        return per_output[0] if single_out else tuple(per_output)
+
+    return wrapped
+
+
+def hessian(f: Callable, argnums: ArgNums = 0) -> Callable:
+    """The Hessian function of scalar ``f``: shape ``arg.shape + arg.shape``,
+    forward over reverse (``jacobian(grad(f), mode="fwd")``)."""
+    return jacobian(grad(f, argnums), argnums, mode="fwd")
+
+
+def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Variable, Tuple[Variable, ...]]:
+    """``(f(*primals), H @ tangents)`` for scalar ``f`` without forming the Hessian:
+    forward mode over the reverse pass (one backward with tangents, about the cost
+    of two gradients). Tuples in (one tangent per primal), a tuple of products out."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
+    value_grad = value_and_grad(f, tuple(range(len(primals))))
+    with _core.ForwardLevel() as level:
+        duals = [_core.make_dual(_variable(p), _variable(t), level) for p, t in zip(primals, tangents)]
+        value, grads = value_grad(*duals)
+        products = []
+        for g in grads:
+            t = _core.tangent(g, level)
+            products.append(t if t is not None else _zeros_like(g))
+    return value, tuple(products)

@@ -1,0 +1,154 @@
+"""A walk through the source text, on live values: ``python -m eigengrad.tour``.
+
+The chapter "Vector and matrix derivatives" teaches the gradient in denominator
+layout, the Jacobian, the vector chain rule, and backpropagation through one layer
+``x -> y = W x + b -> z = sigmoid(y) -> L``. Each section below computes its claim
+with eigengrad and checks it; ``tests/test_tour.py`` asserts the same facts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Dict
+
+import numpy as np
+
+import eigengrad as eg
+
+_rng = np.random.default_rng(7)
+W0 = _rng.standard_normal((3, 4))
+X0 = _rng.standard_normal(4)
+B0 = _rng.standard_normal(3)
+
+
+def sigma(v: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def layout() -> Dict[str, object]:
+    """Denominator layout: the derivative has the shape of what you differentiate by."""
+    x = eg.Variable(X0, requires_grad=True)
+    W = eg.Variable(W0, requires_grad=True)
+    (x * x).sum().backward()  # y = x . x, a scalar of a vector
+    eg.sigmoid(W @ X0).sum().backward()  # a scalar of a matrix
+    return {
+        "vector_shape": x.shape,
+        "vector_grad_shape": x.grad.shape,
+        "vector_grad_is_2x": bool(np.allclose(x.grad.numpy(), 2 * X0)),
+        "matrix_shape": W.shape,
+        "matrix_grad_shape": W.grad.shape,
+    }
+
+
+def jacobian_layout() -> Dict[str, object]:
+    """Vector by vector: the m x n Jacobian, J[i, j] = dy_i / dx_j."""
+    f = lambda x: eg.tanh(W0 @ x)  # noqa: E731  R^4 -> R^3
+    J = eg.jacobian(f)(X0).numpy()
+    y_grad_row1 = eg.grad(lambda x: f(x)[1])(X0).numpy()
+    eps = 1e-6
+    e2 = np.zeros(4)
+    e2[2] = eps
+    entry = (np.tanh(W0 @ (X0 + e2))[1] - np.tanh(W0 @ (X0 - e2))[1]) / (2 * eps)
+    return {
+        "shape": J.shape,
+        "row_1_is_grad_of_y1": bool(np.allclose(J[1], y_grad_row1)),
+        "entry_1_2": float(J[1, 2]),
+        "entry_1_2_by_finite_differences": float(entry),
+        "J": J,
+    }
+
+
+def chain_rule() -> Dict[str, object]:
+    """dz/dx = (dz/dy)(dy/dx), and backpropagation's single VJP instead."""
+    n, k, m = 400, 400, 400
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((k, n)) / np.sqrt(n)
+    C = rng.standard_normal((m, k)) / np.sqrt(k)
+    x = rng.standard_normal(n)
+    g = lambda x: eg.tanh(A @ x)  # noqa: E731  y = g(x)
+    f = lambda y: eg.sin(C @ y)  # noqa: E731  z = f(y)
+    loss = lambda x: f(g(x)).sum()  # noqa: E731
+
+    start = time.perf_counter()
+    J_f = eg.jacobian(f, mode="rev")(g(x)).numpy()
+    J_g = eg.jacobian(g, mode="rev")(x).numpy()
+    product = J_f @ J_g
+    jacobian_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    backprop = eg.grad(loss)(x).numpy()
+    vjp_seconds = time.perf_counter() - start
+    return {
+        "chain_rule_holds": bool(np.allclose(eg.jacobian(lambda v: f(g(v)))(x).numpy(), product)),
+        "vjp_matches_row_sum": bool(np.allclose(np.ones(m) @ product, backprop)),
+        # multiply-adds: forming J_f @ J_g, against pushing one row vector back
+        "jacobian_product_flops": m * k * n,
+        "vjp_flops": m * k + k * n,
+        "jacobian_seconds": jacobian_seconds,
+        "vjp_seconds": vjp_seconds,
+    }
+
+
+def backprop_one_layer() -> Dict[str, object]:
+    """y = W x + b, z = sigmoid(y), L = sum(z): the gradients by hand and by eigengrad."""
+    W = eg.Variable(W0, requires_grad=True)
+    b = eg.Variable(B0, requires_grad=True)
+    x = eg.Variable(X0, requires_grad=True)
+    L = eg.sigmoid(W @ x + b).sum()
+    L.backward()
+    y = W0 @ X0 + B0
+    delta = sigma(y) * (1 - sigma(y))  # dL/dy = dL/dz * sigma'(y), dL/dz = 1
+    return {
+        "L": L.item(),
+        "W_grad_matches": bool(np.allclose(W.grad.numpy(), np.outer(delta, X0))),
+        "b_grad_matches": bool(np.allclose(b.grad.numpy(), delta)),
+        "x_grad_matches": bool(np.allclose(x.grad.numpy(), W0.T @ delta)),
+        "W_grad": W.grad.numpy(),
+    }
+
+
+def descent_step(lr: float = 0.5) -> Dict[str, float]:
+    """One gradient-descent step against the gradient lowers L."""
+    loss = lambda W, b: eg.sigmoid(W @ X0 + b).sum()  # noqa: E731
+    (L0, (gW, gb)) = eg.value_and_grad(loss, argnums=(0, 1))(W0, B0)
+    W1 = W0 - lr * gW.numpy()
+    b1 = B0 - lr * gb.numpy()
+    return {"L_before": L0.item(), "L_after": loss(eg.Variable(W1), eg.Variable(b1)).item()}
+
+
+def main() -> None:
+    np.set_printoptions(precision=4, suppress=True)
+    print("1. Denominator layout: the derivative has the shape of what you differentiate by")
+    s = layout()
+    print(f"   y = x.x with x of shape {s['vector_shape']}: dy/dx has shape {s['vector_grad_shape']} (= 2x: "
+          f"{s['vector_grad_is_2x']})")
+    print(f"   L = sum(sigmoid(W x)) with W of shape {s['matrix_shape']}: dL/dW has shape {s['matrix_grad_shape']}")
+
+    print("\n2. The Jacobian of y = tanh(W x), R^4 -> R^3: an m x n matrix, J[i, j] = dy_i/dx_j")
+    s = jacobian_layout()
+    print(f"   shape {s['shape']}; row 1 is the gradient of y_1: {s['row_1_is_grad_of_y1']}")
+    print(f"   J[1, 2] = {s['entry_1_2']:.6f}, by finite differences {s['entry_1_2_by_finite_differences']:.6f}")
+    print("   " + str(s["J"]).replace("\n", "\n   "))
+
+    print("\n3. The chain rule: dz/dx = (dz/dy)(dy/dx), a product of Jacobians (sizes 400)")
+    s = chain_rule()
+    print(f"   jacobian(f o g) == jacobian(f) @ jacobian(g): {s['chain_rule_holds']}")
+    print(f"   backpropagation computes 1^T (dz/dy)(dy/dx) right to left as vector-Jacobian products: "
+          f"matches {s['vjp_matches_row_sum']}")
+    print(f"   cost: {s['jacobian_product_flops']:,} multiply-adds to form the product, "
+          f"{s['vjp_flops']:,} for the VJPs ({s['jacobian_product_flops'] // s['vjp_flops']}x fewer)")
+    print(f"   time: Jacobians {1e3 * s['jacobian_seconds']:.1f} ms, one backward pass {1e3 * s['vjp_seconds']:.2f} ms")
+
+    print("\n4. Backpropagation through y = W x + b, z = sigmoid(y), L = sum(z)")
+    s = backprop_one_layer()
+    print(f"   L = {s['L']:.6f}")
+    print(f"   dL/dW = (dL/dz * sigma'(y)) x^T: {s['W_grad_matches']};  dL/db = dL/dz * sigma'(y): "
+          f"{s['b_grad_matches']};  dL/dx = W^T (dL/dz * sigma'(y)): {s['x_grad_matches']}")
+    print("   dL/dW =\n   " + str(s["W_grad"]).replace("\n", "\n   "))
+
+    print("\n5. One gradient-descent step, W <- W - 0.5 dL/dW, b <- b - 0.5 dL/db")
+    s = descent_step()
+    print(f"   L: {s['L_before']:.6f} -> {s['L_after']:.6f} (lower: {s['L_after'] < s['L_before']})")
+
+
+if __name__ == "__main__":
+    main()

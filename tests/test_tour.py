@@ -1,0 +1,45 @@
+"""The claims `python -m eigengrad.tour` prints, asserted."""
+
+import subprocess
+import sys
+
+import pytest
+
+from eigengrad import tour
+
+
+def test_layout():
+    s = tour.layout()
+    assert s["vector_grad_shape"] == s["vector_shape"] == (4,)
+    assert s["matrix_grad_shape"] == s["matrix_shape"] == (3, 4)
+    assert s["vector_grad_is_2x"]
+
+
+def test_jacobian_layout():
+    s = tour.jacobian_layout()
+    assert s["shape"] == (3, 4) and s["row_1_is_grad_of_y1"]
+    assert s["entry_1_2"] == pytest.approx(s["entry_1_2_by_finite_differences"], rel=1e-6)
+
+
+def test_chain_rule_and_the_cost_of_backpropagation():
+    s = tour.chain_rule()
+    assert s["chain_rule_holds"] and s["vjp_matches_row_sum"]
+    assert s["jacobian_product_flops"] > 100 * s["vjp_flops"]
+
+
+def test_backprop_one_layer_matches_hand_formulas():
+    s = tour.backprop_one_layer()
+    assert s["W_grad_matches"] and s["b_grad_matches"] and s["x_grad_matches"]
+
+
+def test_a_descent_step_lowers_the_loss():
+    s = tour.descent_step()
+    assert s["L_after"] < s["L_before"]
+
+
+def test_the_tour_runs():
+    result = subprocess.run([sys.executable, "-m", "eigengrad.tour"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for heading in ("1. Denominator layout", "2. The Jacobian", "3. The chain rule", "4. Backpropagation", "5. One"):
+        assert heading in result.stdout
+    assert "False" not in result.stdout
