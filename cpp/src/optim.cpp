@@ -2,6 +2,7 @@
 // Eigen array maps, with their state (momentum, moments) held as Tensors.
 #include "eigengrad/optim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -161,27 +162,30 @@ void Adam::step() {
     const double bias1 = 1 - std::pow(o.beta1, static_cast<double>(t));
     const double bias2_sqrt = std::sqrt(1 - std::pow(o.beta2, static_cast<double>(t)));
     const double step_size = o.lr / bias1;
+    // Note [Exact square roots]: a plain loop with std::sqrt, not Eigen's packet
+    // sqrt, whose float version under EIGEN_FAST_MATH is an approximation that
+    // differs from the scalar one; which elements take which path depends on the
+    // buffer's alignment, so the same step could round differently run to run.
     dispatch(p.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      ArrayMap<T> P = array<T>(p), M = array<T>(exp_avg_[i]), V = array<T>(exp_avg_sq_[i]);
-      ConstArrayMap<T> G0(g.data_as<T>(), g.numel());
+      T* P = p.data_as<T>();
+      T* M = exp_avg_[i].data_as<T>();
+      T* V = exp_avg_sq_[i].data_as<T>();
+      T* Vmax = o.amsgrad ? max_exp_avg_sq_[i].data_as<T>() : nullptr;
+      const T* G = g.data_as<T>();
       const T sign = o.maximize ? T(-1) : T(1), wd = T(o.weight_decay);
-      const T b1 = T(o.beta1), b2 = T(o.beta2), eps = T(o.eps);
-      if (o.decoupled_weight_decay && o.weight_decay != 0) P *= T(1 - o.lr * o.weight_decay);
-      if (!o.decoupled_weight_decay && o.weight_decay != 0) {
-        M = b1 * M + (T(1) - b1) * (sign * G0 + wd * P);
-        V = b2 * V + (T(1) - b2) * (sign * G0 + wd * P).square();
-      } else {
-        M = b1 * M + (T(1) - b1) * (sign * G0);
-        V = b2 * V + (T(1) - b2) * G0.square();
-      }
-      const T bc2 = T(bias2_sqrt);
-      if (o.amsgrad) {
-        ArrayMap<T> Vmax = array<T>(max_exp_avg_sq_[i]);
-        Vmax = Vmax.max(V);
-        P -= T(step_size) * M / (Vmax.sqrt() / bc2 + eps);
-      } else {
-        P -= T(step_size) * M / (V.sqrt() / bc2 + eps);
+      const T b1 = T(o.beta1), b2 = T(o.beta2), eps = T(o.eps), bc2 = T(bias2_sqrt), step = T(step_size);
+      const T decay = T(1 - o.lr * o.weight_decay);
+      const bool l2 = !o.decoupled_weight_decay && o.weight_decay != 0;
+      const bool decoupled = o.decoupled_weight_decay && o.weight_decay != 0;
+      for (std::int64_t k = 0, n = p.numel(); k < n; ++k) {
+        if (decoupled) P[k] *= decay;
+        const T gk = l2 ? sign * G[k] + wd * P[k] : sign * G[k];
+        M[k] = b1 * M[k] + (T(1) - b1) * gk;
+        V[k] = b2 * V[k] + (T(1) - b2) * gk * gk;
+        T v = V[k];
+        if (Vmax) v = Vmax[k] = std::max(Vmax[k], v);
+        P[k] -= step * M[k] / (std::sqrt(v) / bc2 + eps);
       }
     });
   }

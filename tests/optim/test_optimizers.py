@@ -242,3 +242,30 @@ def test_errors_name_the_optimizer():
     with pytest.raises(ValueError, match="SGD: lr must be"):
         opt.step()
     np.testing.assert_array_equal(np.asarray(p), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: eg.optim.Adam(ps, lr=0.01, amsgrad=True),
+    lambda ps: eg.optim.AdamW(ps, lr=0.01),
+    lambda ps: eg.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+], ids=["adam", "adamw", "sgd"])
+def test_updates_do_not_depend_on_buffer_alignment(make):
+    """The same step on the same values gives the same bits wherever the buffers
+    sit in memory (see Note [Exact square roots] in cpp/src/optim.cpp)."""
+    p0 = np.random.default_rng(0).standard_normal(67).astype(np.float32)
+    grads = grads_for(67, 3)
+    results = []
+    for offset in range(8):
+        buffer = np.empty(p0.size + 8, np.float32)
+        view = buffer[offset:offset + p0.size]
+        view[...] = p0
+        p = Parameter(view)  # shares the (differently aligned) buffer
+        opt = make([p])
+        for g in grads:
+            gb = np.empty(g.size + 8, np.float32)[offset:offset + g.size]
+            gb[...] = g
+            p.grad = gb
+            opt.step()
+        results.append(np.asarray(p).copy())
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
