@@ -2,7 +2,8 @@
 
 A three-class spiral in 2-D, a 2-64-64-3 tanh network, softmax cross-entropy, full
 batch gradient descent: backpropagation exactly as the source text describes it,
-written out with Variables (no eg.nn yet). Prints the loss and accuracy as it goes.
+written out with Variables (without eg.nn; `python -m eigengrad.demo` uses eg.nn and
+eg.optim). Prints the loss and accuracy as it goes.
 
     python examples/train_mlp.py [--epochs 300] [--lr 0.5] [--seed 0]
 """

@@ -68,3 +68,6 @@ float32 = "float32"
 float64 = "float64"
 
 __version__ = "0.1.0"
+
+from eigengrad import datasets, nn, optim  # noqa: E402
+from eigengrad.serialization import load, save  # noqa: E402

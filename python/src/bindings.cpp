@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "bind_nn.h"
 #include "convert.h"
 
 namespace py = pybind11;
@@ -416,4 +417,5 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
+  bind_nn(m);
 }

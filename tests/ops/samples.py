@@ -482,3 +482,75 @@ OPS: List[OpInfo] = [
         Sample((strided(normal(2, 3)),), dict(axis=1)),
     ], domain="any real, including large offsets (stability)"),
 ]
+
+
+# ---- fused nn ops (cpp/src/ops/loss.cpp) ---------------------------------------------
+
+
+def linear_ref(x, weight, bias=None):
+    out = x @ weight.T
+    return out if bias is None else out + bias
+
+
+def reduce_ref(per, reduction):
+    if reduction == "none":
+        return per
+    return np.sum(per) if reduction == "sum" else np.mean(per)
+
+
+def mse_loss_ref(x, y, reduction="mean"):
+    return reduce_ref(np.square(x - y), reduction)
+
+
+def cross_entropy_ref(logits, labels, reduction="mean"):
+    labels = np.asarray(labels)
+    picked = np.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
+    return reduce_ref(logsumexp_ref(logits, axis=-1) - picked, reduction)
+
+
+def bce_with_logits_ref(x, y, reduction="mean"):
+    return reduce_ref(np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x))), reduction)
+
+
+def labels(n: int, classes: int) -> np.ndarray:
+    return rng.integers(0, classes, n)
+
+
+OPS += [
+    OpInfo("linear", eg.nn.functional.linear, linear_ref, [
+        Sample((normal(4, 3), normal(2, 3), normal(2))),
+        Sample((normal(4, 3), normal(2, 3))),
+        Sample((normal(3), normal(2, 3), normal(2))),
+        Sample((normal(2, 4, 3), normal(5, 3), normal(5))),
+        Sample((normal(0, 3), normal(2, 3), normal(2))),
+        Sample((normal(4, 0), normal(2, 0), normal(2))),
+        Sample((normal(3, 4).T, strided(normal(2, 3)), normal(2)[::-1])),
+    ]),
+    OpInfo("mse_loss", eg.nn.functional.mse_loss, mse_loss_ref, [
+        Sample((normal(4, 3), normal(4, 3))),
+        Sample((normal(5), normal(5)), dict(reduction="sum")),
+        Sample((normal(2, 3), normal(2, 3)), dict(reduction="none")),
+        Sample((normal(), normal())),
+        Sample((normal(0, 3), normal(0, 3)), dict(reduction="sum")),
+        Sample((normal(3, 2).T, strided(normal(2, 3)))),
+    ]),
+    OpInfo("cross_entropy", eg.nn.functional.cross_entropy, cross_entropy_ref, [
+        Sample((normal(4, 3),), dict(labels=labels(4, 3))),
+        Sample((normal(5, 4),), dict(labels=labels(5, 4), reduction="sum")),
+        Sample((normal(3, 4),), dict(labels=labels(3, 4), reduction="none")),
+        Sample((normal(4),), dict(labels=np.int64(2))),
+        Sample((normal(4),), dict(labels=np.int64(0), reduction="none")),
+        Sample((normal(2, 3) * 3 + 500,), dict(labels=labels(2, 3))),
+        Sample((normal(0, 3),), dict(labels=labels(0, 3), reduction="sum")),
+        Sample((normal(3, 4).T,), dict(labels=labels(4, 3))),
+    ], domain="any real, including large offsets (stability); integer labels"),
+    OpInfo("binary_cross_entropy_with_logits", eg.nn.functional.binary_cross_entropy_with_logits,
+           bce_with_logits_ref, [
+               Sample((normal(4, 3), uniform(0, 1, 4, 3))),
+               Sample((normal(5), uniform(0, 1, 5)), dict(reduction="sum")),
+               Sample((normal(2, 3), uniform(0, 1, 2, 3)), dict(reduction="none")),
+               Sample((normal(), uniform(0, 1))),
+               Sample((normal(0, 2), uniform(0, 1, 0, 2)), dict(reduction="sum")),
+               Sample((normal(3, 2).T, strided(uniform(0, 1, 2, 3))), dict(reduction="none")),
+           ], domain="logits any real (the loss is smooth); targets in [0, 1]"),
+]

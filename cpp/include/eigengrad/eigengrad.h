@@ -6,3 +6,5 @@
 #include "eigengrad/ops.h"
 #include "eigengrad/tensor.h"
 #include "eigengrad/variable.h"
+#include "eigengrad/nn.h"
+#include "eigengrad/optim.h"

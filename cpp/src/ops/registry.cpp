@@ -19,6 +19,8 @@ const std::vector<std::string>& op_names() {
       "matmul",
       // nn
       "softmax", "log_softmax",
+      // loss (fused nn ops)
+      "linear", "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits",
   };
   return names;
 }

@@ -1,0 +1,222 @@
+"""Time per MLP training step: eigengrad beside PyTorch eager and hand-written NumPy.
+
+One step = forward, softmax cross-entropy, backward, and an SGD update with
+momentum 0.9 (lr 0.01), gradients cleared first. The same ReLU MLP, batch and
+initial weights for all three:
+
+- eigengrad: eg.nn.MLP, eg.nn.cross_entropy, loss.backward(), eg.optim.SGD;
+- torch: torch.nn.Sequential of Linear/ReLU, F.cross_entropy, torch.optim.SGD
+  (eager mode, set_to_none gradients);
+- numpy: the forward and backward written out by hand (matrix products and
+  masks) with an in-place momentum update: a floor with no autodiff at all.
+
+Every library runs on one thread: torch.set_num_threads(1), and the BLAS thread
+variables are set to 1 before NumPy loads (eigengrad is single-threaded).
+Each cell is the median over --repeats runs of N steps after a warm-up, N chosen
+so that one run takes about --target seconds. Ratios above 1 mean eigengrad is
+slower.
+
+Run:
+    python3 bench/python/mlp.py                  # float32, about a minute
+    python3 bench/python/mlp.py --dtype float64
+    python3 bench/python/mlp.py --quick          # smoke run, a few seconds
+"""
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import eigengrad as eg  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+except ImportError:
+    torch = None
+
+CONFIGS = [([64, 32, 10], 32), ([784, 256, 256, 10], 128), ([784, 1024, 1024, 10], 256)]
+LR, MOMENTUM = 0.01, 0.9
+
+
+def initial_weights(sizes, dtype, seed=0):
+    """[(W (out, in), b (out,)), ...] drawn as PyTorch's Linear does."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / np.sqrt(n_in)
+        layers.append((rng.uniform(-bound, bound, (n_out, n_in)).astype(dtype),
+                       rng.uniform(-bound, bound, n_out).astype(dtype)))
+    return layers
+
+
+def eigengrad_step(sizes, layers, X, y):
+    model = eg.nn.MLP(sizes, dtype=X.dtype)
+    model.load_state_dict({f"{2 * i}.{name}": value for i, (W, b) in enumerate(layers)
+                           for name, value in (("weight", W), ("bias", b))})
+    optimizer = eg.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def step():
+        optimizer.zero_grad()
+        loss = eg.nn.cross_entropy(model(X), y)
+        loss.backward()
+        optimizer.step()
+    return step, lambda: np.array(model[0].weight)
+
+
+def torch_step(sizes, layers, X, y):
+    modules = []
+    for i, (W, b) in enumerate(layers):
+        linear = torch.nn.Linear(W.shape[1], W.shape[0], dtype=torch.from_numpy(W).dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(W))
+            linear.bias.copy_(torch.from_numpy(b))
+        modules.append(linear)
+        if i < len(layers) - 1:
+            modules.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*modules)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def step():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(Xt), yt)
+        loss.backward()
+        optimizer.step()
+    return step, lambda: model[0].weight.detach().numpy().copy()
+
+
+def numpy_step(sizes, layers, X, y):
+    params = [p.copy() for layer in layers for p in layer]
+    buffers = [None] * len(params)
+    onehot = np.eye(sizes[-1], dtype=X.dtype)[y]
+
+    def step():
+        # forward: h_{k+1} = relu(h_k W_k^T + b_k), logits without relu
+        hs = [X]
+        for k in range(0, len(params), 2):
+            z = hs[-1] @ params[k].T + params[k + 1]
+            hs.append(np.maximum(z, 0) if k + 2 < len(params) else z)
+        logits = hs[-1]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probs = np.exp(shifted)
+        probs /= probs.sum(axis=1, keepdims=True)
+        # backward: d logits = (softmax - onehot) / N, then each layer in reverse
+        g = (probs - onehot) / len(y)
+        grads = [None] * len(params)
+        for k in range(len(params) - 2, -1, -2):
+            h = hs[k // 2]
+            grads[k], grads[k + 1] = g.T @ h, g.sum(axis=0)
+            if k > 0:
+                g = (g @ params[k]) * (h > 0)
+        # SGD with momentum, in place
+        for i, (p, gp) in enumerate(zip(params, grads)):
+            if buffers[i] is None:
+                buffers[i] = gp.copy()
+            else:
+                buffers[i] *= MOMENTUM
+                buffers[i] += gp
+            p -= LR * buffers[i]
+    return step, lambda: params[0].copy()
+
+
+def agreement(factories, sizes, layers, X, y):
+    """The largest difference between the libraries' first-layer weights after 3 steps
+    from the same start (relative to the weights' scale): a check that all three
+    compute the same training step."""
+    weights = []
+    for make in factories:
+        step, weight = make(sizes, layers, X, y)
+        for _ in range(3):
+            step()
+        weights.append(weight())
+    scale = np.abs(weights[0]).max()
+    return max(np.abs(w - weights[0]).max() for w in weights[1:]) / scale
+
+
+def run(fn, n):
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return time.perf_counter() - t0
+
+
+def per_step_us(fn, target_s, repeats):
+    """Median microseconds per step; calibration doubles as warm-up."""
+    for _ in range(3):
+        fn()
+    n = 1
+    while (dt := run(fn, n)) < target_s / 10:
+        n *= 4
+    n = max(1, round(n * target_s / dt))
+    return statistics.median(run(fn, n) / n for _ in range(repeats)) * 1e6
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    infos = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, {i.get('num_threads')} thread)"
+             for i in threadpool_info() if i.get("user_api") == "blas"]
+    return ", ".join(infos) or "none found"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--target", type=float, default=0.3, help="seconds per timed run")
+    parser.add_argument("--quick", action="store_true", help="3 short repeats")
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.target = 3, 0.02
+    dtype = np.dtype(args.dtype)
+    if torch is not None:
+        torch.set_num_threads(1)
+
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}")
+    print(f"python {platform.python_version()}, eigengrad {eg.__version__}, numpy {np.__version__} "
+          f"(BLAS: {blas_info()}), torch {torch.__version__ if torch else 'not installed'}")
+    print(f"threads: 1 for every library (torch.get_num_threads() = {torch.get_num_threads() if torch else '-'}); "
+          f"dtype {dtype}; step = zero_grad + forward + cross-entropy + backward + SGD(momentum {MOMENTUM})")
+    print(f"median of {args.repeats} runs of about {args.target} s each, after a warm-up\n")
+    print("| network | batch | eigengrad (us) | torch (us) | numpy (us) | eigengrad / torch | eigengrad / numpy |")
+    print("|---|---|---|---|---|---|---|")
+    differences = []
+    for sizes, batch in CONFIGS:
+        rng = np.random.default_rng(1)
+        X = rng.standard_normal((batch, sizes[0])).astype(dtype)
+        y = rng.integers(0, sizes[-1], batch)
+        layers = initial_weights(sizes, dtype)
+        factories = [eigengrad_step, numpy_step] + ([torch_step] if torch else [])
+        differences.append(agreement(factories, sizes, layers, X, y))
+        ours = per_step_us(eigengrad_step(sizes, layers, X, y)[0], args.target, args.repeats)
+        floor = per_step_us(numpy_step(sizes, layers, X, y)[0], args.target, args.repeats)
+        theirs = per_step_us(torch_step(sizes, layers, X, y)[0], args.target, args.repeats) if torch else float("nan")
+        name = "-".join(map(str, sizes))
+        print(f"| {name} | {batch} | {ours:.1f} | {theirs:.1f} | {floor:.1f} | {ours / theirs:.2f} | "
+              f"{ours / floor:.2f} |", flush=True)
+    print(f"\nagreement after 3 steps: largest relative weight difference between the libraries "
+          f"{max(differences):.1e}")
+
+
+if __name__ == "__main__":
+    main()

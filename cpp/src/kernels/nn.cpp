@@ -1,0 +1,99 @@
+// Fused kernels of the neural-network ops: row-wise loops over Eigen maps.
+#include <cmath>
+
+#include "../dispatch.h"
+#include "eigen.h"
+#include "kernels.h"
+#include "nn_kernels.h"
+
+namespace eigengrad::kernels {
+
+Tensor linear(const Tensor& x, const Tensor& W, const Tensor& b) {
+  Tensor out = matmul(x, W, false, true);
+  if (!b.defined() || out.numel() == 0) return out;
+  dispatch(out.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const std::int64_t rows = out.shape()[0], cols = out.shape()[1];
+    MatrixMap<T> O(out.data_as<T>(), rows, cols);
+    Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> B(b.data_as<T>(), cols);
+    O.rowwise() += B;
+  });
+  return out;
+}
+
+// Why one pass of exp: e = exp(x - max) is both the softmax numerator and, summed,
+// the log-sum-exp; the max shift keeps every exponent <= 0 (finite at +-1000).
+Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& labels, Tensor& probs) {
+  const std::int64_t rows = logits.shape()[0], cols = logits.shape()[1];
+  Tensor loss({rows}, logits.dtype());
+  probs = Tensor({rows, cols}, logits.dtype());
+  dispatch(logits.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    ConstMatrixMap<T> X(logits.data_as<T>(), rows, cols);
+    MatrixMap<T> P(probs.data_as<T>(), rows, cols);
+    T* l = loss.data_as<T>();
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const T m = X.row(i).maxCoeff();
+      P.row(i) = (X.row(i).array() - m).exp();
+      const T s = P.row(i).sum();
+      P.row(i) *= T(1) / s;
+      l[i] = std::log(s) - (X(i, labels[i]) - m);  // x_label - m first: exact near the max
+    }
+  });
+  return loss;
+}
+
+Tensor cross_entropy_backward(const Tensor& probs, const std::vector<std::int64_t>& labels,
+                              const Tensor& scale) {
+  const std::int64_t rows = probs.shape()[0], cols = probs.shape()[1];
+  Tensor gx({rows, cols}, probs.dtype());
+  dispatch(probs.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    ConstMatrixMap<T> P(probs.data_as<T>(), rows, cols);
+    MatrixMap<T> G(gx.data_as<T>(), rows, cols);
+    const T* s = scale.data_as<T>();
+    const bool per_row = scale.numel() == rows && rows != 1;
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const T w = per_row ? s[i] : s[0];
+      G.row(i) = P.row(i) * w;
+      G(i, labels[i]) -= w;
+    }
+  });
+  return gx;
+}
+
+Tensor bce_with_logits(const Tensor& x, const Tensor& y) {
+  Tensor out(x.shape(), x.dtype());
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    ConstArrayMap<T> X(x.data_as<T>(), x.numel()), Y(y.data_as<T>(), y.numel());
+    ArrayMap<T>(out.data_as<T>(), out.numel()) = X.max(T(0)) - X * Y + (-X.abs()).exp().log1p();
+  });
+  return out;
+}
+
+Tensor bce_with_logits_backward(const Tensor& x, const Tensor& y, const Tensor& scale) {
+  Tensor gx(x.shape(), x.dtype());
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const std::int64_t n = x.numel();
+    ConstArrayMap<T> X(x.data_as<T>(), n), Y(y.data_as<T>(), n);
+    ArrayMap<T> G(gx.data_as<T>(), n);
+    if (scale.numel() == n && n != 1)
+      G = (X.logistic() - Y) * ConstArrayMap<T>(scale.data_as<T>(), n);
+    else
+      G = (X.logistic() - Y) * scale.data_as<T>()[0];
+  });
+  return gx;
+}
+
+Tensor scaled_total(const Tensor& x, double factor) {
+  Tensor out({}, x.dtype());
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    out.data_as<T>()[0] = ConstArrayMap<T>(x.data_as<T>(), x.numel()).sum() * static_cast<T>(factor);
+  });
+  return out;
+}
+
+}  // namespace eigengrad::kernels
