@@ -46,16 +46,19 @@ std::int64_t shape_numel(const Shape& shape, DType dtype) {
 
 namespace {
 constexpr std::size_t kAlignment = 64;
-constexpr std::size_t kAlignedFrom = 1024;
 }
 
 Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), owned_(true) {
-  // Large buffers start on a cache line; small ones take malloc's fast path (the
-  // kernels never assume alignment). Never allocate 0 bytes.
-  if (nbytes < kAlignedFrom) {
-    data_ = std::malloc(nbytes ? nbytes : 1);
+  // Every buffer starts on a cache line: Eigen's vectorised kernels then split an
+  // array the same way whatever the allocator returned, so results are bitwise
+  // reproducible. malloc plus manual alignment keeps malloc's fast path for small
+  // sizes (aligned_alloc is much slower there); the offset is kept in raw_.
+  raw_ = std::malloc(nbytes + kAlignment);
+  if (raw_) {
+    auto address = reinterpret_cast<std::uintptr_t>(raw_);
+    data_ = reinterpret_cast<void*>((address + kAlignment) & ~std::uintptr_t(kAlignment - 1));
   } else {
-    data_ = std::aligned_alloc(kAlignment, (nbytes + kAlignment - 1) / kAlignment * kAlignment);
+    data_ = nullptr;
   }
   if (!data_)
     throw OutOfMemory("out of memory allocating " + std::to_string(nbytes) + " bytes");
@@ -65,7 +68,7 @@ Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner)
     : data_(data), nbytes_(nbytes), owner_(std::move(owner)), owned_(false) {}
 
 Storage::~Storage() {
-  if (owned_) std::free(data_);
+  if (owned_) std::free(raw_);
 }
 
 // ---- Tensor -------------------------------------------------------------------

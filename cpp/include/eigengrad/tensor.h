@@ -50,6 +50,7 @@ class Storage {
 
  private:
   void* data_;
+  void* raw_ = nullptr;  // what malloc returned, when owned
   std::size_t nbytes_;
   std::shared_ptr<void> owner_;  // empty when the storage owns data_
   bool owned_;
