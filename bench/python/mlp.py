@@ -10,8 +10,9 @@ initial weights for all three:
 - numpy: the forward and backward written out by hand (matrix products and
   masks) with an in-place momentum update: a floor with no autodiff at all.
 
-Every library runs on one thread: torch.set_num_threads(1), and the BLAS thread
-variables are set to 1 before NumPy loads (eigengrad is single-threaded).
+Every library runs on the same number of threads, --threads (default 1):
+eg.set_num_threads, torch.set_num_threads, and the BLAS thread variables set before
+NumPy loads.
 Each cell is the median over --repeats runs of N steps after a warm-up, N chosen
 so that one run takes about --target seconds. Ratios above 1 mean eigengrad is
 slower.
@@ -23,9 +24,22 @@ Run:
 """
 
 import os
+import sys
 
+
+def _threads_from_argv() -> int:
+    """--threads, read before NumPy is imported (its BLAS reads the environment once)."""
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            return int(sys.argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return 1
+
+
+THREADS = _threads_from_argv()
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+    os.environ[_var] = str(THREADS)
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
@@ -185,17 +199,20 @@ def main():
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--target", type=float, default=0.3, help="seconds per timed run")
     parser.add_argument("--quick", action="store_true", help="3 short repeats")
+    parser.add_argument("--threads", type=int, default=1, help="threads for every library")
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.target = 3, 0.02
     dtype = np.dtype(args.dtype)
+    eg.set_num_threads(args.threads)
     if torch is not None:
-        torch.set_num_threads(1)
+        torch.set_num_threads(args.threads)
 
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}")
     print(f"python {platform.python_version()}, eigengrad {eg.__version__}, numpy {np.__version__} "
           f"(BLAS: {blas_info()}), torch {torch.__version__ if torch else 'not installed'}")
-    print(f"threads: 1 for every library (torch.get_num_threads() = {torch.get_num_threads() if torch else '-'}); "
+    print(f"threads: {args.threads} for every library (eg {eg.get_num_threads()}, "
+          f"torch {torch.get_num_threads() if torch else '-'}); "
           f"dtype {dtype}; step = zero_grad + forward + cross-entropy + backward + SGD(momentum {MOMENTUM})")
     print(f"median of {args.repeats} runs of about {args.target} s each, after a warm-up\n")
     print("| network | batch | eigengrad (us) | torch (us) | numpy (us) | eigengrad / torch | eigengrad / numpy |")

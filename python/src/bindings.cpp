@@ -17,30 +17,43 @@ namespace {
 using UnaryFn = Variable (*)(const Variable&);
 using BinaryFn = Variable (*)(const Variable&, const Variable&);
 
-/// eg.name(x) and Variable.name().
-void def_unary(py::module_& m, py::class_<Variable>& cls, const char* name, UnaryFn fn, const char* doc) {
-  m.def(name, [fn, name](py::handle x) { return fn(to_variable(x, name)); }, py::arg("x"), doc);
-  cls.def(name, [fn](const Variable& x) { return fn(x); }, doc);
+/// Ops on at least this many elements run with the GIL released, so other Python
+/// threads go on meanwhile (below it, releasing costs more than it gives).
+constexpr std::int64_t kReleaseGilFrom = 1 << 15;
+
+/// fn(), with the GIL released when the operands are large.
+template <class Fn>
+Variable call_op(std::int64_t elements, Fn&& fn) {
+  if (elements < kReleaseGilFrom) return fn();
+  py::gil_scoped_release release;
+  return fn();
 }
 
-/// eg.name(x, y) with Variables, arrays or scalars on either side.
+/// eg.name(x) and Variable.name().
+void def_unary(py::module_& m, py::class_<Variable>& cls, const char* name, UnaryFn fn, const char* doc) {
+  m.def(name, [fn, name](py::handle x) {
+    Variable v = to_variable(x, name);
+    return call_op(v.numel(), [&] { return fn(v); });
+  }, py::arg("x"), doc);
+  cls.def(name, [fn](const Variable& x) { return call_op(x.numel(), [&] { return fn(x); }); }, doc);
+}
+
+/// fn(x, y) on Variables, arrays or scalars on either side.
+Variable call_binary(BinaryFn fn, const char* name, py::handle x, py::handle y) {
+  auto [a, b] = to_variable_pair(x, y, name);
+  return call_op(a.numel() + b.numel(), [&, &a = a, &b = b] { return fn(a, b); });
+}
+
+/// eg.name(x, y).
 void def_binary(py::module_& m, const char* name, BinaryFn fn, const char* doc) {
-  m.def(name, [fn, name](py::handle x, py::handle y) {
-    auto [a, b] = to_variable_pair(x, y, name);
-    return fn(a, b);
-  }, py::arg("x"), py::arg("y"), doc);
+  m.def(name, [fn, name](py::handle x, py::handle y) { return call_binary(fn, name, x, y); },
+        py::arg("x"), py::arg("y"), doc);
 }
 
 /// Variable.__op__ and Variable.__rop__.
 void def_operator(py::class_<Variable>& cls, const char* op, const char* rop, const char* name, BinaryFn fn) {
-  cls.def(op, [fn, name](py::handle x, py::handle y) {
-    auto [a, b] = to_variable_pair(x, y, name);
-    return fn(a, b);
-  }, py::is_operator());
-  cls.def(rop, [fn, name](py::handle x, py::handle y) {
-    auto [a, b] = to_variable_pair(y, x, name);
-    return fn(a, b);
-  }, py::is_operator());
+  cls.def(op, [fn, name](py::handle x, py::handle y) { return call_binary(fn, name, x, y); }, py::is_operator());
+  cls.def(rop, [fn, name](py::handle x, py::handle y) { return call_binary(fn, name, y, x); }, py::is_operator());
 }
 
 /// A ForwardLevel whose lifetime Python controls (closed explicitly, innermost first).
@@ -414,6 +427,9 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
       };
     return record(op, out.data(), inputs, std::move(vjp), std::move(fwd));
   }, "Records `out` as computed from `inputs` by a custom function with Python rules.");
+  m.def("set_num_threads", &set_num_threads, py::arg("n"),
+        "Threads for matrix products and large element-wise kernels (default: all cores).");
+  m.def("get_num_threads", &get_num_threads, "The thread count set by set_num_threads.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");

@@ -5,6 +5,7 @@
 #include "eigengrad/errors.h"
 #include "eigengrad/ops.h"
 #include "eigengrad/tensor.h"
+#include "eigengrad/threads.h"
 #include "eigengrad/variable.h"
 #include "eigengrad/nn.h"
 #include "eigengrad/optim.h"

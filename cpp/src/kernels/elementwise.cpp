@@ -7,6 +7,7 @@
 #include "../dispatch.h"
 #include "eigen.h"
 #include "kernels.h"
+#include "parallel.h"
 #include "strided.h"
 
 namespace eigengrad::kernels {
@@ -108,10 +109,15 @@ void binary_broadcast(F f, const Tensor& x, const Tensor& y, Tensor& out) {
   const T* py = y.data_as<T>();
   T* po = out.data_as<T>();
   const std::int64_t n = out.numel();
-  // Fast paths without stride bookkeeping: equal shapes, or one side a single value.
-  if (x.numel() == n && y.numel() == n) return binary_row<T>(f, px, py, po, n, 1, 1);
-  if (x.numel() == n && y.numel() == 1) return binary_row<T>(f, px, py, po, n, 1, 0);
-  if (x.numel() == 1 && y.numel() == n) return binary_row<T>(f, px, py, po, n, 0, 1);
+  // Fast paths without stride bookkeeping (and split over threads when large):
+  // equal shapes, or one side a single value.
+  const std::int64_t sx = x.numel() == n ? 1 : 0, sy = y.numel() == n ? 1 : 0;
+  if ((sx || x.numel() == 1) && (sy || y.numel() == 1)) {
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) {
+      binary_row<T>(f, px + b * sx, py + b * sy, po + b, e - b, sx, sy);
+    });
+    return;
+  }
   std::array<std::vector<std::int64_t>, 3> strides{contiguous_strides(out.shape()),
                                                    broadcast_strides(x.shape(), out.shape()),
                                                    broadcast_strides(y.shape(), out.shape())};
@@ -152,7 +158,9 @@ Tensor unary(Unary op, const Tensor& x) {
   Tensor out(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unary_typed<T>(op, x.data_as<T>(), out.data_as<T>(), x.numel());
+    const T* px = x.data_as<T>();
+    T* po = out.data_as<T>();
+    parallel_for(x.numel(), [&](std::int64_t b, std::int64_t e) { unary_typed<T>(op, px + b, po + b, e - b); });
   });
   return out;
 }

@@ -1,4 +1,7 @@
 // Matrix products.
+#include <optional>
+#include <utility>
+
 #include "common.h"
 
 namespace eigengrad {
@@ -22,8 +25,31 @@ namespace {
 //     1  1  | y^T @ gout^T           | gout^T @ x^T
 //   then unbroadcast to the input's shape over broadcast batch dimensions.
 //   jvp: tout = op(tx) @ op(y) + op(x) @ op(ty)
+// Note [Primal and tangent in one product]
+// In a Hessian-vector product (forward over reverse) the matrix is usually a
+// constant and the vector it multiplies carries a tangent: W h and W th each read
+// all of W, which dominates when h is a vector. When y is a narrow matrix with a
+// single plain tangent t (no batch dimensions, nothing requiring grad) and x is a
+// constant, W [h | t] gives both in one pass over W. The tangent is then exactly
+// the rule's W t (x has no tangent), and needs no graph of its own.
+std::optional<std::pair<Tensor, Tensor>> with_tangent_in_one_product(const Variable& x, const Variable& y,
+                                                                     bool tx, bool ty) {
+  constexpr std::int64_t kMaxColumns = 8;
+  if (!forward_levels_open() || ty || x.ndim() != 2 || y.ndim() != 2 || y.shape()[1] > kMaxColumns) return {};
+  if (x.requires_grad() || !x.impl()->tangents.empty() || y.impl()->tangents.size() != 1) return {};
+  const Variable& t = y.impl()->tangents[0].second;
+  if (t.shape() != y.shape() || t.dtype() != y.dtype() || t.requires_grad() || !t.impl()->tangents.empty())
+    return {};
+  const std::int64_t n = y.shape()[1];
+  Tensor both = kernels::matmul(x.data(), kernels::concatenate({y.data(), t.data()}, 1), tx, false);
+  const std::int64_t m = both.shape()[0];
+  return std::make_pair(kernels::slice(both, {0, 0}, {1, 1}, {m, n}), kernels::slice(both, {0, n}, {1, 1}, {m, n}));
+}
+
 Variable matmul_nt(const Variable& x, const Variable& y, bool tx, bool ty) {
-  return record_op("matmul", kernels::matmul(x.data(), y.data(), tx, ty), {x, y},
+  std::optional<std::pair<Tensor, Tensor>> fused = with_tangent_in_one_product(x, y, tx, ty);
+  Variable precomputed = fused ? Variable(fused->second) : Variable();
+  return record_op("matmul", fused ? fused->first : kernels::matmul(x.data(), y.data(), tx, ty), {x, y},
                    [x, y, tx, ty](const BackwardArgs& a) -> Grads {
                      const Variable& g = a.gout;
                      Grads out(2);
@@ -35,7 +61,8 @@ Variable matmul_nt(const Variable& x, const Variable& y, bool tx, bool ty) {
                                             y.shape(), a.lead);
                      return out;
                    },
-                   [x, y, tx, ty](const JvpArgs& a) {
+                   [x, y, tx, ty, precomputed](const JvpArgs& a) {
+                     if (precomputed.defined()) return precomputed;
                      const std::size_t n = static_cast<std::size_t>(a.out.ndim());
                      Variable t;
                      if (a.has(0)) t = matmul_nt(align(a.t(0), x.shape(), n), y, tx, ty);
