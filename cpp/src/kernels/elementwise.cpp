@@ -165,6 +165,27 @@ Tensor unary(Unary op, const Tensor& x) {
   return out;
 }
 
+Tensor unary_grad(UnaryGrad op, const Tensor& gout, const Tensor& out) {
+  Tensor gx(out.shape(), out.dtype());
+  dispatch(out.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pg = gout.data_as<T>();
+    const T* po = out.data_as<T>();
+    T* px = gx.data_as<T>();
+    parallel_for(out.numel(), [&](std::int64_t b, std::int64_t e) {
+      ConstArrayMap<T> g(pg + b, e - b), o(po + b, e - b);
+      ArrayMap<T> r(px + b, e - b);
+      switch (op) {
+        case UnaryGrad::Tanh: r = g * (T(1) - o.square()); break;
+        case UnaryGrad::Sigmoid: r = g * o * (T(1) - o); break;
+        case UnaryGrad::Relu: r = (o > T(0)).select(g, T(0)); break;
+        case UnaryGrad::Exp: r = g * o; break;
+      }
+    });
+  });
+  return gx;
+}
+
 Tensor binary(Binary op, const Tensor& x, const Tensor& y, const char* name) {
   Tensor out(broadcast_shapes(name, x.shape(), y.shape()), x.dtype());
   dispatch(x.dtype(), [&](auto tag) { binary_typed<typename decltype(tag)::type>(op, x, y, out); });

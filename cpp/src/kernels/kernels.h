@@ -18,6 +18,16 @@ enum class Unary {
 };
 Tensor unary(Unary op, const Tensor& x);
 
+/// Fused backward of an activation from its output: gout * f'(x) in one pass.
+enum class UnaryGrad {
+  Tanh,     // gout * (1 - out^2)
+  Sigmoid,  // gout * out * (1 - out)
+  Relu,     // gout * [out > 0]
+  Exp,      // gout * out
+};
+/// gout and out have the same shape and dtype.
+Tensor unary_grad(UnaryGrad op, const Tensor& gout, const Tensor& out);
+
 enum class Binary {
   Add, Sub, Mul, Div, Pow, Maximum, Minimum,
   MaxWeight,     // share of d maximum(x, y) / dx: 1 if x > y or x is NaN, 1/2 on ties, else 0

@@ -43,6 +43,14 @@ Variable record_op(const char* name, const Tensor& out, std::initializer_list<Va
                 fwd ? JvpFn(std::forward<Jvp>(jvp)) : JvpFn(), save_out);
 }
 
+/// Whether a backward rule may take a fused (not differentiable) kernel: no graph is
+/// recorded (no create_graph), no forward level is open (no tangents to carry:
+/// forward over reverse) and the cotangent has no batch dimensions. The fused
+/// result is then a constant nobody differentiates.
+inline bool fused_backward(const BackwardArgs& a) {
+  return a.lead == 0 && !grad_enabled() && !forward_levels_open();
+}
+
 // ---- batch dimensions -------------------------------------------------------------
 // Cotangents and tangents may carry `lead` batch dimensions in front of the shape of
 // the value they belong to. These helpers are the one place that knows how such a

@@ -10,6 +10,7 @@
 
 namespace eigengrad {
 
+using detail::fused_backward;
 using detail::constant;
 using Grads = std::vector<Variable>;
 
@@ -57,11 +58,6 @@ Tensor spread_tensor(const Variable& gout, Reduction reduction, std::int64_t n) 
   if (reduction != Reduction::Mean) return gout.data();
   return kernels::scaled_total(gout.data(), 1.0 / static_cast<double>(n));
 }
-
-/// Whether a backward rule may take its fused path: no graph is recorded (no
-/// create_graph), no forward level is open (no tangents to carry: forward over
-/// reverse) and the cotangent has no batch dimensions.
-bool fused_backward(const BackwardArgs& a) { return a.lead == 0 && !grad_enabled() && !forward_levels_open(); }
 
 /// `a` + `b` where either may be undefined (a zero tangent).
 Variable add_defined(const Variable& a, const Variable& b) {

@@ -1,17 +1,26 @@
 // Element-wise ops of one input. Each block: the maths, the forward kernel, the VJP
 // and the JVP (both written with differentiable ops, so they can be differentiated
 // again). Element-wise rules broadcast over any leading batch dimensions as they are.
+// The activations' VJPs take a fused one-pass kernel in a plain backward (see
+// detail::fused_backward); the composed rule is the one that gets differentiated.
 #include "common.h"
 
 namespace eigengrad {
 
 using kernels::Unary;
 using detail::constant;
+using detail::fused_backward;
 using detail::record_op;
 using Grads = std::vector<Variable>;
 
 namespace {
 Tensor run(Unary op, const Variable& x) { return kernels::unary(op, x.data()); }
+
+/// The fused one-pass backward of an activation, when the rule may take it.
+bool fused(const BackwardArgs& a) { return fused_backward(a) && a.gout.dtype() == a.out.dtype(); }
+Grads fused_grad(kernels::UnaryGrad op, const BackwardArgs& a) {
+  return {constant(kernels::unary_grad(op, a.gout.data(), a.out.data()))};
+}
 }  // namespace
 
 Variable scalar_like(double value, const Variable& x) {
@@ -32,7 +41,10 @@ Variable neg(const Variable& x) {
 //   jvp: tout = tx * out
 Variable exp(const Variable& x) {
   return record_op("exp", run(Unary::Exp, x), {x},
-                   [](const BackwardArgs& a) -> Grads { return {a.gout * a.out}; },
+                   [](const BackwardArgs& a) -> Grads {
+                     if (fused(a)) return fused_grad(kernels::UnaryGrad::Exp, a);
+                     return {a.gout * a.out};
+                   },
                    [](const JvpArgs& a) { return a.t(0) * a.out; }, true);
 }
 
@@ -70,6 +82,7 @@ Variable abs(const Variable& x) {
 Variable tanh(const Variable& x) {
   return record_op("tanh", run(Unary::Tanh, x), {x},
                    [](const BackwardArgs& a) -> Grads {
+                     if (fused(a)) return fused_grad(kernels::UnaryGrad::Tanh, a);
                      return {a.gout * sub(scalar_like(1.0, a.out), square(a.out))};
                    },
                    [](const JvpArgs& a) { return a.t(0) * sub(scalar_like(1.0, a.out), square(a.out)); },
@@ -82,6 +95,7 @@ Variable tanh(const Variable& x) {
 Variable sigmoid(const Variable& x) {
   return record_op("sigmoid", run(Unary::Sigmoid, x), {x},
                    [](const BackwardArgs& a) -> Grads {
+                     if (fused(a)) return fused_grad(kernels::UnaryGrad::Sigmoid, a);
                      return {a.gout * a.out * sub(scalar_like(1.0, a.out), a.out)};
                    },
                    [](const JvpArgs& a) { return a.t(0) * a.out * sub(scalar_like(1.0, a.out), a.out); },
@@ -94,7 +108,10 @@ Variable sigmoid(const Variable& x) {
 Variable relu(const Variable& x) {
   auto step = [](const Variable& out) { return constant(kernels::unary(Unary::Step, out.data())); };
   return record_op("relu", run(Unary::Relu, x), {x},
-                   [step](const BackwardArgs& a) -> Grads { return {a.gout * step(a.out)}; },
+                   [step](const BackwardArgs& a) -> Grads {
+                     if (fused(a)) return fused_grad(kernels::UnaryGrad::Relu, a);
+                     return {a.gout * step(a.out)};
+                   },
                    [step](const JvpArgs& a) { return a.t(0) * step(a.out); }, true);
 }
 
