@@ -57,5 +57,5 @@ void wide_graph(benchmark::State& state) { time_phases(state, wide, 2 * state.ra
 
 }  // namespace
 
-BENCHMARK(chain_graph)->ArgName("depth")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
-BENCHMARK(wide_graph)->ArgName("width")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
+BENCHMARK(chain_graph)->Setup(bench::single_thread)->ArgName("depth")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
+BENCHMARK(wide_graph)->Setup(bench::single_thread)->ArgName("width")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);

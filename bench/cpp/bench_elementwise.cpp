@@ -1,6 +1,6 @@
 // Element-wise ops on n float32 elements, shaped (n / 1000, 1000): eigengrad's ops
-// (inputs without requires_grad, so no graph is recorded) beside the Eigen array
-// expression the core's kernel evaluates, written into a preallocated buffer.
+// (inputs without requires_grad, so no graph is recorded) beside the plain Eigen
+// array expression, written into a preallocated buffer.
 // Bytes count every input and output element once (the row of add_row too).
 #include <benchmark/benchmark.h>
 
@@ -91,7 +91,7 @@ void eigengrad_binary(benchmark::State& state,
 }
 
 void sizes(benchmark::internal::Benchmark* b) {
-  b->ArgName("n")->Arg(1000)->Arg(100000)->Arg(1000000);
+  b->Setup(bench::single_thread)->ArgName("n")->Arg(1000)->Arg(100000)->Arg(1000000);
 }
 
 }  // namespace

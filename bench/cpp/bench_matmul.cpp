@@ -95,7 +95,8 @@ void eigengrad_forward_backward(benchmark::State& state) {
 }
 
 void sizes(benchmark::internal::Benchmark* b) {
-  b->ArgName("n")->Arg(64)->Arg(256)->Arg(512)->Arg(1024)->Unit(benchmark::kMicrosecond);
+  b->Setup(bench::single_thread)->ArgName("n")->Arg(64)->Arg(256)->Arg(512)->Arg(1024);
+  b->Unit(benchmark::kMicrosecond);
 }
 
 }  // namespace

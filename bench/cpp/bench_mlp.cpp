@@ -132,5 +132,5 @@ void eigen_step(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(eigen_step)->Unit(benchmark::kMicrosecond);
-BENCHMARK(eigengrad_step)->Unit(benchmark::kMicrosecond);
+BENCHMARK(eigen_step)->Setup(bench::single_thread)->Unit(benchmark::kMicrosecond);
+BENCHMARK(eigengrad_step)->Setup(bench::single_thread)->Unit(benchmark::kMicrosecond);

@@ -1,5 +1,8 @@
-// Helpers shared by the C++ benchmarks: random inputs through the public API.
+// Helpers shared by the C++ benchmarks: one thread, random inputs through the
+// public API.
 #pragma once
+
+#include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <random>
@@ -14,6 +17,10 @@ namespace eg = eigengrad;
 /// The eigengrad dtype of float or double.
 template <class T>
 constexpr eg::DType kDType = std::is_same_v<T, float> ? eg::DType::Float32 : eg::DType::Float64;
+
+/// Setup of every benchmark: eigengrad's kernels on one thread, as the Eigen
+/// baselines (built with EIGEN_DONT_PARALLELIZE).
+inline void single_thread(const benchmark::State&) { eg::set_num_threads(1); }
 
 /// A tensor of values drawn uniformly from [-scale, scale] (a fixed seed per call
 /// site, so runs are repeatable).

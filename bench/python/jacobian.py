@@ -15,8 +15,9 @@ a repeat takes at least about 50 ms. "vs best peer" divides by the fastest
 PyTorch or HIPS autograd row of the workload (above 1: slower); "vs numpy" by the
 analytic row; "HVP / grad" divides each HVP by the gradient it is built on.
 
-One thread: torch.set_num_threads(1), and the BLAS thread variables set to 1
-before NumPy loads. HIPS autograd rows need `pip install autograd`.
+One thread: eg.set_num_threads(1), torch.set_num_threads(1), and the BLAS thread
+variables set to 1 before NumPy loads. Needs PyTorch; HIPS autograd rows need
+`pip install autograd`.
 
 Run:
     python3 bench/python/jacobian.py            # about 1 min
@@ -25,8 +26,9 @@ Run:
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+if __name__ == "__main__":  # bench/run.py imports the contenders and sets threads itself
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
 import importlib.metadata  # noqa: E402
@@ -36,10 +38,13 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.func  # noqa: E402
-
 import eigengrad as eg  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+    import torch.func  # noqa: E402
+except ImportError:
+    torch = None
 
 try:
     import autograd  # noqa: E402
@@ -73,27 +78,29 @@ def per_call_ms(fn, target_s, repeats):
 def jacobian_contenders(W1, W2, x):
     """(library, name, fn) triples, the analytic one last; fn() returns J at x."""
     w1, w2, xe = eg.Variable(W1), eg.Variable(W2), eg.Variable(x)
-    t1, t2, xt = torch.from_numpy(W1), torch.from_numpy(W2), torch.from_numpy(x)
 
     def f(x):
         return eg.tanh(w2 @ eg.tanh(w1 @ x))
-
-    def ft(x):
-        return torch.tanh(t2 @ torch.tanh(t1 @ x))
 
     def analytic():
         h1 = np.tanh(W1 @ x)
         h2 = np.tanh(W2 @ h1)
         return ((1 - h2**2)[:, None] * W2 * (1 - h1**2)) @ W1
 
-    jacrev, jacfwd = torch.func.jacrev(ft), torch.func.jacfwd(ft)
-    jac = torch.autograd.functional.jacobian
     rows = [("eigengrad", f'eg.jacobian mode="{m}"', lambda m=m: eg.jacobian(f, mode=m)(xe))
             for m in ("rev", "fwd", "auto")]
-    rows += [("torch", "torch.func.jacrev", lambda: jacrev(xt)),
-             ("torch", "torch.func.jacfwd", lambda: jacfwd(xt)),
-             ("torch", "torch.autograd.functional.jacobian", lambda: jac(ft, xt)),
-             ("torch", "... vectorize=True", lambda: jac(ft, xt, vectorize=True))]
+    if torch is not None:
+        t1, t2, xt = torch.from_numpy(W1), torch.from_numpy(W2), torch.from_numpy(x)
+
+        def ft(x):
+            return torch.tanh(t2 @ torch.tanh(t1 @ x))
+
+        jacrev, jacfwd = torch.func.jacrev(ft), torch.func.jacfwd(ft)
+        jac = torch.autograd.functional.jacobian
+        rows += [("torch", "torch.func.jacrev", lambda: jacrev(xt)),
+                 ("torch", "torch.func.jacfwd", lambda: jacfwd(xt)),
+                 ("torch", "torch.autograd.functional.jacobian", lambda: jac(ft, xt)),
+                 ("torch", "... vectorize=True", lambda: jac(ft, xt, vectorize=True))]
     if autograd is not None:
         jac_ag = autograd.jacobian(lambda x: anp.tanh(anp.dot(W2, anp.tanh(anp.dot(W1, x)))))
         rows.append(("autograd", "autograd.jacobian", lambda: jac_ag(x)))
@@ -104,22 +111,9 @@ def hvp_contenders(W, x, v):
     """Two lists of (library, name, fn), the analytic ones last: gradients of g at
     x, and H(x) @ v in the same order (the i-th HVP is built on the i-th gradient)."""
     we, xe, ve = eg.Variable(W), eg.Variable(x), eg.Variable(v)
-    wt, xt, vt = torch.from_numpy(W), torch.from_numpy(x), torch.from_numpy(v)
 
     def g(x):
         return eg.sum(eg.tanh(we @ x) ** 2) + 0.5 * eg.sum(x**2)
-
-    def gt(x):
-        return torch.sum(torch.tanh(wt @ x) ** 2) + 0.5 * torch.sum(x**2)
-
-    def grad_torch():
-        x = xt.detach().requires_grad_()
-        return torch.autograd.grad(gt(x), x)[0]
-
-    def double_backward():
-        x = xt.detach().requires_grad_()
-        gx = torch.autograd.grad(gt(x), x, create_graph=True)[0]
-        return torch.autograd.grad(gx @ vt, x)[0]
 
     # g' = W^T (2 t (1 - t^2)) + x and H v = W^T (2 (1 - t^2)(1 - 3 t^2) * (W v)) + v
     def grad_np():
@@ -130,13 +124,29 @@ def hvp_contenders(W, x, v):
         t = np.tanh(W @ x)
         return W.T @ (2 * (1 - t**2) * (1 - 3 * t**2) * (W @ v)) + v
 
-    grad_func = torch.func.grad(gt)
-    grads = [("eigengrad", "eg.grad", lambda: eg.grad(g)(xe)),
-             ("torch", "torch.autograd.grad", grad_torch),
-             ("torch", "torch.func.grad", lambda: grad_func(xt))]
-    hvps = [("eigengrad", "eg.hvp", lambda: eg.hvp(g, (xe,), (ve,))[1][0]),
-            ("torch", "torch double backward", double_backward),
-            ("torch", "torch.func.jvp(grad)", lambda: torch.func.jvp(grad_func, (xt,), (vt,))[1])]
+    grads = [("eigengrad", "eg.grad", lambda: eg.grad(g)(xe))]
+    hvps = [("eigengrad", "eg.hvp", lambda: eg.hvp(g, (xe,), (ve,))[1][0])]
+    if torch is not None:
+        wt, xt, vt = torch.from_numpy(W), torch.from_numpy(x), torch.from_numpy(v)
+
+        def gt(x):
+            return torch.sum(torch.tanh(wt @ x) ** 2) + 0.5 * torch.sum(x**2)
+
+        def grad_torch():
+            x = xt.detach().requires_grad_()
+            return torch.autograd.grad(gt(x), x)[0]
+
+        def double_backward():
+            x = xt.detach().requires_grad_()
+            gx = torch.autograd.grad(gt(x), x, create_graph=True)[0]
+            return torch.autograd.grad(gx @ vt, x)[0]
+
+        grad_func = torch.func.grad(gt)
+        grads += [("torch", "torch.autograd.grad", grad_torch),
+                  ("torch", "torch.func.grad", lambda: grad_func(xt))]
+        hvps += [("torch", "torch double backward", double_backward),
+                 ("torch", "torch.func.jvp(grad)",
+                  lambda: torch.func.jvp(grad_func, (xt,), (vt,))[1])]
     if autograd is not None:
         def ga(x):
             return anp.sum(anp.tanh(anp.dot(W, x)) ** 2) + 0.5 * anp.sum(x**2)
@@ -190,6 +200,9 @@ def main():
     repeats = min(args.repeats, 3) if args.quick else max(args.repeats, 5)
     target_s = 0.002 if args.quick else 0.05
     scale = 10 if args.quick else 1
+    if torch is None:
+        p.exit(1, "jacobian.py: needs PyTorch (pip install torch)\n")
+    eg.set_num_threads(1)
     torch.set_num_threads(1)
 
     print(f"machine:   {cpu_model()} ({platform.machine()}, {platform.system()})")
@@ -198,7 +211,7 @@ def main():
     print(f"eigengrad: {eg.__version__}")
     print(f"torch:     {torch.__version__}")
     print("autograd: ", importlib.metadata.version("autograd") if autograd else "not installed")
-    print(f"threads:   1 (torch {torch.get_num_threads()}, "
+    print(f"threads:   1 (eg {eg.get_num_threads()}, torch {torch.get_num_threads()}, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})")
     print("dtype:     float64")
     print(f"repeats:   median of {repeats} x >= ~{target_s * 1e3:.0f} ms, after a warm-up call")

@@ -37,9 +37,9 @@ def _threads_from_argv() -> int:
     return 1
 
 
-THREADS = _threads_from_argv()
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
+if __name__ == "__main__":  # bench/run.py imports the step factories and sets threads itself
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(_threads_from_argv())
 
 import argparse  # noqa: E402
 import platform  # noqa: E402

@@ -14,8 +14,9 @@ N iterations, N chosen so that one repeat takes about 75 ms (about 2 ms with
 --quick). Nothing is subtracted: times include the Python loop and a closure call.
 ratio = eigengrad / torch, so above 1 means eigengrad is slower.
 
-Everything runs on one thread: torch.set_num_threads(1), and the BLAS thread
-variables are set to 1 before NumPy loads (eigengrad is single-threaded).
+Everything runs on one thread: eg.set_num_threads(1), torch.set_num_threads(1), and
+the BLAS thread variables are set to 1 before NumPy loads (when run as a program;
+bench/run.py imports measure_row and sets the threads itself).
 
 Run:
     python3 bench/python/overhead.py                   # float32, about 1.5 min
@@ -25,8 +26,9 @@ Run:
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+if __name__ == "__main__":
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
@@ -92,6 +94,23 @@ def forward_backward(m, f, x, y):
     return step
 
 
+def measure_row(f, np_f, a, b, target_s, repeats):
+    """{"np", "eg", "th", "eg_b", "th_b": microseconds per call} for one op on the
+    arrays a, b (see the module docstring; "th" and "th_b" are None without torch)."""
+    t = {"np": per_call_us(lambda: np_f(a, b), target_s, repeats)}
+    x, y = eg.Variable(a), eg.Variable(b)
+    t["eg"] = per_call_us(forward(eg, f, x, y), target_s, repeats)
+    x, y = eg.Variable(a, requires_grad=True), eg.Variable(b, requires_grad=True)
+    t["eg_b"] = per_call_us(forward_backward(eg, f, x, y), target_s, repeats)
+    t["th"] = t["th_b"] = None
+    if torch is not None:
+        x, y = torch.from_numpy(a.copy()), torch.from_numpy(b.copy())
+        t["th"] = per_call_us(forward(torch, f, x, y), target_s, repeats)
+        x.requires_grad_(), y.requires_grad_()
+        t["th_b"] = per_call_us(forward_backward(torch, f, x, y), target_s, repeats)
+    return t
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as fh:
@@ -119,6 +138,7 @@ def main():
     args = p.parse_args()
     repeats = min(args.repeats, 3) if args.quick else args.repeats
     target_s = 0.002 if args.quick else 0.075
+    eg.set_num_threads(1)
     if torch is not None:
         torch.set_num_threads(1)
 
@@ -127,7 +147,8 @@ def main():
     print(f"numpy:     {np.__version__}")
     print(f"eigengrad: {eg.__version__}")
     print(f"torch:     {torch.__version__ if torch is not None else 'not installed'}")
-    print(f"threads:   1 (torch {torch.get_num_threads() if torch is not None else '-'}"
+    print(f"threads:   1 (eg {eg.get_num_threads()}, "
+          f"torch {torch.get_num_threads() if torch is not None else '-'}"
           f", OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})")
     print(f"dtype:     {args.dtype}")
     print(f"repeats:   median of {repeats} x ~{target_s * 1e3:.0f} ms")
@@ -141,17 +162,7 @@ def main():
         for shape in SIZES:
             a = rng.standard_normal(shape).astype(args.dtype)
             b = rng.standard_normal(shape).astype(args.dtype)
-            t = {"np": per_call_us(lambda: np_f(a, b), target_s, repeats)}
-            x, y = eg.Variable(a), eg.Variable(b)
-            t["eg"] = per_call_us(forward(eg, f, x, y), target_s, repeats)
-            x, y = eg.Variable(a, requires_grad=True), eg.Variable(b, requires_grad=True)
-            t["eg_b"] = per_call_us(forward_backward(eg, f, x, y), target_s, repeats)
-            t["th"] = t["th_b"] = None
-            if torch is not None:
-                x, y = torch.from_numpy(a.copy()), torch.from_numpy(b.copy())
-                t["th"] = per_call_us(forward(torch, f, x, y), target_s, repeats)
-                x.requires_grad_(), y.requires_grad_()
-                t["th_b"] = per_call_us(forward_backward(torch, f, x, y), target_s, repeats)
+            t = measure_row(f, np_f, a, b, target_s, repeats)
             size = "x".join(map(str, shape))
             print(f"| {name} | {size} | {fmt(t['np'])} | {fmt(t['eg'])} | {fmt(t['th'])} "
                   f"| {ratio(t['eg'], t['th'])} | {fmt(t['eg_b'])} | {fmt(t['th_b'])} "

@@ -13,9 +13,6 @@
   } while (false)
 #endif
 
-// Exact vectorised sqrt (not the reciprocal-sqrt approximation): vectorised and
-// scalar paths then agree, and results do not depend on alignment.
-#define EIGEN_FAST_MATH 0
 #include <Eigen/Core>
 
 namespace eigengrad::kernels {

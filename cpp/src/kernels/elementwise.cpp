@@ -37,7 +37,13 @@ void unary_typed(Unary op, const T* px, T* po, std::int64_t n) {
       fix_exp_overflow(px, po, n, [](T v) { return std::exp(v); });
       break;
     case Unary::Log: o = x.log(); break;
-    case Unary::Sqrt: o = x.sqrt(); break;
+    case Unary::Sqrt:
+      // Not Eigen's float sqrt: with EIGEN_FAST_MATH (which the vectorised tanh,
+      // sin and cos need) it is a reciprocal-sqrt approximation, off by an ulp or
+      // two. This loop vectorises (-fno-math-errno) to the exact, correctly rounded
+      // instruction.
+      for (std::int64_t i = 0; i < n; ++i) po[i] = std::sqrt(px[i]);
+      break;
     case Unary::Abs: o = x.abs(); break;
     case Unary::Tanh: o = x.tanh(); break;
     case Unary::Sigmoid: o = x.logistic(); break;
