@@ -7,6 +7,7 @@
 
 #include <Eigen/Core>
 #include <array>
+#include <cmath>
 #include <random>
 #include <vector>
 
