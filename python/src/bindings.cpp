@@ -6,6 +6,7 @@
 #include <set>
 
 #include "bind_nn.h"
+#include "bind_reliability.h"
 #include "convert.h"
 
 namespace py = pybind11;
@@ -125,7 +126,9 @@ Tensor condition_tensor(py::handle condition) {
 std::optional<double> bound(py::handle b) {
   if (b.is_none()) return std::nullopt;
   py::array arr = py::module_::import("numpy").attr("asarray")(b);
-  if (arr.ndim() != 0) throw TypeError("clip: bounds must be scalars or None");
+  const char kind = arr.dtype().kind();
+  if (arr.ndim() != 0 || (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b'))
+    throw TypeError("clip: bounds must be real scalars or None");
   return arr.attr("item")().cast<double>();
 }
 
@@ -166,7 +169,7 @@ PYBIND11_MODULE(_core, m) {
       .def("__repr__", [](const Node& n) { return "<eigengrad.Node " + std::string(n.name()) + ">"; });
 
   // ---- Variable ------------------------------------------------------------------
-  py::class_<Variable> cls(m, "Variable", R"doc(
+  py::class_<Variable> cls(m, "Variable", py::custom_type_setup(setup_variable_type), R"doc(
 An n-d array of float32 or float64 that records the ops applied to it.
 
 Variable(data, requires_grad=False, dtype=None): `data` is any array-like. A
@@ -418,4 +421,5 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
   bind_nn(m);
+  bind_reliability(m, cls);
 }
