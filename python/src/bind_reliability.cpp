@@ -129,6 +129,8 @@ void bind_reliability(py::module_& m, py::class_<Variable>& cls) {
   "raises. Needs grad mode off when the Variable requires grad. Returns self.");
   cls.def_property_readonly("_version", &Variable::version,
                             "How many in-place writes eigengrad has made to this Variable's buffer.");
+  m.def("_to_variable", [](py::handle x, const std::string& op) { return to_variable(x, op.c_str()); },
+        py::arg("x"), py::arg("op"), "x as a Variable (conversion errors name `op`).");
   m.def("_has_tangents", [](const Variable& v) { return !v.impl()->tangents.empty(); },
         "Whether v carries forward-mode tangents.");
 

@@ -340,14 +340,16 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     }
     return concatenate(vs, parse_shape(axis, "concatenate")[0]);
   }, py::arg("arrays"), py::arg("axis") = 0);
-  m.def("stack", [](py::handle xs, std::int64_t axis) { return stack(to_variables(xs, "stack"), axis); },
+  m.def("stack", [](py::handle xs, py::handle axis) { return stack(to_variables(xs, "stack"), parse_axis(axis, "stack")); },
         py::arg("arrays"), py::arg("axis") = 0);
 
   // ---- neural-network functions ----------------------------------------------------
-  m.def("softmax", [](py::handle x, std::int64_t axis) { return softmax(to_variable(x, "softmax"), axis); },
+  m.def("softmax", [](py::handle x, py::handle axis) {
+    return softmax(to_variable(x, "softmax"), parse_axis(axis, "softmax"));
+  },
         py::arg("x"), py::arg("axis") = -1, "exp(x - logsumexp(x, axis)), stable for large |x|.");
-  m.def("log_softmax", [](py::handle x, std::int64_t axis) {
-    return log_softmax(to_variable(x, "log_softmax"), axis);
+  m.def("log_softmax", [](py::handle x, py::handle axis) {
+    return log_softmax(to_variable(x, "log_softmax"), parse_axis(axis, "log_softmax"));
   }, py::arg("x"), py::arg("axis") = -1, "x - logsumexp(x, axis), stable for large |x|.");
 
   // ---- autograd ------------------------------------------------------------------

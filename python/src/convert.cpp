@@ -255,6 +255,8 @@ Axes parse_axes(py::handle axis, const char* op) {
   return std::vector<std::int64_t>{parse_int(axis, op, "axis")};
 }
 
+std::int64_t parse_axis(py::handle axis, const char* op) { return parse_int(axis, op, "axis"); }
+
 Shape parse_shape(py::handle shape, const char* op) {
   if (py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape)) {
     Shape s;
