@@ -35,6 +35,8 @@ void set_grad_enabled(bool enabled) { tls_grad_enabled = enabled; }
 namespace {
 std::atomic<std::uint64_t> next_level_id{1};
 thread_local std::vector<std::uint64_t> tls_levels;
+// Per open level (parallel to tls_levels): the nodes that saved a tangent of it.
+thread_local std::vector<std::vector<std::weak_ptr<FunctionNode>>> tls_level_nodes;
 thread_local std::size_t tls_visible = 0;
 
 class VisibleLevels {
@@ -94,8 +96,14 @@ void attach_tangents(const char* name, const Variable& result, const std::vector
     if (!first) continue;
     if (!jvp)
       throw std::runtime_error(std::string(name) + ": no forward-mode (JVP) rule for this op");
+    // The rule sees the output through a handle of its own (same values, same node,
+    // the outer levels' tangents so far): a rule using `out` then captures that
+    // handle, not the result's, and the result's tangent does not keep the result
+    // alive in a cycle (Note [Forward over reverse]).
+    Variable out = result.grad_fn() ? make_result(result.data(), result.grad_fn()) : Variable(result.data());
+    out.impl()->tangents = result.impl()->tangents;
     VisibleLevels only_outer(k);
-    Variable tout = jvp(JvpArgs{tangents, result, lead});
+    Variable tout = jvp(JvpArgs{tangents, out, lead});
     if (!tout.defined()) continue;
     // Reconcile in one place: the tangent has the output's dtype, and its shape is
     // the batch dimensions followed by the output's shape (a rule may return a
@@ -115,7 +123,13 @@ void attach_tangents(const char* name, const Variable& result, const std::vector
 // Hessian-vector product as jvp of grad). The node saves the tangents with the
 // output's values. A tangent may itself be recorded for reverse mode and so refer
 // back to this node: that reference cycle lasts until the node is released, which
-// every backward through it does (unless retain_graph).
+// every backward through it does (unless retain_graph), or until the forward level
+// closes: ~ForwardLevel drops the tangents of that level that nodes saved (they
+// cannot be read again), so a graph abandoned mid-way (an exception between the
+// forward and the backward pass) is freed too. A JVP rule that uses `out` gets a separate handle on the output, so the
+// tangent stored on the result never refers back to the result's own state: that
+// cycle (result -> tangent -> rule's captures -> result) would outlive every
+// backward.
 
 Shape JvpArgs::lead_shape() const {
   for (const Variable& t : tangents)
@@ -125,17 +139,37 @@ Shape JvpArgs::lead_shape() const {
 
 ForwardLevel::ForwardLevel() : id_(next_level_id++) {
   tls_levels.push_back(id_);
+  tls_level_nodes.emplace_back();
   tls_visible = tls_levels.size();
 }
 
 ForwardLevel::~ForwardLevel() {
+  std::vector<std::weak_ptr<FunctionNode>> nodes;
   for (std::size_t i = tls_levels.size(); i-- > 0;)
     if (tls_levels[i] == id_) {
       tls_levels.erase(tls_levels.begin() + static_cast<std::ptrdiff_t>(i));
+      if (i < tls_level_nodes.size()) {
+        nodes = std::move(tls_level_nodes[i]);
+        tls_level_nodes.erase(tls_level_nodes.begin() + static_cast<std::ptrdiff_t>(i));
+      }
       break;
     }
   tls_visible = tls_levels.size();
+  // A closed level's tangents are never read again: dropping those the nodes saved
+  // breaks the node -> tangent -> node cycles of Note [Forward over reverse].
+  for (const std::weak_ptr<FunctionNode>& weak : nodes)
+    if (std::shared_ptr<FunctionNode> node = weak.lock()) node->drop_out_tangents(id_);
 }
+
+namespace {
+/// Remembers that `node` saved tangents of these levels (see ~ForwardLevel).
+void register_saved_tangents(const std::shared_ptr<FunctionNode>& node,
+                             const std::vector<std::pair<std::uint64_t, Variable>>& tangents) {
+  for (const auto& [id, t] : tangents)
+    for (std::size_t i = 0; i < tls_levels.size() && i < tls_level_nodes.size(); ++i)
+      if (tls_levels[i] == id) tls_level_nodes[i].push_back(node);
+}
+}  // namespace
 
 bool forward_levels_open() { return tls_visible > 0 && !tls_levels.empty(); }
 
@@ -618,6 +652,19 @@ std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vecto
   return grads;
 }
 
+void FunctionNode::drop_out_tangents(std::uint64_t level) {
+  std::vector<std::pair<std::uint64_t, Variable>> dropped;  // destroyed outside the lock
+  std::lock_guard<std::mutex> lock(stripe(this));
+  if (running_) return;  // in use: the level's tangents go with the node's release
+  for (auto it = saved_out_tangents_.begin(); it != saved_out_tangents_.end();)
+    if (it->first == level) {
+      dropped.push_back(std::move(*it));
+      it = saved_out_tangents_.erase(it);
+    } else {
+      ++it;
+    }
+}
+
 void FunctionNode::release() {
   BackwardFn rule;  // destroyed outside the lock: its captures may own whole graphs
   std::vector<SavedVersion> versions;
@@ -705,7 +752,10 @@ Variable record(const char* name, const Tensor& out, const std::vector<Variable>
     result = make_result(out, node);
     if (needs_tangent(inputs)) {
       attach_tangents(name, result, inputs, jvp);
-      if (save_out && !result.impl()->tangents.empty()) node->save_out_tangents(result.impl()->tangents);
+      if (save_out && !result.impl()->tangents.empty()) {
+        node->save_out_tangents(result.impl()->tangents);
+        register_saved_tangents(node, result.impl()->tangents);
+      }
     }
     return result;
   }

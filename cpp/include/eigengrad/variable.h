@@ -199,6 +199,8 @@ class FunctionNode final : public Node {
   void save_out_tangents(std::vector<std::pair<std::uint64_t, Variable>> tangents) {
     saved_out_tangents_ = std::move(tangents);
   }
+  /// Drops the saved tangents of a forward level that has closed.
+  void drop_out_tangents(std::uint64_t level);
   /// Records the versions of the inputs whose values the rule reads (see
   /// Note [Saved values]); called once, by record().
   void save_input_versions(const std::vector<Variable>& inputs);
