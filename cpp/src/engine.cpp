@@ -15,6 +15,11 @@ namespace {
 
 std::atomic<void (*)()> interrupt_check{nullptr};
 
+/// Calls the embedding's interrupt check, if any (see detail::set_interrupt_check).
+void check_interrupt() {
+  if (auto check = interrupt_check.load(std::memory_order_relaxed)) check();
+}
+
 /// The cotangent a root output starts with: `grad` checked against the output (with
 /// one leading batch dimension when `batched`), or 1.
 Variable seed_for(const Variable& output, const Variable& grad, bool batched) {
@@ -96,7 +101,7 @@ class GraphTask {
 
     GradMode mode(create_graph_);
     std::vector<bool> needs;
-    std::uint64_t steps = 0;
+    std::uint64_t steps = 0;  // nodes run, for the interrupt check
     while (!ready.empty()) {
       const std::uint32_t i = ready.back();
       ready.pop_back();
@@ -104,8 +109,7 @@ class GraphTask {
       State& s = states_[i];
       Variable gout = std::move(s.buffer);
       s.buffer = Variable();
-      if ((++steps & 255) == 0)
-        if (auto check = interrupt_check.load(std::memory_order_relaxed)) check();
+      if ((++steps & 255) == 0) check_interrupt();
       if (gout.defined() && node->has_hooks()) gout = node->run_hooks(gout);
       if (!targets_.empty())
         if (auto it = targets_.find(node); it != targets_.end())
@@ -160,6 +164,7 @@ class GraphTask {
           index_.emplace(node, static_cast<std::uint32_t>(order_.size()));
           order_.push_back(node);
           stack.pop_back();
+          if ((order_.size() & 255) == 0) check_interrupt();
         }
       }
     }

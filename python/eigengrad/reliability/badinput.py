@@ -22,8 +22,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import queue
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -536,10 +539,18 @@ def run_case(case: Case) -> Tuple[str, str]:
 
 
 def _worker(start: int, stop: int) -> None:
-    """Runs cases [start, stop), printing one JSON line before and after each."""
+    """Runs cases [start, stop), printing one JSON line before and after each.
+
+    EIGENGRAD_BADINPUT_SELFTEST=crash:i (or hang:i) makes case i abort the process
+    (or sleep): how the tests check that the runner survives both."""
     all_cases = cases()
+    mode, _, at = os.environ.get("EIGENGRAD_BADINPUT_SELFTEST", "").partition(":")
     for i in range(start, min(stop, len(all_cases))):
         print(json.dumps({"start": i}), flush=True)
+        if at and i == int(at):
+            if mode == "crash":
+                os.abort()
+            time.sleep(3600)
         outcome, detail = run_case(all_cases[i])
         print(json.dumps({"done": i, "outcome": outcome, "detail": detail}), flush=True)
 
@@ -564,50 +575,68 @@ class Summary:
         return self.tried - self.raised - self.numpy
 
 
-def run_all(workers: int = 2, timeout: float = 120.0) -> Summary:
-    """Runs every case in `workers` subprocesses; a worker that dies or hangs marks
-    its current case crash/hang and a new worker goes on after it."""
-    all_cases = cases()
-    n = len(all_cases)
-    results: Dict[int, Tuple[str, str]] = {}
-    bounds = [(k * n // workers, (k + 1) * n // workers) for k in range(workers)]
-    start_time = time.perf_counter()
-    pending = list(bounds)
-    while pending:
-        procs = []
-        for lo, hi in pending:
-            if lo >= hi:
-                continue
-            cmd = [sys.executable, "-c", f"from eigengrad.reliability.badinput import _worker; _worker({lo}, {hi})"]
-            env = dict(os.environ, PYTHONFAULTHANDLER="1")
-            procs.append((lo, hi, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                                    text=True)))
-        pending = []
-        for lo, hi, proc in procs:
-            hung = False
-            try:
-                out, err = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                out, err = proc.communicate()
-                hung = True
-            started = None
-            for line in out.splitlines():
+def _run_range(lo: int, hi: int, timeout: float, results: Dict[int, Tuple[str, str]]) -> None:
+    """Runs cases [lo, hi) in worker processes, one after the other: a worker that
+    dies marks its current case crash, one silent for `timeout` seconds hang, and a
+    new worker starts after that case."""
+    while lo < hi:
+        cmd = [sys.executable, "-c", f"from eigengrad.reliability.badinput import _worker; _worker({lo}, {hi})"]
+        with tempfile.TemporaryFile(mode="w+") as err:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
+                                    env=dict(os.environ, PYTHONFAULTHANDLER="1"))
+            lines: "queue.Queue[Optional[str]]" = queue.Queue()
+
+            def read(stream=proc.stdout):
+                for line in stream:
+                    lines.put(line)
+                lines.put(None)
+
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
+            started, hung = None, False
+            while True:
+                try:
+                    line = lines.get(timeout=timeout)
+                except queue.Empty:
+                    hung = True
+                    proc.kill()
+                    break
+                if line is None:
+                    break
                 msg = json.loads(line)
                 if "start" in msg:
                     started = msg["start"]
                 else:
                     results[msg["done"]] = (msg["outcome"], msg["detail"])
                     started = None
-            if proc.returncode != 0 or hung:
-                if started is None:  # died outside a case (import, exit)
-                    started = max([i for i in results if lo <= i < hi], default=lo - 1) + 1
-                    if started >= hi:
-                        continue
-                tail = err.strip().splitlines()[-3:] if err else []
-                results[started] = ("hang" if hung else "crash",
-                                    f"exit {proc.returncode}: " + " | ".join(tail))
-                pending.append((started + 1, hi))
+            proc.wait()
+            reader.join(timeout=5)
+            proc.stdout.close()
+            err.seek(0)
+            tail = " | ".join(err.read().strip().splitlines()[-3:])
+        if proc.returncode == 0 and not hung:
+            return
+        if started is None:  # died between cases: go on after the last one done
+            started = max([i for i in results if lo <= i < hi], default=lo - 1) + 1
+            if started >= hi:
+                return
+        results[started] = ("hang" if hung else "crash", f"exit {proc.returncode}: {tail}")
+        lo = started + 1
+
+
+def run_all(workers: int = 2, timeout: float = 120.0) -> Summary:
+    """Runs every case in `workers` parallel chains of subprocesses (see _run_range;
+    `timeout` is per case)."""
+    all_cases = cases()
+    n = len(all_cases)
+    results: Dict[int, Tuple[str, str]] = {}
+    start_time = time.perf_counter()
+    chains = [threading.Thread(target=_run_range, args=(k * n // workers, (k + 1) * n // workers, timeout, results))
+              for k in range(workers)]
+    for t in chains:
+        t.start()
+    for t in chains:
+        t.join()
     outcomes: Dict[str, int] = {}
     failures = []
     for i, case in enumerate(all_cases):

@@ -73,71 +73,75 @@ class GraphRun:
     correct: bool
 
 
-def _measure(name: str, build: Callable[[], object], backward: Callable[[object], bool]) -> GraphRun:
+def _measure(name: str, build: Callable[[], dict], backward: Callable[[dict], bool]) -> GraphRun:
+    """`build` returns the graph and its leaves in a dict; everything in it is freed
+    (by reference counting: the collector is off) before counting what is left."""
     before = live()
-    reset_peak_rss()
-    base = rss_mib()
-    t0 = time.perf_counter()
-    graph = build()
-    t1 = time.perf_counter()
-    nodes = _core._live_nodes() - before["nodes"]
-    correct = backward(graph)
-    t2 = time.perf_counter()
-    del graph
-    t3 = time.perf_counter()
-    after = live()
-    return GraphRun(name, nodes, t1 - t0, t2 - t1, t3 - t2, peak_rss_mib() - base,
-                    after["nodes"] - before["nodes"], after["buffers"] - before["buffers"], correct)
+    gc.disable()
+    try:
+        reset_peak_rss()
+        base = rss_mib()
+        t0 = time.perf_counter()
+        state = build()
+        t1 = time.perf_counter()
+        nodes = _core._live_nodes() - before["nodes"]
+        correct = backward(state)
+        t2 = time.perf_counter()
+        state.clear()
+        t3 = time.perf_counter()
+        peak = peak_rss_mib() - base
+        left_nodes = _core._live_nodes() - before["nodes"]
+        left_buffers = _core._live_buffers()["owned"] - before["buffers"]
+    finally:
+        gc.enable()
+    return GraphRun(name, nodes, t1 - t0, t2 - t1, t3 - t2, peak, left_nodes, left_buffers, correct)
 
 
 def chain(n: int = 1_000_000) -> GraphRun:
     """y = x * c, n times over: a graph n nodes deep (its backward and its teardown
     must not recurse)."""
-    x = eg.Variable(np.array(1.0), requires_grad=True)
     c = 1.0 + 1.0 / n
 
     def build():
+        x = eg.Variable(np.array(1.0), requires_grad=True)
         y = x
         for _ in range(n):
             y = y * c
-        return y
+        return {"x": x, "y": y}
 
-    def backward(y):
-        y.backward()
-        return bool(np.isclose(x.grad.item(), c ** n, rtol=1e-9))
+    def backward(state):
+        state["y"].backward()
+        return bool(np.isclose(state["x"].grad.item(), c ** n, rtol=1e-9))
 
-    run = _measure(f"chain of {n:,} ops", build, backward)
-    return run
+    return _measure(f"chain of {n:,} ops", build, backward)
 
 
 def fan_out(n: int = 1_000_000) -> GraphRun:
     """n results of one leaf, backwarded together (n roots into one accumulator)."""
-    x = eg.Variable(np.array(2.0), requires_grad=True)
 
     def build():
-        return [x * 1.0 for _ in range(n)]
+        x = eg.Variable(np.array(2.0), requires_grad=True)
+        return {"x": x, "ys": [x * 1.0 for _ in range(n)]}
 
-    def backward(ys):
-        eg.autograd.backward(ys, [None] * len(ys))
-        return x.grad.item() == float(n)
+    def backward(state):
+        eg.autograd.backward(state["ys"], [None] * n)
+        return state["x"].grad.item() == float(n)
 
     return _measure(f"fan-out of {n:,}", build, backward)
 
 
 def fan_in(n: int = 100_000) -> GraphRun:
     """One op (stack) with n inputs, each a leaf."""
-    xs = [eg.Variable(np.array(float(i)), requires_grad=True) for i in range(n)]
 
     def build():
-        return (eg.stack(xs) * 2.0).sum()
+        xs = [eg.Variable(np.array(float(i)), requires_grad=True) for i in range(n)]
+        return {"xs": xs, "y": (eg.stack(xs) * 2.0).sum()}
 
-    def backward(y):
-        y.backward()
-        return all(x.grad.item() == 2.0 for x in xs[:: max(1, n // 1000)])
+    def backward(state):
+        state["y"].backward()
+        return all(x.grad.item() == 2.0 for x in state["xs"][:: max(1, n // 1000)])
 
-    run = _measure(f"fan-in of {n:,}", build, backward)
-    del xs
-    return run
+    return _measure(f"fan-in of {n:,}", build, backward)
 
 
 # ---- drift over long loops ------------------------------------------------------------------
