@@ -107,10 +107,11 @@ def collect(scale: float = 1.0, progress: Optional[Callable[[str], None]] = None
         ("Python custom rule from a C++ backward", "holds the GIL" if holds else "DOES NOT hold the GIL", holds),
     ]
     say("Ctrl-C")
-    c = threads.ctrl_c_delay(memory.scaled(1_000_000, scale), after=0.3 * min(1.0, scale))
+    chain = memory.scaled(1_000_000, max(scale, 0.2))  # long enough for the signal to come during backward
+    c = threads.ctrl_c_delay(chain, after=0.05 if scale < 1 else 0.3)
     figures["ctrl_c"] = c
     delay = c.get("delay_ms", float("nan"))
-    rows.append((f"Ctrl-C during a {memory.scaled(1_000_000, scale):,}-op backward",
+    rows.append((f"Ctrl-C during a {chain:,}-op backward",
                  f"KeyboardInterrupt {delay:.0f} ms after SIGINT; next backward right" if c.get("interrupted")
                  else f"not interrupted ({c})",
                  bool(c.get("interrupted")) and delay < MAX_CTRL_C_MS and bool(c.get("after_ok"))))
