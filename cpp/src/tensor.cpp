@@ -119,6 +119,18 @@ void reset_peak_buffer_bytes() {
 void fail_allocations_after(std::int64_t n) { allocations_until_failure.store(n < 0 ? -1 : n); }
 
 std::int64_t allocation_count() { return allocations.load(std::memory_order_relaxed); }
+
+#ifdef EIGENGRAD_SANITIZER_CANARY
+double sanitizer_canary(const std::string& kind) {
+  if (kind == "address") {
+    std::unique_ptr<double[]> block(new double[4]{1, 2, 3, 4});
+    double* volatile p = block.get();  // hides the size from UBSan's object-size check
+    return p[4];                       // one element past the end
+  }
+  volatile std::int32_t big = std::numeric_limits<std::int32_t>::max();
+  return static_cast<double>(big + 1);
+}
+#endif
 }  // namespace detail
 
 Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), owned_(true) {

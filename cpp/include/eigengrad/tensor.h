@@ -107,6 +107,11 @@ void fail_allocations_after(std::int64_t n);
 std::int64_t allocation_count();
 /// The largest allocation Storage attempts: the machine's RAM plus swap (0 when unknown).
 std::size_t memory_limit();
+#ifdef EIGENGRAD_SANITIZER_CANARY
+/// Sanitizer builds only (.ci/sanitize): does what the sanitizers must report,
+/// "address" a heap-buffer-overflow read, "undefined" a signed integer overflow.
+double sanitizer_canary(const std::string& kind);
+#endif
 }  // namespace detail
 
 /// An n-d array of float32 or float64: a shape, a dtype and a shared contiguous
