@@ -144,6 +144,22 @@ TEST(Threads, OneGraphBackwardedByManyThreadsRunsOnce) {
   EXPECT_EQ(refused.load(), 7);
 }
 
+TEST(Threads, ARetainedSharedGraphRunsInEveryThreadAtOnce) {
+  Variable x = make_var({0.1, 0.2, 0.3}, {3}, true);
+  Variable y = sum(exp(x) * tanh(x));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) y.backward(Variable(), true);
+      (void)x.grad();  // reads while others accumulate
+    });
+  for (auto& t : threads) t.join();
+  std::vector<double> want;
+  for (double v : {0.1, 0.2, 0.3})
+    want.push_back(160 * (std::exp(v) * std::tanh(v) + std::exp(v) * (1 - std::tanh(v) * std::tanh(v))));
+  expect_values_near(x.grad(), want, 1e-9);
+}
+
 TEST(Threads, IndependentGraphsGiveTheSerialResultBitwise) {
   auto run = [](double seed) {
     Variable x = make_var({seed, seed + 1, seed + 2}, {3}, true);
