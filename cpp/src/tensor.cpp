@@ -4,11 +4,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <vector>
 
 #if defined(__linux__)
 #include <sys/sysinfo.h>
 #endif
 
+#include "counters.h"
 #include "dispatch.h"
 
 namespace eigengrad {
@@ -59,11 +62,6 @@ std::int64_t shape_numel(const Shape& shape, DType dtype) {
 namespace {
 constexpr std::size_t kAlignment = 64;
 
-std::atomic<std::int64_t> live_owned{0};
-std::atomic<std::int64_t> live_owned_bytes{0};
-std::atomic<std::int64_t> peak_owned_bytes{0};
-std::atomic<std::int64_t> live_borrowed{0};
-std::atomic<std::int64_t> allocations{0};
 // Allocations left before injected failures start; negative: not armed.
 std::atomic<std::int64_t> allocations_until_failure{-1};
 
@@ -80,7 +78,7 @@ std::string human_bytes(double bytes) {
 }
 
 void count_allocation(std::size_t nbytes) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
+  detail::count(detail::thread_counts().allocations, 1);
   if (allocations_until_failure.load(std::memory_order_relaxed) >= 0 &&
       allocations_until_failure.fetch_sub(1, std::memory_order_relaxed) <= 0) {
     allocations_until_failure.store(0, std::memory_order_relaxed);
@@ -88,37 +86,58 @@ void count_allocation(std::size_t nbytes) {
                       " (injected fault)");
   }
 }
+
+// The machine's RAM plus swap, read once (at load time).
+const std::size_t kMemoryLimit = [] {
+#if defined(__linux__)
+  struct sysinfo info {};
+  if (sysinfo(&info) == 0) return static_cast<std::size_t>(info.totalram + info.totalswap) * info.mem_unit;
+#endif
+  return std::size_t{0};
+}();
+
+std::mutex& registry_mutex() {
+  static std::mutex* m = new std::mutex();  // leaked: counted into until exit
+  return *m;
+}
+
+std::vector<detail::Counts*>& registry() {
+  static auto* blocks = new std::vector<detail::Counts*>();
+  return *blocks;
+}
 }  // namespace
 
 namespace detail {
-std::size_t memory_limit() {
-  static const std::size_t limit = [] {
-#if defined(__linux__)
-    struct sysinfo info {};
-    if (sysinfo(&info) == 0)
-      return static_cast<std::size_t>(info.totalram + info.totalswap) * info.mem_unit;
-#endif
-    return std::size_t{0};
+Counts& thread_counts() {
+  thread_local Counts* mine = [] {
+    auto* block = new Counts();  // never freed: a thread's counts outlive it
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry().push_back(block);
+    return block;
   }();
-  return limit;
+  return *mine;
 }
+
+std::int64_t total(std::atomic<std::int64_t> Counts::*field) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  std::int64_t sum = 0;
+  for (const Counts* block : registry()) sum += (block->*field).load(std::memory_order_relaxed);
+  return sum;
+}
+
+std::size_t memory_limit() { return kMemoryLimit; }
 
 BufferStats buffer_stats() {
   BufferStats s;
-  s.owned = live_owned.load(std::memory_order_relaxed);
-  s.owned_bytes = live_owned_bytes.load(std::memory_order_relaxed);
-  s.peak_owned_bytes = peak_owned_bytes.load(std::memory_order_relaxed);
-  s.borrowed = live_borrowed.load(std::memory_order_relaxed);
+  s.owned = total(&Counts::owned);
+  s.owned_bytes = total(&Counts::owned_bytes);
+  s.borrowed = total(&Counts::borrowed);
   return s;
-}
-
-void reset_peak_buffer_bytes() {
-  peak_owned_bytes.store(live_owned_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
 void fail_allocations_after(std::int64_t n) { allocations_until_failure.store(n < 0 ? -1 : n); }
 
-std::int64_t allocation_count() { return allocations.load(std::memory_order_relaxed); }
+std::int64_t allocation_count() { return total(&Counts::allocations); }
 
 #ifdef EIGENGRAD_SANITIZER_CANARY
 double sanitizer_canary(const std::string& kind) {
@@ -156,26 +175,24 @@ Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), owned_(true) {
   }
   if (!data_)
     throw OutOfMemory("out of memory allocating " + human_bytes(static_cast<double>(nbytes)));
-  live_owned.fetch_add(1, std::memory_order_relaxed);
-  const auto bytes = static_cast<std::int64_t>(nbytes);
-  const std::int64_t now = live_owned_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-  std::int64_t peak = peak_owned_bytes.load(std::memory_order_relaxed);
-  while (now > peak && !peak_owned_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-  }
+  detail::Counts& counts = detail::thread_counts();
+  detail::count(counts.owned, 1);
+  detail::count(counts.owned_bytes, static_cast<std::int64_t>(nbytes));
 }
 
 Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner, Lender* lender)
     : data_(data), nbytes_(nbytes), owner_(std::move(owner)), lender_(lender), owned_(false) {
-  live_borrowed.fetch_add(1, std::memory_order_relaxed);
+  detail::count(detail::thread_counts().borrowed, 1);
 }
 
 Storage::~Storage() {
+  detail::Counts& counts = detail::thread_counts();
   if (owned_) {
     std::free(raw_);
-    live_owned.fetch_sub(1, std::memory_order_relaxed);
-    live_owned_bytes.fetch_sub(static_cast<std::int64_t>(nbytes_), std::memory_order_relaxed);
+    detail::count(counts.owned, -1);
+    detail::count(counts.owned_bytes, -static_cast<std::int64_t>(nbytes_));
   } else {
-    live_borrowed.fetch_sub(1, std::memory_order_relaxed);
+    detail::count(counts.borrowed, -1);
   }
 }
 

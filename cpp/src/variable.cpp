@@ -4,9 +4,11 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <string_view>
 #include <unordered_map>
 
+#include "counters.h"
 #include "eigengrad/engine.h"
 #include "eigengrad/ops.h"
 
@@ -217,9 +219,28 @@ Variable grad_input(const Variable& x) {
 // a hook or any Python code runs, nor while waiting for the GIL.
 
 namespace {
-std::mutex& stripe(const void* p) {
-  static std::mutex locks[64];
-  return locks[(reinterpret_cast<std::uintptr_t>(p) >> 6) % 64];
+/// A lock for critical sections of a few instructions (never held across a rule, a
+/// hook, an allocation-heavy call or a wait for the GIL): cheaper than a mutex
+/// when uncontended, and it yields instead of spinning hard when contended.
+class SpinLock {
+ public:
+  void lock() {
+    while (locked_.exchange(true, std::memory_order_acquire))
+      while (locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+  void unlock() { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+struct alignas(64) Stripe {
+  SpinLock lock;
+};
+
+SpinLock& stripe(const void* p) {
+  static Stripe stripes[64];
+  return stripes[(reinterpret_cast<std::uintptr_t>(p) >> 6) % 64].lock;
 }
 }  // namespace
 
@@ -253,7 +274,7 @@ const std::shared_ptr<Node>& Variable::grad_fn() const { return checked(impl_).g
 
 Variable Variable::grad() const {
   checked(impl_);
-  std::lock_guard<std::mutex> lock(stripe(impl_.get()));
+  std::lock_guard<SpinLock> lock(stripe(impl_.get()));
   return impl_->grad;
 }
 
@@ -272,7 +293,7 @@ void Variable::set_grad(const Variable& grad) {
                                 " and dtype " + dtype_name(grad.dtype()) + ", the Variable has " +
                                 shape_str(shape()) + " and " + dtype_name(dtype()));
   Variable old;  // dropped outside the lock: it may own a whole graph (create_graph)
-  std::lock_guard<std::mutex> lock(stripe(impl_.get()));
+  std::lock_guard<SpinLock> lock(stripe(impl_.get()));
   old = std::move(impl_->grad);
   impl_->grad = grad;
 }
@@ -305,7 +326,7 @@ std::shared_ptr<Node> Variable::gradient_edge() const {
   if (impl.grad_fn) return impl.grad_fn;
   if (!impl.requires_grad) return nullptr;
   if (impl.grad_accumulator) return impl.grad_accumulator;
-  std::lock_guard<std::mutex> lock(stripe(impl_.get()));  // only if made without one
+  std::lock_guard<SpinLock> lock(stripe(impl_.get()));  // only if made without one
   if (!impl.grad_accumulator) impl_->grad_accumulator = std::make_shared<AccumulateGrad>(impl_);
   return impl.grad_accumulator;
 }
@@ -324,23 +345,19 @@ bool Variable::remove_hook(int id) const {
 
 // ---- Nodes --------------------------------------------------------------------
 
-namespace {
-std::atomic<std::int64_t> nodes_alive{0};
-}
-
 namespace detail {
-std::int64_t live_nodes() { return nodes_alive.load(std::memory_order_relaxed); }
+std::int64_t live_nodes() { return total(&Counts::nodes); }
 }  // namespace detail
 
 Node::Node(const char* name, std::vector<std::shared_ptr<Node>> next)
     : name_(name), next_(std::move(next)) {
-  nodes_alive.fetch_add(1, std::memory_order_relaxed);
+  detail::count(detail::thread_counts().nodes, 1);
 }
 
 int Node::add_hook(GradHook hook) {
   static std::atomic<int> next_id{1};
   const int id = next_id++;
-  std::lock_guard<std::mutex> lock(stripe(this));
+  std::lock_guard<SpinLock> lock(stripe(this));
   if (!hooks_) hooks_ = std::make_unique<std::vector<std::pair<int, GradHook>>>();
   hooks_->emplace_back(id, std::move(hook));
   has_hooks_.store(true, std::memory_order_release);
@@ -349,7 +366,7 @@ int Node::add_hook(GradHook hook) {
 
 bool Node::remove_hook(int id) {
   GradHook removed;  // destroyed outside the lock (it may hold a Python object)
-  std::lock_guard<std::mutex> lock(stripe(this));
+  std::lock_guard<SpinLock> lock(stripe(this));
   if (!hooks_) return false;
   for (auto it = hooks_->begin(); it != hooks_->end(); ++it)
     if (it->first == id) {
@@ -362,14 +379,14 @@ bool Node::remove_hook(int id) {
 }
 
 void Node::visit_hooks(const std::function<void(const GradHook&)>& fn) const {
-  std::lock_guard<std::mutex> lock(stripe(this));
+  std::lock_guard<SpinLock> lock(stripe(this));
   if (hooks_)
     for (const auto& [id, hook] : *hooks_) fn(hook);
 }
 
 void Node::clear_hooks() {
   std::unique_ptr<std::vector<std::pair<int, GradHook>>> removed;  // destroyed outside the lock
-  std::lock_guard<std::mutex> lock(stripe(this));
+  std::lock_guard<SpinLock> lock(stripe(this));
   removed = std::move(hooks_);
   has_hooks_.store(false, std::memory_order_release);
 }
@@ -377,7 +394,7 @@ void Node::clear_hooks() {
 Variable Node::run_hooks(Variable gout) {
   std::vector<std::pair<int, GradHook>> hooks;
   {
-    std::lock_guard<std::mutex> lock(stripe(this));
+    std::lock_guard<SpinLock> lock(stripe(this));
     if (hooks_) hooks = *hooks_;
   }
   for (auto& [id, hook] : hooks) {
@@ -419,7 +436,7 @@ Node::~Node() {
     node->release();
     adopt(node->next_);
   }
-  nodes_alive.fetch_sub(1, std::memory_order_relaxed);
+  detail::count(detail::thread_counts().nodes, -1);
 }
 
 // Note [Version counter]
@@ -543,29 +560,27 @@ FunctionNode::FunctionNode(const char* name, std::vector<std::shared_ptr<Node>> 
     : Node(name, std::move(next)), rule_(std::move(rule)), saved_out_(std::move(saved_out)),
       saved_out_version_(saved_out_.version()), out_ndim_(out_ndim) {}
 
-FunctionNode::~FunctionNode() {
-  BackwardFn rule;
-  std::vector<SavedVersion> versions;
-  take_saved(rule, versions);
-  for (SavedVersion& v : versions)
-    if (v.held) v.held->lender()->release();
-}
+FunctionNode::~FunctionNode() { take_saved(); }
 
 void FunctionNode::save_input_versions(const std::vector<Variable>& inputs) {
   reads_ = detail::saved_reads(name_);
   const std::uint64_t mask = read_inputs(reads_, inputs.size(), [&](std::size_t i) { return next_[i] != nullptr; });
-  for (std::size_t j = 0; j < inputs.size(); ++j) {
-    if (!(j < 64 && (mask >> j & 1))) continue;
+  for (std::size_t j = 0; j < inputs.size() && j < 64; ++j) {
+    if (!(mask >> j & 1)) continue;
     const std::shared_ptr<Storage>& storage = inputs[j].data().storage();
-    SavedVersion v;
-    v.storage = storage;
-    v.version = storage->version();
-    v.input = static_cast<std::uint32_t>(j);
-    if (storage->lender()) {
-      storage->lender()->hold();
-      v.held = storage;
+    const SavedVersion v{storage.get(), storage->version(), static_cast<std::uint32_t>(j)};
+    if (reads_ && n_versions_ < 2) {
+      versions_[n_versions_++] = v;
+    } else {
+      if (!extra_) extra_ = std::make_unique<SavedExtra>();
+      if (reads_) extra_->versions.push_back(v);
+      else extra_->weak.emplace_back(storage, v);
     }
-    saved_versions_.push_back(std::move(v));
+    if (storage->lender()) {
+      if (!extra_) extra_ = std::make_unique<SavedExtra>();
+      storage->lender()->hold();
+      extra_->held.push_back(storage);
+    }
   }
 }
 
@@ -579,30 +594,39 @@ void FunctionNode::check_versions(const std::vector<bool>& needs) const {
   };
   if (saved_out_.defined() && saved_out_.version() != saved_out_version_)
     throw stale("its output", saved_out_.version(), saved_out_version_);
-  if (saved_versions_.empty()) return;
+  if (!n_versions_ && !extra_) return;
   const std::uint64_t mask = read_inputs(reads_, needs.size(), [&](std::size_t i) { return needs[i]; });
-  for (const SavedVersion& v : saved_versions_) {
-    if (!(v.input < 64 && (mask >> v.input & 1))) continue;
-    std::shared_ptr<Storage> storage = v.storage.lock();
-    if (storage && storage->version() != v.version)
-      throw stale(("input " + std::to_string(v.input)).c_str(), storage->version(), v.version);
-  }
+  auto check = [&](const Storage& storage, const SavedVersion& v) {
+    if ((mask >> v.input & 1) && storage.version() != v.version)
+      throw stale(("input " + std::to_string(v.input)).c_str(), storage.version(), v.version);
+  };
+  for (std::uint8_t i = 0; i < n_versions_; ++i) check(*versions_[i].storage, versions_[i]);
+  if (!extra_) return;
+  for (const SavedVersion& v : extra_->versions) check(*v.storage, v);
+  for (const auto& [weak, v] : extra_->weak)
+    if (std::shared_ptr<Storage> storage = weak.lock()) check(*storage, v);
 }
 
-void FunctionNode::take_saved(BackwardFn& rule, std::vector<SavedVersion>& versions) {
-  Tensor out;
-  std::vector<std::pair<std::uint64_t, Variable>> tangents;
-  std::lock_guard<std::mutex> lock(stripe(this));
+FunctionNode::Saved FunctionNode::take_saved() {
+  Saved saved;
+  std::lock_guard<SpinLock> lock(stripe(this));
   released_ = true;
-  if (running_) return;  // the last apply in progress frees them
-  rule = std::move(rule_);
+  if (running_) return saved;
+  saved.rule = std::move(rule_);
   rule_ = nullptr;
-  out = std::move(saved_out_);
+  saved.extra = std::move(extra_);
+  n_versions_ = 0;
+  saved.out = std::move(saved_out_);
   saved_out_ = Tensor();
-  tangents = std::move(saved_out_tangents_);
+  saved.out_tangents = std::move(saved_out_tangents_);
   saved_out_tangents_.clear();
-  versions = std::move(saved_versions_);
-  saved_versions_.clear();
+  return saved;
+}
+
+FunctionNode::Saved::~Saved() {
+  rule = nullptr;  // its captures may own whole graphs: freed here, outside the lock
+  if (extra)
+    for (const std::shared_ptr<Storage>& storage : extra->held) storage->lender()->release();
 }
 
 std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vector<bool>& needs,
@@ -611,7 +635,7 @@ std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vecto
     throw InternalError(std::string(name_) + ": cotangent of shape " + shape_str(gout.shape()) +
                         " has fewer dimensions than the output");
   {
-    std::lock_guard<std::mutex> lock(stripe(this));
+    std::lock_guard<SpinLock> lock(stripe(this));
     if (released_ || claimed_)
       throw std::runtime_error(
           std::string(name_) +
@@ -631,7 +655,7 @@ std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vecto
     ~Finish() {
       bool free_now;
       {
-        std::lock_guard<std::mutex> lock(stripe(node));
+        std::lock_guard<SpinLock> lock(stripe(node));
         --node->running_;
         if (!retain && ok) node->released_ = true;
         if (!retain && !ok) node->claimed_ = false;
@@ -654,7 +678,7 @@ std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vecto
 
 void FunctionNode::drop_out_tangents(std::uint64_t level) {
   std::vector<std::pair<std::uint64_t, Variable>> dropped;  // destroyed outside the lock
-  std::lock_guard<std::mutex> lock(stripe(this));
+  std::lock_guard<SpinLock> lock(stripe(this));
   if (running_) return;  // in use: the level's tangents go with the node's release
   for (auto it = saved_out_tangents_.begin(); it != saved_out_tangents_.end();)
     if (it->first == level) {
@@ -665,13 +689,7 @@ void FunctionNode::drop_out_tangents(std::uint64_t level) {
     }
 }
 
-void FunctionNode::release() {
-  BackwardFn rule;  // destroyed outside the lock: its captures may own whole graphs
-  std::vector<SavedVersion> versions;
-  take_saved(rule, versions);
-  for (SavedVersion& v : versions)
-    if (v.held) v.held->lender()->release();
-}
+void FunctionNode::release() { take_saved(); }
 
 AccumulateGrad::AccumulateGrad(const std::shared_ptr<VariableImpl>& leaf)
     : Node("AccumulateGrad", {}), leaf_(leaf) {}
@@ -685,18 +703,18 @@ std::vector<Variable> AccumulateGrad::apply(const Variable& gout, const std::vec
                         " for a leaf of shape " + shape_str(leaf->data.shape()));
   // The sum is computed outside the lock and stored only if no other thread has
   // stored one meanwhile; otherwise it is computed again (Note [Threads]).
-  std::mutex& lock = stripe(leaf.get());
+  SpinLock& lock = stripe(leaf.get());
   for (;;) {
     Variable old;
     {
-      std::lock_guard<std::mutex> guard(lock);
+      std::lock_guard<SpinLock> guard(lock);
       old = leaf->grad;
     }
     Variable updated;
     if (old.defined()) updated = add(old, gout);
     else if (grad_enabled()) updated = gout;  // create_graph: keep the gradient's own graph
     else updated = detail::with_own_buffer(gout);
-    std::lock_guard<std::mutex> guard(lock);
+    std::lock_guard<SpinLock> guard(lock);
     if (leaf->grad.same(old)) {
       std::swap(leaf->grad, updated);  // the old gradient dies outside the lock
       break;

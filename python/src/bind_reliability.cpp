@@ -150,11 +150,9 @@ void bind_reliability(py::module_& m, py::class_<Variable>& cls) {
     py::dict d;
     d["owned"] = s.owned;
     d["owned_bytes"] = s.owned_bytes;
-    d["peak_owned_bytes"] = s.peak_owned_bytes;
     d["borrowed"] = s.borrowed;
     return d;
-  }, "Live buffers: owned (count, bytes, peak bytes since the last reset) and borrowed from NumPy.");
-  m.def("_reset_peak_buffer_bytes", &detail::reset_peak_buffer_bytes);
+  }, "Live buffers: owned (count and bytes) and borrowed from NumPy.");
   m.def("_fail_allocations_after", &detail::fail_allocations_after, py::arg("n"),
         "Fault injection: after n more buffer allocations, each one raises MemoryError; n < 0 disarms.");
   m.def("_allocation_count", &detail::allocation_count, "Buffer allocations made so far.");

@@ -1,6 +1,8 @@
 #include "convert.h"
 
+#include <algorithm>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -35,8 +37,12 @@ constexpr const char* kStorageCapsule = "eigengrad.storage";
 
 /// Keeps a NumPy array alive for as long as a Storage borrows its memory, and makes
 /// it read-only while a backward rule keeps its values (see Lender in tensor.h and
-/// Note [Saved values] in variable.cpp). The last reference may be dropped, and holds
-/// taken or released, without the GIL (during backward): each takes the GIL first.
+/// Note [Saved values] in variable.cpp). The last reference may be dropped without
+/// the GIL (during backward), so the destructor takes it. Holds are taken and
+/// released without the GIL (a backward on another thread would otherwise wait for
+/// it): the counts live under a C++ mutex, and the array's WRITEABLE flag is flipped
+/// with an atomic bit operation on NumPy's flags field, which is what NumPy's own
+/// setter does for read-only.
 class ArrayLender final : public Lender {
  public:
   explicit ArrayLender(py::object array) : array_(array.release().ptr()) {}
@@ -52,24 +58,32 @@ class ArrayLender final : public Lender {
   void release() noexcept override { change(-1); }
 
  private:
+  struct Holds {
+    PyObject* array;
+    long count;
+    bool cleared;  // whether the flag was set when the first hold cleared it
+  };
+
   void change(long delta) noexcept {
-    if (!Py_IsInitialized()) return;
-    py::gil_scoped_acquire gil;
-    py::error_scope keep_pending_error;  // may run while a Python error is being raised
-    // Several storages may borrow one array: holds are counted per array object.
-    static auto* holds = new std::unordered_map<PyObject*, long>();
-    long& count = (*holds)[array_];
-    const bool before = count > 0;
-    count += delta;
-    const bool after = count > 0;
-    if (count <= 0) holds->erase(array_);
-    if (before == after) return;
-    try {
-      py::handle(array_).attr("flags").attr("writeable") = py::bool_(!after);
-    } catch (py::error_already_set&) {
-      // The array cannot change its flag (its base became read-only meanwhile):
-      // leave it as it is.
+    // Several storages may borrow one array: holds are counted per array object,
+    // in a short list (few arrays are held at once; no allocation once it has grown).
+    static auto* mutex = new std::mutex();  // leaked, like the list: used until exit
+    static auto* holds = new std::vector<Holds>();
+    constexpr int kWriteable = py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    int* flags = &py::detail::array_proxy(array_)->flags;
+    std::lock_guard<std::mutex> lock(*mutex);
+    auto it = std::find_if(holds->begin(), holds->end(), [this](const Holds& h) { return h.array == array_; });
+    if (it == holds->end()) {
+      if (delta < 0) return;
+      const bool cleared = __atomic_fetch_and(flags, ~kWriteable, __ATOMIC_RELAXED) & kWriteable;
+      holds->push_back(Holds{array_, delta, cleared});
+      return;
     }
+    it->count += delta;
+    if (it->count > 0) return;
+    if (it->cleared) __atomic_fetch_or(flags, kWriteable, __ATOMIC_RELAXED);
+    *it = holds->back();
+    holds->pop_back();
   }
 
   PyObject* array_;

@@ -89,17 +89,14 @@ class Storage {
 
 namespace detail {
 /// Live buffers, for leak checks and the reliability report: the owned ones (count
-/// and bytes), the highest owned byte count since the last reset, and the borrowed
-/// ones (each keeps a NumPy array alive).
+/// and bytes) and the borrowed ones (each keeps a NumPy array alive). Exact when
+/// no other thread is allocating.
 struct BufferStats {
   std::int64_t owned = 0;
   std::int64_t owned_bytes = 0;
-  std::int64_t peak_owned_bytes = 0;
   std::int64_t borrowed = 0;
 };
 BufferStats buffer_stats();
-/// Restarts the peak at the current owned byte count.
-void reset_peak_buffer_bytes();
 /// Fault injection for tests: after `n` more owned allocations succeed, every
 /// further one throws OutOfMemory until this is called again; n < 0 disarms it.
 void fail_allocations_after(std::int64_t n);

@@ -206,24 +206,45 @@ class FunctionNode final : public Node {
   void save_input_versions(const std::vector<Variable>& inputs);
 
  private:
-  /// An input value the rule reads: its buffer (weak: the rule's captures keep it
-  /// alive; held strongly only while its lender is asked to refuse writes) and the
-  /// version it had when the op ran.
+  /// The version an input buffer had when the op ran (Note [Version counter]).
+  /// For an op in the saved-reads table, the rule's captures keep the buffer alive
+  /// (the table is checked against them), so a plain pointer is enough.
   struct SavedVersion {
-    std::weak_ptr<Storage> storage;
-    std::shared_ptr<Storage> held;  // set while storage->lender() holds
+    const Storage* storage = nullptr;
     std::uint64_t version = 0;
     std::uint32_t input = 0;
   };
+  /// What few nodes need: versions past the second, buffers watched weakly (ops
+  /// not in the table: custom functions, whose rules may keep nothing), and buffers
+  /// whose lender holds, kept alive until released.
+  struct SavedExtra {
+    std::vector<SavedVersion> versions;
+    std::vector<std::pair<std::weak_ptr<Storage>, SavedVersion>> weak;
+    std::vector<std::shared_ptr<Storage>> held;
+  };
+  /// Everything release() frees, taken out of the node under its lock and freed
+  /// (lenders released, captures dropped) outside it, when this goes.
+  struct Saved {
+    BackwardFn rule;
+    std::unique_ptr<SavedExtra> extra;
+    Tensor out;
+    std::vector<std::pair<std::uint64_t, Variable>> out_tangents;
+    Saved() = default;
+    Saved(Saved&&) = default;
+    ~Saved();
+  };
   void check_versions(const std::vector<bool>& needs) const;
-  /// Takes everything release() frees out of the node, under its lock.
-  void take_saved(BackwardFn& rule, std::vector<SavedVersion>& versions);
+  /// Marks the node released and takes its saved values (none while an apply is in
+  /// progress: the last one to finish frees them).
+  Saved take_saved();
 
   BackwardFn rule_;
   Tensor saved_out_;
   std::uint64_t saved_out_version_ = 0;
   std::vector<std::pair<std::uint64_t, Variable>> saved_out_tangents_;
-  std::vector<SavedVersion> saved_versions_;
+  SavedVersion versions_[2];
+  std::uint8_t n_versions_ = 0;
+  std::unique_ptr<SavedExtra> extra_;
   const detail::SavedReads* reads_ = nullptr;  // which inputs each gradient reads
   std::size_t out_ndim_;
   int running_ = 0;        // applies in progress
