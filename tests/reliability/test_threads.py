@@ -4,6 +4,7 @@
 import threading
 
 import numpy as np
+import pytest
 
 import eigengrad as eg
 from eigengrad.reliability import MAX_CTRL_C_MS, memory, threads
@@ -12,6 +13,28 @@ from eigengrad.reliability import MAX_CTRL_C_MS, memory, threads
 def test_backward_releases_the_gil(scale):
     seconds, counts = threads.gil_released(memory.scaled(300_000, scale))
     assert counts > 1000, (seconds, counts)
+
+
+@pytest.mark.skipif(not hasattr(eg, "set_num_threads"),
+                    reason="ops on large arrays release the GIL with the threaded kernels of issue 5")
+def test_heavy_kernels_release_the_gil():
+    a = np.random.default_rng(0).standard_normal((1500, 1500))
+    count = [0]
+    stop = threading.Event()
+
+    def counter():
+        while not stop.is_set():
+            count[0] += 1
+
+    t = threading.Thread(target=counter)
+    t.start()
+    before = count[0]
+    for _ in range(3):
+        eg.matmul(a, a)
+    during = count[0] - before
+    stop.set()
+    t.join()
+    assert during > 1000
 
 
 def test_eight_threads_give_results_bitwise_equal_to_a_serial_run():
