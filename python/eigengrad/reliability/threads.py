@@ -169,6 +169,9 @@ def custom_rule_holds_gil() -> bool:
 _CTRL_C = """
 import json, os, signal, sys, threading, time
 import numpy as np, eigengrad as eg
+# Python leaves SIGINT ignored when started ignoring it (a background job): restore
+# the default handler, which raises KeyboardInterrupt, as in an interactive session.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 x = eg.Variable(np.array(1.0), requires_grad=True)
 y = x
 for _ in range({n}):
