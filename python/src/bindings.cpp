@@ -118,7 +118,9 @@ std::vector<std::int64_t> to_indices(py::handle indices, Shape& shape) {
 }
 
 Tensor condition_tensor(py::handle condition) {
-  if (py::isinstance<Variable>(condition)) return condition.cast<const Variable&>().data();
+  // A copy, as for arrays: where's rule keeps the condition, and an in-place update
+  // of the Variable's buffer must not change the gradient (no version to check).
+  if (py::isinstance<Variable>(condition)) return condition.cast<const Variable&>().data().clone();
   py::object as_bool = py::module_::import("numpy").attr("asarray")(condition, py::arg("dtype") = "bool");
   return tensor_from_python(as_bool, DType::Float64, "where");
 }

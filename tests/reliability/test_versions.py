@@ -146,6 +146,16 @@ def test_autograd_grad_checks_only_what_the_requested_gradients_read():
         eg.autograd.grad(y, [a])
 
 
+def test_where_keeps_its_own_copy_of_a_variable_condition():
+    c = eg.Variable(np.array([1.0, 0.0]))
+    x = leaf(2.0, 3.0)
+    y = eg.where(c, x * 10.0, x).sum()
+    with eg.no_grad():
+        c.copy_(np.array([0.0, 1.0]))
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [10.0, 1.0])  # the condition of the forward
+
+
 def test_custom_functions_check_every_input():
     class Twice(eg.Function):
         @staticmethod
