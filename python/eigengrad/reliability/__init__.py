@@ -63,6 +63,17 @@ def collect(scale: float = 1.0, progress: Optional[Callable[[str], None]] = None
          survived_alloc == len(alloc) and survived_cb == len(callbacks)),
     ]
 
+    iterations = memory.scaled(2000, scale)
+    warmup = max(1, iterations // 10)
+    for name, fn in [("training", memory.drift_training), ("jacobian", memory.drift_jacobian),
+                     ("hessian", memory.drift_hessian)]:
+        say(f"drift: {name} x {iterations:,}")
+        d = fn(iterations, warmup)
+        figures[f"drift_{name}"] = vars(d)
+        rows.append((f"drift over {d.iterations:,} iterations: {d.name}",
+                     f"RSS {d.rss_mib:+.1f} MiB, nodes {d.nodes:+d}, buffers {d.buffers:+d} ({d.seconds:.2f} s)",
+                     d.nodes == 0 and d.buffers == 0 and not d.rss_mib > MAX_DRIFT_MIB))
+
     graphs = []
     for name, fn, n in [("chain", memory.chain, 1_000_000), ("fan_out", memory.fan_out, 1_000_000),
                         ("fan_in", memory.fan_in, 100_000)]:
@@ -78,17 +89,6 @@ def collect(scale: float = 1.0, progress: Optional[Callable[[str], None]] = None
         rows.append(("  nodes built / left after free", f"{run.nodes:,} / {run.left_nodes}, buffers left "
                      f"{run.left_buffers}, gradient {'right' if run.correct else 'WRONG'}",
                      run.correct and run.left_nodes == 0 and run.left_buffers == 0))
-
-    iterations = memory.scaled(2000, scale)
-    warmup = max(1, iterations // 10)
-    for name, fn in [("training", memory.drift_training), ("jacobian", memory.drift_jacobian),
-                     ("hessian", memory.drift_hessian)]:
-        say(f"drift: {name} x {iterations:,}")
-        d = fn(iterations, warmup)
-        figures[f"drift_{name}"] = vars(d)
-        rows.append((f"drift over {d.iterations:,} iterations: {d.name}",
-                     f"RSS {d.rss_mib:+.1f} MiB, nodes {d.nodes:+d}, buffers {d.buffers:+d} ({d.seconds:.1f} s)",
-                     d.nodes == 0 and d.buffers == 0 and not d.rss_mib > MAX_DRIFT_MIB))
 
     say("threads")
     seconds, counts = threads.gil_released(memory.scaled(300_000, scale))

@@ -31,6 +31,17 @@ def _status(field: str) -> float:
         return float("nan")
 
 
+def _trim() -> None:
+    """Asks glibc to return freed memory to the system, so that the resident set
+    reflects what is alive (no-op elsewhere)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def rss_mib() -> float:
     return _status("VmRSS")
 
@@ -161,12 +172,14 @@ def _drift(name: str, step: Callable[[], None], iterations: int, warmup: int) ->
     for _ in range(warmup):
         step()
     start = live()
+    _trim()
     rss0 = rss_mib()
     t0 = time.perf_counter()
     for _ in range(iterations - warmup):
         step()
     seconds = time.perf_counter() - t0
     end = live()
+    _trim()
     return Drift(name, iterations, seconds, rss_mib() - rss0, end["nodes"] - start["nodes"],
                  end["buffers"] - start["buffers"])
 
