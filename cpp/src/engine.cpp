@@ -3,6 +3,7 @@
 #include "eigengrad/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -11,6 +12,13 @@
 namespace eigengrad {
 
 namespace {
+
+std::atomic<void (*)()> interrupt_check{nullptr};
+
+/// Calls the embedding's interrupt check, if any (see detail::set_interrupt_check).
+void check_interrupt() {
+  if (auto check = interrupt_check.load(std::memory_order_relaxed)) check();
+}
 
 /// The cotangent a root output starts with: `grad` checked against the output (with
 /// one leading batch dimension when `batched`), or 1.
@@ -93,6 +101,7 @@ class GraphTask {
 
     GradMode mode(create_graph_);
     std::vector<bool> needs;
+    std::uint64_t steps = 0;  // nodes run, for the interrupt check
     while (!ready.empty()) {
       const std::uint32_t i = ready.back();
       ready.pop_back();
@@ -100,6 +109,8 @@ class GraphTask {
       State& s = states_[i];
       Variable gout = std::move(s.buffer);
       s.buffer = Variable();
+      if ((++steps & 255) == 0) check_interrupt();
+      if (gout.defined() && node->has_hooks()) gout = node->run_hooks(gout);
       if (!targets_.empty())
         if (auto it = targets_.find(node); it != targets_.end())
           for (std::size_t index : it->second) captured[index] = gout;
@@ -153,6 +164,7 @@ class GraphTask {
           index_.emplace(node, static_cast<std::uint32_t>(order_.size()));
           order_.push_back(node);
           stack.pop_back();
+          if ((order_.size() & 255) == 0) check_interrupt();
         }
       }
     }
@@ -178,6 +190,10 @@ class GraphTask {
 };
 
 }  // namespace
+
+namespace detail {
+void set_interrupt_check(void (*check)()) { interrupt_check.store(check); }
+}  // namespace detail
 
 void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
               std::optional<bool> retain_graph, bool create_graph) {

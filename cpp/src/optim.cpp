@@ -93,6 +93,7 @@ void SGD::step() {
     const Tensor& p = params_[i].data();
     const Tensor g = grad_of(params_[i], "SGD");
     if (!g.defined()) continue;
+    p.storage()->bump_version();  // an in-place write (Note [Version counter])
     dispatch(p.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       ArrayMap<T> P = array<T>(p);
@@ -150,6 +151,7 @@ void Adam::step() {
     const Tensor& p = params_[i].data();
     const Tensor g = grad_of(params_[i], op);
     if (!g.defined()) continue;
+    p.storage()->bump_version();  // an in-place write (Note [Version counter])
     if (!exp_avg_[i].defined()) {
       exp_avg_[i] = Tensor::zeros(p.shape(), p.dtype());
       exp_avg_sq_[i] = Tensor::zeros(p.shape(), p.dtype());

@@ -1,9 +1,17 @@
 #include "eigengrad/tensor.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <vector>
 
+#if defined(__linux__)
+#include <sys/sysinfo.h>
+#endif
+
+#include "counters.h"
 #include "dispatch.h"
 
 namespace eigengrad {
@@ -27,28 +35,133 @@ std::string shape_str(const Shape& shape) {
 }
 
 std::int64_t shape_numel(const Shape& shape, DType dtype) {
+  // The byte size of the nonzero dimensions must be representable, even when
+  // another dimension is 0 (NumPy: "array is too big"): kernels compute strides from
+  // these products, so they must not overflow.
   constexpr std::int64_t kMaxBytes = std::numeric_limits<std::int64_t>::max() / 2;
+  const auto size = static_cast<std::int64_t>(itemsize(dtype));
   std::int64_t n = 1;
-  bool overflow = false;
+  bool zero = false, overflow = false;
   for (std::int64_t d : shape) {
     if (d < 0) throw std::invalid_argument("negative dimension in shape " + shape_str(shape));
-    if (d == 0) return 0;
-    if (n > kMaxBytes / d) overflow = true;
+    if (d == 0) zero = true;
+    else if (n > kMaxBytes / size / d) overflow = true;
     else n *= d;
   }
-  if (overflow || n > kMaxBytes / static_cast<std::int64_t>(itemsize(dtype)))
+  if (overflow && zero)
+    throw std::invalid_argument("array is too big: the nonzero dimensions of shape " + shape_str(shape) +
+                                " hold more " + dtype_name(dtype) + " elements than an index can count");
+  if (overflow)
     throw OutOfMemory("cannot allocate a " + std::string(dtype_name(dtype)) + " tensor of shape " +
                       shape_str(shape) + ": its size does not fit in memory");
-  return n;
+  return zero ? 0 : n;
 }
 
 // ---- Storage ------------------------------------------------------------------
 
 namespace {
 constexpr std::size_t kAlignment = 64;
+
+// Allocations left before injected failures start; negative: not armed.
+std::atomic<std::int64_t> allocations_until_failure{-1};
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 6) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+  return buffer;
 }
 
+void count_allocation(std::size_t nbytes) {
+  detail::count(detail::thread_counts().allocations, 1);
+  if (allocations_until_failure.load(std::memory_order_relaxed) >= 0 &&
+      allocations_until_failure.fetch_sub(1, std::memory_order_relaxed) <= 0) {
+    allocations_until_failure.store(0, std::memory_order_relaxed);
+    throw OutOfMemory("out of memory allocating " + human_bytes(static_cast<double>(nbytes)) +
+                      " (injected fault)");
+  }
+}
+
+// The machine's RAM plus swap, read once (at load time).
+const std::size_t kMemoryLimit = [] {
+#if defined(__linux__)
+  struct sysinfo info {};
+  if (sysinfo(&info) == 0) return static_cast<std::size_t>(info.totalram + info.totalswap) * info.mem_unit;
+#endif
+  return std::size_t{0};
+}();
+
+std::mutex& registry_mutex() {
+  static std::mutex* m = new std::mutex();  // leaked: counted into until exit
+  return *m;
+}
+
+std::vector<detail::Counts*>& registry() {
+  static auto* blocks = new std::vector<detail::Counts*>();
+  return *blocks;
+}
+}  // namespace
+
+namespace detail {
+Counts& thread_counts() {
+  thread_local Counts* mine = [] {
+    auto* block = new Counts();  // never freed: a thread's counts outlive it
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry().push_back(block);
+    return block;
+  }();
+  return *mine;
+}
+
+std::int64_t total(std::atomic<std::int64_t> Counts::*field) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  std::int64_t sum = 0;
+  for (const Counts* block : registry()) sum += (block->*field).load(std::memory_order_relaxed);
+  return sum;
+}
+
+std::size_t memory_limit() { return kMemoryLimit; }
+
+BufferStats buffer_stats() {
+  BufferStats s;
+  s.owned = total(&Counts::owned);
+  s.owned_bytes = total(&Counts::owned_bytes);
+  s.borrowed = total(&Counts::borrowed);
+  return s;
+}
+
+void fail_allocations_after(std::int64_t n) { allocations_until_failure.store(n < 0 ? -1 : n); }
+
+std::int64_t allocation_count() { return total(&Counts::allocations); }
+
+#ifdef EIGENGRAD_SANITIZER_CANARY
+double sanitizer_canary(const std::string& kind) {
+  if (kind == "address") {
+    std::unique_ptr<double[]> block(new double[4]{1, 2, 3, 4});
+    double* volatile p = block.get();  // hides the size from UBSan's object-size check
+    return p[4];                       // one element past the end
+  }
+  volatile std::int32_t big = std::numeric_limits<std::int32_t>::max();
+  return static_cast<double>(big + 1);
+}
+#endif
+}  // namespace detail
+
 Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), owned_(true) {
+  // A size check first: an allocation larger than the machine could ever hold is
+  // refused here instead of being left to malloc (which may overcommit and let the
+  // process die later, when the pages are touched).
+  const std::size_t limit = detail::memory_limit();
+  if (limit && nbytes > limit)
+    throw OutOfMemory("cannot allocate " + human_bytes(static_cast<double>(nbytes)) +
+                      ": more than this machine's memory (" + human_bytes(static_cast<double>(limit)) +
+                      " of RAM and swap)");
+  count_allocation(nbytes);
   // Every buffer starts on a cache line: Eigen's vectorised kernels then split an
   // array the same way whatever the allocator returned, so results are bitwise
   // reproducible. malloc plus manual alignment keeps malloc's fast path for small
@@ -61,21 +174,38 @@ Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), owned_(true) {
     data_ = nullptr;
   }
   if (!data_)
-    throw OutOfMemory("out of memory allocating " + std::to_string(nbytes) + " bytes");
+    throw OutOfMemory("out of memory allocating " + human_bytes(static_cast<double>(nbytes)));
+  detail::Counts& counts = detail::thread_counts();
+  detail::count(counts.owned, 1);
+  detail::count(counts.owned_bytes, static_cast<std::int64_t>(nbytes));
 }
 
-Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner)
-    : data_(data), nbytes_(nbytes), owner_(std::move(owner)), owned_(false) {}
+Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner, Lender* lender)
+    : data_(data), nbytes_(nbytes), owner_(std::move(owner)), lender_(lender), owned_(false) {
+  detail::count(detail::thread_counts().borrowed, 1);
+}
 
 Storage::~Storage() {
-  if (owned_) std::free(raw_);
+  detail::Counts& counts = detail::thread_counts();
+  if (owned_) {
+    std::free(raw_);
+    detail::count(counts.owned, -1);
+    detail::count(counts.owned_bytes, -static_cast<std::int64_t>(nbytes_));
+  } else {
+    detail::count(counts.borrowed, -1);
+  }
 }
 
 // ---- Tensor -------------------------------------------------------------------
 
 Tensor::Tensor(Shape shape, DType dtype)
     : shape_(std::move(shape)), numel_(shape_numel(shape_, dtype)), dtype_(dtype) {
-  storage_ = std::make_shared<Storage>(static_cast<std::size_t>(numel_) * itemsize(dtype_));
+  try {
+    storage_ = std::make_shared<Storage>(static_cast<std::size_t>(numel_) * itemsize(dtype_));
+  } catch (const OutOfMemory& e) {
+    throw OutOfMemory(std::string(e.what()) + " for a " + dtype_name(dtype_) + " tensor of shape " +
+                      shape_str(shape_));
+  }
 }
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, DType dtype)

@@ -59,6 +59,7 @@ from eigengrad._core import (
     where,
 )
 from eigengrad import _variable  # noqa: F401  (adds indexing, repr, comparisons)
+from eigengrad import _inplace  # noqa: F401  (adds +=, -=, *=, /=, **=)
 from eigengrad import autograd, random
 from eigengrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from eigengrad.function import Function, FunctionCtx, custom_vjp

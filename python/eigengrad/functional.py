@@ -24,37 +24,43 @@ from eigengrad._core import Variable
 ArgNums = Union[int, Sequence[int]]
 
 
-def _variable(x: Any) -> Variable:
-    return x if isinstance(x, Variable) else Variable(x)
+def _variable(x: Any, who: str = "Variable") -> Variable:
+    """x as a Variable; conversion errors name the transform `who`."""
+    return x if isinstance(x, Variable) else _core._to_variable(x, who)
 
 
 def _argnums(argnums: ArgNums, n_args: int, who: str) -> Tuple[Tuple[int, ...], bool]:
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    single = isinstance(argnums, int) and not isinstance(argnums, bool)
+    try:
+        nums = (argnums,) if single else tuple(argnums)
+    except TypeError:
+        nums = (argnums,)
+    if not nums or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in nums):
+        raise TypeError(f"{who}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
     for i in nums:
         if not -n_args <= i < n_args:
             raise ValueError(f"{who}: argnums {i} is out of range for {n_args} positional arguments")
     return tuple(i % n_args for i in nums), single
 
 
-def _outputs(out: Any) -> Tuple[List[Variable], bool]:
+def _outputs(out: Any, who: str) -> Tuple[List[Variable], bool]:
     if isinstance(out, (tuple, list)):
-        return [_variable(o) for o in out], False
-    return [_variable(out)], True
+        return [_variable(o, who) for o in out], False
+    return [_variable(out, who)], True
 
 
 def _zeros_like(x: Variable) -> Variable:
     return Variable(np.zeros(x.shape, dtype=x.dtype))
 
 
-def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int]) -> Tuple[list, List[Variable], bool]:
+def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int], who: str) -> Tuple[list, List[Variable], bool]:
     """The arguments with those in `nums` replaced by inputs to differentiate, those
     inputs, and whether an outer reverse pass is watching (then create_graph)."""
     args = list(args)
     xs = []
     nested = False
     for i in nums:
-        v = _variable(args[i])
+        v = _variable(args[i], who)
         nested = nested or v.requires_grad
         args[i] = _core._grad_input(v)
         xs.append(args[i])
@@ -66,17 +72,20 @@ def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> 
     argument ``argnums`` (a tuple of gradients for a tuple of argnums), each shaped
     like its argument. With ``has_aux``, ``f`` returns ``(value, aux)`` and the
     result is ``((value, aux), gradient)``."""
+    return _value_and_grad(f, argnums, has_aux, "value_and_grad")
 
+
+def _value_and_grad(f: Callable, argnums: ArgNums, has_aux: bool, who: str) -> Callable:
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:
-        nums, single = _argnums(argnums, len(args), "grad")
-        args, xs, nested = _differentiable_inputs(args, nums)
+        nums, single = _argnums(argnums, len(args), who)
+        args, xs, nested = _differentiable_inputs(args, nums, who)
         with autograd.enable_grad():
             result = f(*args)
         value, aux = result if has_aux else (result, None)
-        value = _variable(value)
+        value = _variable(value, who)
         if value.size != 1:
-            raise TypeError(f"grad: f must return a single value, got shape {value.shape}; use jacobian or vjp")
+            raise TypeError(f"{who}: f must return a single value, got shape {value.shape}; use jacobian or vjp")
         grads = autograd.grad(value, xs, create_graph=nested, allow_unused=True) if value.requires_grad else [None] * len(xs)
         grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, xs))
         grads = grads[0] if single else grads
@@ -87,7 +96,7 @@ def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> 
 
 def grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
     """The gradient function of scalar ``f`` (see :func:`value_and_grad`)."""
-    vg = value_and_grad(f, argnums, has_aux)
+    vg = _value_and_grad(f, argnums, has_aux, "grad")
 
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:
@@ -101,16 +110,16 @@ def vjp(f: Callable, *primals: Any) -> Tuple[Any, Callable]:
     """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one vector-Jacobian
     product per primal (a tuple), shaped like the primals. For a tuple-valued ``f``
     pass a tuple of cotangents. ``vjp_fn`` may be called several times."""
-    args, xs, nested = _differentiable_inputs(primals, range(len(primals)))
+    args, xs, nested = _differentiable_inputs(primals, range(len(primals)), "vjp")
     with autograd.enable_grad():
         out = f(*args)
-    outs, single = _outputs(out)
+    outs, single = _outputs(out, "vjp")
 
     def vjp_fn(cotangent: Any) -> Tuple[Variable, ...]:
         cots = [cotangent] if single else list(cotangent)
         if len(cots) != len(outs):
             raise ValueError(f"vjp: {len(cots)} cotangents for {len(outs)} outputs")
-        pairs = [(o, _variable(c)) for o, c in zip(outs, cots) if o.requires_grad]
+        pairs = [(o, _variable(c, "vjp")) for o, c in zip(outs, cots) if o.requires_grad]
         for o, c in pairs:
             if c.shape != o.shape:
                 raise ValueError(f"vjp: cotangent of shape {c.shape} for an output of shape {o.shape}")
@@ -133,9 +142,9 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     with _core.ForwardLevel() as level:
-        duals = [_core.make_dual(_variable(p), _variable(t), level) for p, t in zip(primals, tangents)]
+        duals = [_core.make_dual(_variable(p, "jvp"), _variable(t, "jvp"), level) for p, t in zip(primals, tangents)]
         out = f(*duals)
-        outs, single = _outputs(out)
+        outs, single = _outputs(out, "jvp")
         lead = _lead_shape(duals, tangents)
         touts = []
         for o in outs:
@@ -164,9 +173,9 @@ def _chunks(n: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]:
 
 
 def _jacobian_rev(f, args, nums, chunk_size):
-    args, xs, nested = _differentiable_inputs(args, nums)
+    args, xs, nested = _differentiable_inputs(args, nums, "jacobian")
     with autograd.enable_grad():
-        outs, single = _outputs(f(*args))
+        outs, single = _outputs(f(*args), "jacobian")
     jacs = []
     for o in outs:
         m = o.size
@@ -189,7 +198,7 @@ def _jacobian_rev(f, args, nums, chunk_size):
 
 
 def _jacobian_fwd(f, args, nums, chunk_size):
-    args = [(_variable(a) if i in nums else a) for i, a in enumerate(args)]
+    args = [(_variable(a, "jacobian") if i in nums else a) for i, a in enumerate(args)]
     jacs_by_input = []
     single = True
     for i in nums:
@@ -200,7 +209,7 @@ def _jacobian_fwd(f, args, nums, chunk_size):
             with _core.ForwardLevel() as level:
                 call = list(args)
                 call[i] = _core.make_dual(x, _basis(n, x.shape, x.dtype, start, stop), level)
-                outs, single = _outputs(f(*call))
+                outs, single = _outputs(f(*call), "jacobian")
                 ts = []
                 for o in outs:
                     t = _core.tangent(o, level)
@@ -228,6 +237,11 @@ def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: 
     argnums gives a tuple of Jacobians; a tuple-valued ``f`` a tuple per output."""
     if mode not in ("rev", "fwd", "auto"):
         raise ValueError(f"jacobian: mode must be 'rev', 'fwd' or 'auto', got {mode!r}")
+    if chunk_size is not None:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+            raise TypeError(f"jacobian: chunk_size must be a positive int or None, got {chunk_size!r}")
+        if chunk_size < 1:
+            raise ValueError(f"jacobian: chunk_size must be a positive int or None, got {chunk_size}")
 
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:
@@ -235,8 +249,9 @@ def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: 
         chosen = mode
         if chosen == "auto":
             with autograd.no_grad():
-                outs, _ = _outputs(f(*[(_variable(a).detach() if i in nums else a) for i, a in enumerate(args)]))
-            n_in = sum(_variable(args[i]).size for i in nums)
+                outs, _ = _outputs(f(*[(_variable(a, "jacobian").detach() if i in nums else a)
+                                       for i, a in enumerate(args)]), "jacobian")
+            n_in = sum(_variable(args[i], "jacobian").size for i in nums)
             chosen = "rev" if sum(o.size for o in outs) < n_in else "fwd"
         run = _jacobian_rev if chosen == "rev" else _jacobian_fwd
         jacs, single_out = run(f, args, nums, chunk_size)
@@ -259,9 +274,9 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[V
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
-    value_grad = value_and_grad(f, tuple(range(len(primals))))
+    value_grad = _value_and_grad(f, tuple(range(len(primals))), False, "hvp")
     with _core.ForwardLevel() as level:
-        duals = [_core.make_dual(_variable(p), _variable(t), level) for p, t in zip(primals, tangents)]
+        duals = [_core.make_dual(_variable(p, "hvp"), _variable(t, "hvp"), level) for p, t in zip(primals, tangents)]
         value, grads = value_grad(*duals)
         products = []
         for g in grads:

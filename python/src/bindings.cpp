@@ -6,6 +6,7 @@
 #include <set>
 
 #include "bind_nn.h"
+#include "bind_reliability.h"
 #include "convert.h"
 
 namespace py = pybind11;
@@ -130,7 +131,9 @@ std::vector<std::int64_t> to_indices(py::handle indices, Shape& shape) {
 }
 
 Tensor condition_tensor(py::handle condition) {
-  if (py::isinstance<Variable>(condition)) return condition.cast<const Variable&>().data();
+  // A copy, as for arrays: where's rule keeps the condition, and an in-place update
+  // of the Variable's buffer must not change the gradient (no version to check).
+  if (py::isinstance<Variable>(condition)) return condition.cast<const Variable&>().data().clone();
   py::object as_bool = py::module_::import("numpy").attr("asarray")(condition, py::arg("dtype") = "bool");
   return tensor_from_python(as_bool, DType::Float64, "where");
 }
@@ -138,7 +141,9 @@ Tensor condition_tensor(py::handle condition) {
 std::optional<double> bound(py::handle b) {
   if (b.is_none()) return std::nullopt;
   py::array arr = py::module_::import("numpy").attr("asarray")(b);
-  if (arr.ndim() != 0) throw TypeError("clip: bounds must be scalars or None");
+  const char kind = arr.dtype().kind();
+  if (arr.ndim() != 0 || (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b'))
+    throw TypeError("clip: bounds must be real scalars or None");
   return arr.attr("item")().cast<double>();
 }
 
@@ -179,7 +184,7 @@ PYBIND11_MODULE(_core, m) {
       .def("__repr__", [](const Node& n) { return "<eigengrad.Node " + std::string(n.name()) + ">"; });
 
   // ---- Variable ------------------------------------------------------------------
-  py::class_<Variable> cls(m, "Variable", R"doc(
+  py::class_<Variable> cls(m, "Variable", py::custom_type_setup(setup_variable_type), R"doc(
 An n-d array of float32 or float64 that records the ops applied to it.
 
 Variable(data, requires_grad=False, dtype=None): `data` is any array-like. A
@@ -350,14 +355,16 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     }
     return concatenate(vs, parse_shape(axis, "concatenate")[0]);
   }, py::arg("arrays"), py::arg("axis") = 0);
-  m.def("stack", [](py::handle xs, std::int64_t axis) { return stack(to_variables(xs, "stack"), axis); },
+  m.def("stack", [](py::handle xs, py::handle axis) { return stack(to_variables(xs, "stack"), parse_axis(axis, "stack")); },
         py::arg("arrays"), py::arg("axis") = 0);
 
   // ---- neural-network functions ----------------------------------------------------
-  m.def("softmax", [](py::handle x, std::int64_t axis) { return softmax(to_variable(x, "softmax"), axis); },
+  m.def("softmax", [](py::handle x, py::handle axis) {
+    return softmax(to_variable(x, "softmax"), parse_axis(axis, "softmax"));
+  },
         py::arg("x"), py::arg("axis") = -1, "exp(x - logsumexp(x, axis)), stable for large |x|.");
-  m.def("log_softmax", [](py::handle x, std::int64_t axis) {
-    return log_softmax(to_variable(x, "log_softmax"), axis);
+  m.def("log_softmax", [](py::handle x, py::handle axis) {
+    return log_softmax(to_variable(x, "log_softmax"), parse_axis(axis, "log_softmax"));
   }, py::arg("x"), py::arg("axis") = -1, "x - logsumexp(x, axis), stable for large |x|.");
 
   // ---- autograd ------------------------------------------------------------------
@@ -434,4 +441,5 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
   bind_nn(m);
+  bind_reliability(m, cls);
 }

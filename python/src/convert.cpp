@@ -1,6 +1,10 @@
 #include "convert.h"
 
+#include <algorithm>
+#include <limits>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace eigengrad::python {
 
@@ -13,13 +17,80 @@ py::module_& numpy() {
   return *np;
 }
 
+py::object& ndarray_type() {
+  static py::object* type = new py::object(numpy().attr("ndarray"));  // leaked, as numpy()
+  return *type;
+}
+
+py::object& masked_array_type() {
+  static py::object* type = new py::object(numpy().attr("ma").attr("MaskedArray"));
+  return *type;
+}
+
 bool is_weak_scalar(py::handle obj) {
   // Exact Python types only: np.float64 subclasses float but is not weak.
   return PyFloat_CheckExact(obj.ptr()) || PyLong_CheckExact(obj.ptr()) || PyBool_Check(obj.ptr());
 }
 
-/// Keeps a NumPy array alive for as long as a Storage borrows its memory. The last
-/// reference may be dropped without the GIL (during backward), so take it first.
+/// The capsule name of the NumPy arrays that view eigengrad buffers.
+constexpr const char* kStorageCapsule = "eigengrad.storage";
+
+/// Keeps a NumPy array alive for as long as a Storage borrows its memory, and makes
+/// it read-only while a backward rule keeps its values (see Lender in tensor.h and
+/// Note [Saved values] in variable.cpp). The last reference may be dropped without
+/// the GIL (during backward), so the destructor takes it. Holds are taken and
+/// released without the GIL (a backward on another thread would otherwise wait for
+/// it): the counts live under a C++ mutex, and the array's WRITEABLE flag is flipped
+/// with an atomic bit operation on NumPy's flags field, which is what NumPy's own
+/// setter does for read-only.
+class ArrayLender final : public Lender {
+ public:
+  explicit ArrayLender(py::object array) : array_(array.release().ptr()) {}
+  ~ArrayLender() override {
+    if (!Py_IsInitialized()) return;
+    py::gil_scoped_acquire gil;
+    Py_DECREF(array_);
+  }
+  ArrayLender(const ArrayLender&) = delete;
+  ArrayLender& operator=(const ArrayLender&) = delete;
+
+  void hold() noexcept override { change(+1); }
+  void release() noexcept override { change(-1); }
+
+ private:
+  struct Holds {
+    PyObject* array;
+    long count;
+    bool cleared;  // whether the flag was set when the first hold cleared it
+  };
+
+  void change(long delta) noexcept {
+    // Several storages may borrow one array: holds are counted per array object,
+    // in a short list (few arrays are held at once; no allocation once it has grown).
+    static auto* mutex = new std::mutex();  // leaked, like the list: used until exit
+    static auto* holds = new std::vector<Holds>();
+    constexpr int kWriteable = py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    int* flags = &py::detail::array_proxy(array_)->flags;
+    std::lock_guard<std::mutex> lock(*mutex);
+    auto it = std::find_if(holds->begin(), holds->end(), [this](const Holds& h) { return h.array == array_; });
+    if (it == holds->end()) {
+      if (delta < 0) return;
+      const bool cleared = __atomic_fetch_and(flags, ~kWriteable, __ATOMIC_RELAXED) & kWriteable;
+      holds->push_back(Holds{array_, delta, cleared});
+      return;
+    }
+    it->count += delta;
+    if (it->count > 0) return;
+    if (it->cleared) __atomic_fetch_or(flags, kWriteable, __ATOMIC_RELAXED);
+    *it = holds->back();
+    holds->pop_back();
+  }
+
+  PyObject* array_;
+};
+
+/// Keeps a private NumPy array alive for as long as a Storage borrows its memory;
+/// the last reference may be dropped without the GIL, so take it first.
 std::shared_ptr<void> keep_alive(py::object array) {
   PyObject* ptr = array.release().ptr();
   return std::shared_ptr<void>(ptr, [](void* p) {
@@ -27,6 +98,17 @@ std::shared_ptr<void> keep_alive(py::object array) {
     py::gil_scoped_acquire gil;
     Py_DECREF(static_cast<PyObject*>(p));
   });
+}
+
+/// The Storage behind `arr` when `arr` is a NumPy view that eigengrad made of one of
+/// its own buffers (v.numpy(), np.asarray(v)) starting at the buffer's first byte:
+/// then a Variable made from it shares the buffer and its version counter.
+std::shared_ptr<Storage> own_storage(const py::array& arr, std::size_t nbytes) {
+  PyObject* base = py::detail::array_proxy(arr.ptr())->base;
+  if (!base || !PyCapsule_IsValid(base, kStorageCapsule)) return nullptr;
+  auto* storage = static_cast<std::shared_ptr<Storage>*>(PyCapsule_GetPointer(base, kStorageCapsule));
+  if (!storage || !*storage || (*storage)->data() != arr.data() || (*storage)->nbytes() < nbytes) return nullptr;
+  return *storage;
 }
 
 DType default_dtype(const py::dtype& dt) {
@@ -55,10 +137,17 @@ Tensor tensor_from_python(py::handle obj, std::optional<DType> dtype, const char
   py::object array;
   if (py::isinstance<py::array>(obj)) {
     array = py::reinterpret_borrow<py::object>(obj);
+    if (Py_TYPE(obj.ptr()) != reinterpret_cast<PyTypeObject*>(ndarray_type().ptr()) &&
+        py::isinstance(obj, masked_array_type()))
+      throw TypeError(std::string(op) + ": masked arrays are not supported (the mask would be ignored); "
+                      "pass m.filled(value) or m.data");
   } else {
     try {
       array = numpy().attr("asarray")(obj);
     } catch (py::error_already_set& e) {
+      // Only a value NumPy cannot read is a TypeError; MemoryError, KeyboardInterrupt
+      // and the like pass through as they are.
+      if (!e.matches(PyExc_ValueError) && !e.matches(PyExc_TypeError) && !e.matches(PyExc_OverflowError)) throw;
       throw TypeError(std::string(op) + ": cannot convert " + py::str(py::type::of(obj)).cast<std::string>() +
                       " to an array: " + e.what());
     }
@@ -87,14 +176,25 @@ Tensor tensor_from_python(py::handle obj, std::optional<DType> dtype, const char
   }
   Shape shape(arr.shape(), arr.shape() + arr.ndim());
   const std::size_t nbytes = static_cast<std::size_t>(arr.size()) * itemsize(target);
+  if (exact)
+    if (std::shared_ptr<Storage> storage = own_storage(arr, nbytes))
+      return Tensor(std::move(storage), std::move(shape), target);
   void* data = arr.mutable_data();
-  auto storage = std::make_shared<Storage>(data, nbytes, keep_alive(std::move(arr)));
-  return Tensor(std::move(storage), std::move(shape), target);
+  if (!exact) {
+    // Our own fresh copy: nobody else can write it.
+    std::shared_ptr<void> owner = keep_alive(std::move(arr));
+    return Tensor(std::make_shared<Storage>(data, nbytes, std::move(owner)), std::move(shape), target);
+  }
+  auto lender = std::make_shared<ArrayLender>(std::move(arr));
+  Lender* raw = lender.get();
+  return Tensor(std::make_shared<Storage>(data, nbytes, std::move(lender), raw), std::move(shape), target);
 }
 
 py::array tensor_to_numpy(const Tensor& t) {
   auto* holder = new std::shared_ptr<Storage>(t.storage());
-  py::capsule base(holder, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  py::capsule base(holder, kStorageCapsule, [](PyObject* capsule) {
+    delete static_cast<std::shared_ptr<Storage>*>(PyCapsule_GetPointer(capsule, kStorageCapsule));
+  });
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
   const py::ssize_t size = static_cast<py::ssize_t>(itemsize(t.dtype()));
   std::vector<py::ssize_t> strides(shape.size());
@@ -144,7 +244,18 @@ std::int64_t parse_int(py::handle obj, const char* op, const char* what) {
   if (PyBool_Check(obj.ptr()) || !PyIndex_Check(obj.ptr()))
     throw TypeError(std::string(op) + ": " + what + " must be an integer, got " +
                     py::str(py::type::of(obj)).cast<std::string>());
-  return py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr())).cast<std::int64_t>();
+  py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr()));
+  if (!index) throw py::error_already_set();
+  int overflow = 0;
+  const long long value = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+  if (overflow) {
+    const std::string message = std::string(op) + ": " + what + " " + py::str(index).cast<std::string>() +
+                                " does not fit in 64 bits";
+    if (std::string(what) == "axis") throw AxisError(message + " (out of bounds for any array)");
+    throw std::invalid_argument(message);
+  }
+  if (value == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return value;
 }
 }  // namespace
 
@@ -157,6 +268,8 @@ Axes parse_axes(py::handle axis, const char* op) {
   }
   return std::vector<std::int64_t>{parse_int(axis, op, "axis")};
 }
+
+std::int64_t parse_axis(py::handle axis, const char* op) { return parse_int(axis, op, "axis"); }
 
 Shape parse_shape(py::handle shape, const char* op) {
   if (py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape)) {

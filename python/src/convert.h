@@ -37,6 +37,9 @@ std::pair<Variable, Variable> to_variable_pair(py::handle x, py::handle y, const
 /// The `axis` argument of reductions: None, an int or a tuple/list of ints.
 Axes parse_axes(py::handle axis, const char* op);
 
+/// One axis given as an int (bool, float and out-of-range integers raise naming `op`).
+std::int64_t parse_axis(py::handle axis, const char* op);
+
 /// A shape given as an int or a sequence of ints.
 Shape parse_shape(py::handle shape, const char* op);
 

@@ -28,4 +28,11 @@ std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vect
                            std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
                            bool allow_unused = false, bool is_grads_batched = false);
 
+namespace detail {
+/// Installs `check`, which every backward pass calls every 256 nodes from the thread
+/// running it, so that an embedding can notice an interrupt (Ctrl-C): it may throw to
+/// abandon the pass, leaving the graph as a failed rule would. Null uninstalls it.
+void set_interrupt_check(void (*check)());
+}  // namespace detail
+
 }  // namespace eigengrad

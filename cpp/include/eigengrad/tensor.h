@@ -1,6 +1,7 @@
 // eigengrad: n-d tensors (row-major, contiguous, float32 or float64) over shared storage.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -26,19 +27,40 @@ using Shape = std::vector<std::int64_t>;
 
 /// "(2, 3)", "()", "(4,)": shapes as NumPy prints them, for error messages.
 std::string shape_str(const Shape& shape);
-/// Number of elements; throws ValueError on negative dims and MemoryError when the
-/// count or its byte size cannot be represented.
+/// Number of elements; throws ValueError on negative dims and when the byte size of
+/// the nonzero dimensions cannot be represented (as NumPy: "array is too big", also
+/// for a zero-size shape), and MemoryError when it can but never fits in memory.
 std::int64_t shape_numel(const Shape& shape, DType dtype = DType::Float64);
+
+/// The lender of a borrowed Storage's memory (a NumPy array) when others can write
+/// that memory behind eigengrad's back. While a backward rule keeps the values,
+/// eigengrad asks the lender to refuse such writes (see Note [Saved values] in
+/// variable.cpp). Calls nest: one `release()` per `hold()`.
+class Lender {
+ public:
+  virtual ~Lender() = default;
+  /// A backward rule now keeps this memory: refuse writes through the lender.
+  virtual void hold() noexcept = 0;
+  /// One rule fewer keeps it; writes are allowed again after the last release.
+  virtual void release() noexcept = 0;
+};
 
 /// A block of memory holding tensor elements. Either owned (64-byte aligned, from the
 /// heap) or borrowed from someone else (a NumPy array), in which case `owner` keeps
 /// the lender alive and releases it when the last tensor using it goes away.
+///
+/// Every Storage carries a version counter: each in-place write that eigengrad
+/// makes (optimizer steps, in-place operators, `Variable::copy_`) bumps it, so that
+/// a backward rule can tell that a value it saved has changed (Note [Version counter]
+/// in variable.cpp). Writes made through NumPy views cannot be seen.
 class Storage {
  public:
-  /// Allocates `nbytes` uninitialised, 64-byte aligned bytes.
+  /// Allocates `nbytes` uninitialised, 64-byte aligned bytes. Throws OutOfMemory,
+  /// before allocating, when `nbytes` exceeds the machine's memory (RAM and swap).
   explicit Storage(std::size_t nbytes);
-  /// Borrows `data`; `owner` is destroyed (and so releases the lender) with this storage.
-  Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner);
+  /// Borrows `data`; `owner` is destroyed (and so releases the lender) with this
+  /// storage. `lender`, when given, lives in `owner` (see Lender).
+  Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner, Lender* lender = nullptr);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -47,14 +69,47 @@ class Storage {
   std::size_t nbytes() const { return nbytes_; }
   /// True when the memory belongs to someone else (a NumPy array).
   bool borrowed() const { return !owned_; }
+  /// The lender to ask for write protection (null: nobody else writes this memory).
+  Lender* lender() const { return lender_; }
+
+  /// How many in-place writes this memory has seen.
+  std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
+  /// Records an in-place write (call it after writing).
+  void bump_version() { version_.fetch_add(1, std::memory_order_acq_rel); }
 
  private:
   void* data_;
   void* raw_ = nullptr;  // what malloc returned, when owned
   std::size_t nbytes_;
   std::shared_ptr<void> owner_;  // empty when the storage owns data_
+  Lender* lender_ = nullptr;
+  std::atomic<std::uint64_t> version_{0};
   bool owned_;
 };
+
+namespace detail {
+/// Live buffers, for leak checks and the reliability report: the owned ones (count
+/// and bytes) and the borrowed ones (each keeps a NumPy array alive). Exact when
+/// no other thread is allocating.
+struct BufferStats {
+  std::int64_t owned = 0;
+  std::int64_t owned_bytes = 0;
+  std::int64_t borrowed = 0;
+};
+BufferStats buffer_stats();
+/// Fault injection for tests: after `n` more owned allocations succeed, every
+/// further one throws OutOfMemory until this is called again; n < 0 disarms it.
+void fail_allocations_after(std::int64_t n);
+/// How many owned allocations have been made in this process (to aim injection).
+std::int64_t allocation_count();
+/// The largest allocation Storage attempts: the machine's RAM plus swap (0 when unknown).
+std::size_t memory_limit();
+#ifdef EIGENGRAD_SANITIZER_CANARY
+/// Sanitizer builds only (.ci/sanitize): does what the sanitizers must report,
+/// "address" a heap-buffer-overflow read, "undefined" a signed integer overflow.
+double sanitizer_canary(const std::string& kind);
+#endif
+}  // namespace detail
 
 /// An n-d array of float32 or float64: a shape, a dtype and a shared contiguous
 /// row-major buffer. Copying a Tensor shares the buffer (a view); `clone()` copies.
@@ -92,6 +147,8 @@ class Tensor {
   Tensor clone() const;
   /// The values converted to `dtype` (this tensor itself when the dtype matches).
   Tensor to(DType dtype) const;
+  /// The version counter of the buffer (shared by every view of it); 0 if undefined.
+  std::uint64_t version() const { return storage_ ? storage_->version() : 0; }
   /// Element `i` of the flat buffer as a double.
   double item_at(std::int64_t i) const;
   /// The only element; throws ValueError unless numel() == 1.

@@ -1,6 +1,7 @@
 // eigengrad: Variables (tensors that remember how they were computed) and graph nodes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -52,6 +53,21 @@ class Variable {
                 bool create_graph = false) const;
   /// A leaf sharing this value, cut from the graph.
   Variable detach() const;
+  /// Writes `value` (broadcast to this shape, converted to this dtype) into this
+  /// Variable's buffer in place and bumps the buffer's version, so every view of the
+  /// buffer sees the new values and a backward rule that saved the old ones raises
+  /// (Note [Version counter] in variable.cpp). Nothing is recorded: a Variable that
+  /// requires grad may be written only with grad mode off (RuntimeError otherwise).
+  void copy_(const Variable& value) const;
+  /// The version of this Variable's buffer: how many in-place writes it has seen.
+  std::uint64_t version() const { return data().version(); }
+  /// Registers `hook`, called with this Variable's gradient during every backward
+  /// that computes it (for a leaf: before accumulating into grad()); a defined
+  /// result replaces the gradient. Returns an id for remove_hook. RuntimeError
+  /// when the Variable does not require grad.
+  int register_hook(std::function<Variable(const Variable&)> hook) const;
+  /// Removes a hook registered on this Variable; false when the id is unknown.
+  bool remove_hook(int id) const;
   double item() const { return data().item(); }
 
   /// The node to send this Variable's cotangent to: grad_fn for results, a
@@ -71,7 +87,11 @@ struct VariableImpl {
   Tensor data;
   bool requires_grad = false;
   std::shared_ptr<Node> grad_fn;           // results only
-  std::shared_ptr<Node> grad_accumulator;  // leaves only, made on first use
+  /// Leaves that require grad only; made with the leaf (or when requires_grad is
+  /// set), never later, so that threads sharing a leaf can read it without a lock.
+  std::shared_ptr<Node> grad_accumulator;
+  /// Read and written under a lock (see Note [Threads] in variable.cpp): use
+  /// Variable::grad() and set_grad().
   Variable grad;
   /// Forward-mode tangents, one per open ForwardLevel id that reached this value.
   std::vector<std::pair<std::uint64_t, Variable>> tangents;
@@ -109,6 +129,13 @@ struct JvpArgs {
 /// A forward-mode rule: the output tangent (undefined means zero).
 using JvpFn = std::function<Variable(const JvpArgs&)>;
 
+namespace detail {
+struct SavedReads;
+}
+
+/// A hook on the cotangent that reaches a node (see Variable::register_hook).
+using GradHook = std::function<Variable(const Variable&)>;
+
 /// A node of the recorded graph: one op application with one output. `next` holds,
 /// per input, the node that receives that input's cotangent (null when the input
 /// does not require grad). See Note [Iterative teardown] in variable.cpp.
@@ -124,25 +151,46 @@ class Node : public std::enable_shared_from_this<Node> {
 
   /// Input cotangents for output cotangent `gout`. `needs[i]` says whether input i
   /// needs one. Unless `retain`, the saved values are released afterwards and a
-  /// second call raises RuntimeError naming retain_graph.
+  /// second call raises RuntimeError naming retain_graph. Safe to call from several
+  /// threads at once (see Note [Threads] in variable.cpp).
   virtual std::vector<Variable> apply(const Variable& gout, const std::vector<bool>& needs,
                                       bool retain) = 0;
   /// Drops saved values (no further apply possible).
   virtual void release() {}
 
+  /// Gradient hooks, run by the engine on the cotangent before `apply` (and before
+  /// the engine hands it out as a result of grad()).
+  int add_hook(GradHook hook);
+  bool remove_hook(int id);
+  bool has_hooks() const { return has_hooks_.load(std::memory_order_acquire); }
+  /// `gout` passed through every hook in registration order.
+  Variable run_hooks(Variable gout);
+  /// Calls `fn` on every hook, under the node's lock (garbage-collector traversal:
+  /// `fn` must not run Python code or touch the node).
+  void visit_hooks(const std::function<void(const GradHook&)>& fn) const;
+  /// Removes every hook.
+  void clear_hooks();
+
  protected:
   const char* name_;
   std::vector<std::shared_ptr<Node>> next_;
   friend void teardown(Node&);
+
+ private:
+  std::atomic<bool> has_hooks_{false};
+  std::unique_ptr<std::vector<std::pair<int, GradHook>>> hooks_;  // under the node's lock
 };
 
 /// The node of an op: a backward rule (whose captures are the saved values) and,
 /// when the rule uses it, the op's output tensor (saved as data, not as a Variable,
-/// so that the node does not own itself).
+/// so that the node does not own itself). It records the version of every input
+/// value its rule reads and of the saved output, and refuses to run when one has
+/// changed (Note [Version counter]).
 class FunctionNode final : public Node {
  public:
   FunctionNode(const char* name, std::vector<std::shared_ptr<Node>> next, BackwardFn rule,
                Tensor saved_out, std::size_t out_ndim);
+  ~FunctionNode() override;
   std::vector<Variable> apply(const Variable& gout, const std::vector<bool>& needs,
                               bool retain) override;
   void release() override;
@@ -151,13 +199,57 @@ class FunctionNode final : public Node {
   void save_out_tangents(std::vector<std::pair<std::uint64_t, Variable>> tangents) {
     saved_out_tangents_ = std::move(tangents);
   }
+  /// Drops the saved tangents of a forward level that has closed.
+  void drop_out_tangents(std::uint64_t level);
+  /// Records the versions of the inputs whose values the rule reads (see
+  /// Note [Saved values]); called once, by record().
+  void save_input_versions(const std::vector<Variable>& inputs);
 
  private:
+  /// The version an input buffer had when the op ran (Note [Version counter]).
+  /// For an op in the saved-reads table, the rule's captures keep the buffer alive
+  /// (the table is checked against them), so a plain pointer is enough.
+  struct SavedVersion {
+    const Storage* storage = nullptr;
+    std::uint64_t version = 0;
+    std::uint32_t input = 0;
+  };
+  /// What few nodes need: versions past the second, buffers watched weakly (ops
+  /// not in the table: custom functions, whose rules may keep nothing), and buffers
+  /// whose lender holds, kept alive until released.
+  struct SavedExtra {
+    std::vector<SavedVersion> versions;
+    std::vector<std::pair<std::weak_ptr<Storage>, SavedVersion>> weak;
+    std::vector<std::shared_ptr<Storage>> held;
+  };
+  /// Everything release() frees, taken out of the node under its lock and freed
+  /// (lenders released, captures dropped) outside it, when this goes.
+  struct Saved {
+    BackwardFn rule;
+    std::unique_ptr<SavedExtra> extra;
+    Tensor out;
+    std::vector<std::pair<std::uint64_t, Variable>> out_tangents;
+    Saved() = default;
+    Saved(Saved&&) = default;
+    ~Saved();
+  };
+  void check_versions(const std::vector<bool>& needs) const;
+  /// Marks the node released and takes its saved values (none while an apply is in
+  /// progress: the last one to finish frees them).
+  Saved take_saved();
+
   BackwardFn rule_;
   Tensor saved_out_;
+  std::uint64_t saved_out_version_ = 0;
   std::vector<std::pair<std::uint64_t, Variable>> saved_out_tangents_;
+  SavedVersion versions_[2];
+  std::uint8_t n_versions_ = 0;
+  std::unique_ptr<SavedExtra> extra_;
+  const detail::SavedReads* reads_ = nullptr;  // which inputs each gradient reads
   std::size_t out_ndim_;
-  bool released_ = false;
+  int running_ = 0;        // applies in progress
+  bool claimed_ = false;   // an apply without retain has started: no other may
+  bool released_ = false;  // the saved values are gone
 };
 
 /// The node that adds incoming cotangents into a leaf's `.grad`.
@@ -176,6 +268,21 @@ namespace detail {
 /// `g` itself when nothing else shares its handle or buffer, else a copy (with
 /// its tangents): gradients handed to users never alias each other or user arrays.
 Variable with_own_buffer(const Variable& g);
+
+/// How many graph nodes (op nodes and gradient accumulators) are alive.
+std::int64_t live_nodes();
+
+/// Which input values the backward rule of an op reads, per input gradient:
+/// `reads[i]` has bit j set when the gradient of input i reads input j (inputs past
+/// the fourth read nothing). Null for an op not in the table (custom functions):
+/// every gradient may read every input.
+struct SavedReads {
+  std::uint32_t reads[4];
+};
+const SavedReads* saved_reads(const char* op);
+/// Test mode: record() checks that every op's backward rule captures exactly the
+/// inputs saved_reads() lists (a drifted table would miss in-place updates).
+void set_check_saved_reads(bool on);
 }  // namespace detail
 
 /// A non-leaf Variable holding `data`, computed by `grad_fn`.

@@ -148,6 +148,10 @@ Variable transpose(const Variable& x, const std::vector<std::int64_t>& axes) {
 //   jvp: tout = broadcast_to(tx aligned with out, out.shape)
 Variable broadcast_to(const Variable& x, const Shape& shape) {
   if (x.shape() == shape) return x;
+  for (std::int64_t d : shape)
+    if (d < 0)
+      throw std::invalid_argument("broadcast_to: all elements of broadcast shape must be non-negative, got " +
+                                  shape_str(shape));
   if (kernels::broadcast_shapes("broadcast_to", x.shape(), shape) != shape)
     throw std::invalid_argument("broadcast_to: cannot broadcast an array of shape " + shape_str(x.shape()) +
                                 " to shape " + shape_str(shape));
@@ -225,6 +229,8 @@ Variable take(const Variable& x, const std::vector<std::int64_t>& indices, const
 //   jvp: tout = concatenate(tx_i (zeros where x_i has none), axis)
 Variable concatenate(const std::vector<Variable>& inputs, std::int64_t axis) {
   if (inputs.empty()) throw std::invalid_argument("concatenate: need at least one array to concatenate");
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i].defined()) throw TypeError("concatenate: array " + std::to_string(i) + " is None");
   const Shape& first = inputs[0].shape();
   if (first.empty()) throw std::invalid_argument("concatenate: zero-dimensional arrays cannot be concatenated");
   const std::int64_t ax = normalize_axis("concatenate", axis, static_cast<std::int64_t>(first.size()));
@@ -289,6 +295,8 @@ Variable alias(const Variable& x) {
 // stack(xs, axis) = concatenate of the inputs, each with a new axis of size 1
 Variable stack(const std::vector<Variable>& inputs, std::int64_t axis) {
   if (inputs.empty()) throw std::invalid_argument("stack: need at least one array to stack");
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i].defined()) throw TypeError("stack: array " + std::to_string(i) + " is None");
   const Shape& first = inputs[0].shape();
   const std::int64_t ax = normalize_axis("stack", axis, static_cast<std::int64_t>(first.size()) + 1);
   std::vector<Variable> expanded;

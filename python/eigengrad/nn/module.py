@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 import numpy as np
 
 from eigengrad._core import Variable
+from eigengrad.autograd import no_grad
 
 
 class Parameter(Variable):
@@ -224,8 +225,9 @@ class Module:
                     f"the module has {target.shape}"
                 )
             updates.append((target, value))
-        for target, value in updates:
-            np.copyto(np.asarray(target), value, casting="unsafe")
+        with no_grad():  # copy_ bumps the versions: a graph that saved the old values raises
+            for target, value in updates:
+                target.copy_(value)
         return missing, unexpected
 
     # ---- calling and printing --------------------------------------------------------

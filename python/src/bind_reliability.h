@@ -1,0 +1,15 @@
+// The bindings behind eigengrad's reliability guarantees: in-place writes and
+// version counters, gradient hooks, counters of live nodes and buffers, fault
+// injection, the interrupt check and the sanitizer canary.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include "eigengrad/variable.h"
+
+/// Adds the entry points above to the module `m` and its Variable class `cls`.
+void bind_reliability(pybind11::module_& m, pybind11::class_<eigengrad::Variable>& cls);
+
+/// pybind11 type setup for Variable: garbage-collector support, so that a cycle
+/// through a gradient hook (a hook that refers to its own Variable) is collected.
+void setup_variable_type(PyHeapTypeObject* heap_type);

@@ -1,0 +1,195 @@
+// Tests of the reliability guarantees of the C++ core, without Python: version
+// counters (Note [Version counter]), copy_, hooks, live counters, allocation size
+// checks and fault injection, and threads (Note [Threads]) in cpp/src/variable.cpp.
+#include <atomic>
+#include <cmath>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "eigengrad/engine.h"
+#include "helpers.h"
+
+namespace eigengrad {
+namespace {
+
+using test_util::contains;
+using test_util::expect_values_near;
+using test_util::make_var;
+using test_util::message_of;
+
+TEST(Versions, AnInPlaceUpdateOfASavedInputRaisesNamingTheOpAndVersions) {
+  Variable w = make_var({1, 2}, {2}, true);
+  Variable x = make_var({3, 4}, {2});
+  Variable y = sum(w * x);
+  {
+    NoGradGuard no_grad;
+    x.copy_(make_var({0, 0}, {2}));
+  }
+  EXPECT_EQ(x.version(), 1u);
+  std::string m = message_of<std::runtime_error>([&] { y.backward(); });
+  EXPECT_TRUE(contains(m, "mul: input 1, saved for backward, was modified in place")) << m;
+  EXPECT_TRUE(contains(m, "version is 1, the backward rule expects version 0")) << m;
+}
+
+TEST(Versions, ValuesTheGradientDoesNotReadMayChange) {
+  Variable w = make_var({1, 2}, {2}, true);
+  Variable y = sum(w * 3.0);
+  {
+    NoGradGuard no_grad;
+    w.copy_(make_var({5, 5}, {2}));
+  }
+  y.backward();
+  expect_values_near(w.grad(), {3, 3});
+}
+
+TEST(Versions, ViewsShareTheCounter) {
+  Variable w = make_var({1, 2, 3, 4}, {4}, true);
+  Variable x = make_var({1, 1, 1, 1}, {4});
+  Variable y = sum(w * x);
+  Variable view = reshape(x, {2, 2});
+  {
+    NoGradGuard no_grad;
+    view.copy_(make_var({2}, {1}));  // broadcast into the view
+  }
+  expect_values_near(x, {2, 2, 2, 2});
+  EXPECT_THROW(y.backward(), std::runtime_error);
+}
+
+TEST(Versions, CopyIntoAVariableThatRequiresGradNeedsGradModeOff) {
+  Variable w = make_var({1, 2}, {2}, true);
+  EXPECT_THROW(w.copy_(make_var({0, 0}, {2})), std::runtime_error);
+}
+
+TEST(Hooks, SeeAndReplaceTheGradient) {
+  Variable x = make_var({1, 2}, {2}, true);
+  int calls = 0;
+  int id = x.register_hook([&](const Variable& g) {
+    ++calls;
+    return g * 10.0;
+  });
+  sum(x * 2.0).backward();
+  expect_values_near(x.grad(), {20, 20});
+  EXPECT_TRUE(x.remove_hook(id));
+  EXPECT_FALSE(x.remove_hook(id));
+  x.set_grad(Variable());
+  sum(x * 2.0).backward();
+  expect_values_near(x.grad(), {2, 2});
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Counters, EveryNodeAndBufferIsFreed) {
+  const std::int64_t nodes = detail::live_nodes();
+  const std::int64_t buffers = detail::buffer_stats().owned;
+  {
+    Variable x = make_var({1, 2, 3}, {3}, true);
+    Variable y = x;
+    for (int i = 0; i < 100000; ++i) y = tanh(y) * 1.5;  // deep: freed without recursion
+    sum(y).backward();
+    EXPECT_GT(detail::live_nodes(), nodes);
+  }
+  EXPECT_EQ(detail::live_nodes(), nodes);
+  EXPECT_EQ(detail::buffer_stats().owned, buffers);
+}
+
+TEST(Allocation, SizesBeyondTheMachineAreRefusedBeforeAllocating) {
+  const std::int64_t before = detail::allocation_count();
+  EXPECT_THROW(Tensor({std::int64_t{1} << 40, std::int64_t{1} << 20}, DType::Float64), OutOfMemory);
+  EXPECT_EQ(detail::allocation_count(), before);
+  EXPECT_THROW(Tensor({0, std::int64_t{1} << 62, std::int64_t{1} << 62}, DType::Float64), std::invalid_argument);
+}
+
+TEST(Allocation, InjectedFailuresSurfaceAndTheNextRunIsExact) {
+  Variable x = make_var({0.5, 1.0}, {2}, true);
+  for (int k = 0; k < 12; ++k) {
+    detail::fail_allocations_after(k);
+    try {
+      sum(exp(x) * x).backward();
+    } catch (const OutOfMemory&) {
+    }
+    detail::fail_allocations_after(-1);
+    x.set_grad(Variable());
+  }
+  sum(exp(x) * x).backward();
+  expect_values_near(x.grad(), {std::exp(0.5) * 1.5, std::exp(1.0) * 2.0});
+}
+
+TEST(Threads, ConcurrentBackwardIntoOneLeafAddsUpExactly) {
+  Variable w = make_var(std::vector<double>(64, 1.0), {64}, true);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) sum(tanh(w) * 0.0 + w * 3.0).backward();
+    });
+  for (auto& t : threads) t.join();
+  expect_values_near(w.grad(), std::vector<double>(64, 2400.0));
+}
+
+TEST(Threads, OneGraphBackwardedByManyThreadsRunsOnce) {
+  Variable x = make_var({0.1, 0.2, 0.3}, {3}, true);
+  Variable y = sum(exp(x) * tanh(x));
+  std::atomic<int> ran{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      try {
+        y.backward();
+        ++ran;
+      } catch (const std::runtime_error& e) {
+        if (contains(e.what(), "retain_graph")) ++refused;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ran.load(), 1);
+  EXPECT_EQ(refused.load(), 7);
+}
+
+TEST(Threads, ARetainedSharedGraphRunsInEveryThreadAtOnce) {
+  Variable x = make_var({0.1, 0.2, 0.3}, {3}, true);
+  Variable y = sum(exp(x) * tanh(x));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) y.backward(Variable(), true);
+      (void)x.grad();  // reads while others accumulate
+    });
+  for (auto& t : threads) t.join();
+  std::vector<double> want;
+  for (double v : {0.1, 0.2, 0.3})
+    want.push_back(160 * (std::exp(v) * std::tanh(v) + std::exp(v) * (1 - std::tanh(v) * std::tanh(v))));
+  expect_values_near(x.grad(), want, 1e-9);
+}
+
+TEST(Threads, IndependentGraphsGiveTheSerialResultBitwise) {
+  auto run = [](double seed) {
+    Variable x = make_var({seed, seed + 1, seed + 2}, {3}, true);
+    Variable y = x;
+    for (int i = 0; i < 200; ++i) y = sin(y) * 1.01 + tanh(y);
+    sum(y).backward();
+    return x.grad().data().to_vector();
+  };
+  std::vector<std::vector<double>> serial, parallel(8);
+  for (int t = 0; t < 8; ++t) serial.push_back(run(t));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) threads.emplace_back([&, t] { parallel[t] = run(t); });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(serial, parallel);
+}
+
+TEST(Interrupt, ACheckThatThrowsAbandonsTheBackward) {
+  static std::atomic<int> calls{0};
+  detail::set_interrupt_check([] {
+    if (++calls == 3) throw std::runtime_error("interrupted");
+  });
+  Variable x = make_var({1.0}, {1}, true);
+  Variable y = x;
+  for (int i = 0; i < 5000; ++i) y = y * 1.0;
+  EXPECT_THROW(sum(y).backward(), std::runtime_error);
+  detail::set_interrupt_check(nullptr);
+  Variable z = sum(x * 2.0);
+  z.backward();
+  expect_values_near(x.grad(), {2.0});
+}
+
+}  // namespace
+}  // namespace eigengrad
