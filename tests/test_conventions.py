@@ -151,3 +151,11 @@ def test_forward_mode_follows_the_same_conventions(name):
     u = rng.standard_normal(out.shape)
     (JTu,) = eg.vjp(f, x)[1](u)
     assert np.sum(u * Jv.numpy()) == pytest.approx(np.sum(JTu.numpy() * v), rel=1e-12, abs=1e-12)
+
+
+def test_pow_second_derivative_at_a_zero_exponent():
+    # The x**0 convention applies at x == 0 only: elsewhere d/dx x**y = y x**(y-1)
+    # stays a function of y, whose derivative at y = 0 is 1/x.
+    f = lambda y: eg.grad(lambda b: (b**y).sum())(np.array(2.0))  # noqa: E731
+    assert eg.grad(lambda y: f(y))(np.array(0.0)).item() == pytest.approx(0.5)
+    assert eg.gradcheck(lambda x, y: eg.grad(lambda a, b: (a**b).sum(), argnums=(0, 1))(x, y), (2.0, 0.0))

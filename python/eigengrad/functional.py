@@ -13,7 +13,9 @@ Shapes follow the source text's conventions: a gradient has its argument's shape
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -53,12 +55,29 @@ def _zeros_like(x: Variable) -> Variable:
     return Variable(np.zeros(x.shape, dtype=x.dtype))
 
 
+_nesting = threading.local()
+
+
+@contextlib.contextmanager
+def _inside_transform():
+    """Marks the call of a transformed function: a transform that runs inside one
+    makes its derivatives differentiable, since the outer transform may
+    differentiate them (also with respect to values the inner function closes
+    over, which no argument reveals)."""
+    _nesting.depth = getattr(_nesting, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _nesting.depth -= 1
+
+
 def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int], who: str) -> Tuple[list, List[Variable], bool]:
     """The arguments with those in `nums` replaced by inputs to differentiate, those
-    inputs, and whether an outer reverse pass is watching (then create_graph)."""
+    inputs, and whether an outer transform or reverse pass is watching (then
+    create_graph)."""
     args = list(args)
     xs = []
-    nested = False
+    nested = getattr(_nesting, "depth", 0) > 0
     for i in nums:
         v = _variable(args[i], who)
         nested = nested or v.requires_grad
@@ -80,7 +99,7 @@ def _value_and_grad(f: Callable, argnums: ArgNums, has_aux: bool, who: str) -> C
     def wrapped(*args: Any) -> Any:
         nums, single = _argnums(argnums, len(args), who)
         args, xs, nested = _differentiable_inputs(args, nums, who)
-        with autograd.enable_grad():
+        with autograd.enable_grad(), _inside_transform():
             result = f(*args)
         value, aux = result if has_aux else (result, None)
         value = _variable(value, who)
@@ -111,7 +130,7 @@ def vjp(f: Callable, *primals: Any) -> Tuple[Any, Callable]:
     product per primal (a tuple), shaped like the primals. For a tuple-valued ``f``
     pass a tuple of cotangents. ``vjp_fn`` may be called several times."""
     args, xs, nested = _differentiable_inputs(primals, range(len(primals)), "vjp")
-    with autograd.enable_grad():
+    with autograd.enable_grad(), _inside_transform():
         out = f(*args)
     outs, single = _outputs(out, "vjp")
 
@@ -143,7 +162,8 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     with _core.ForwardLevel() as level:
         duals = [_core.make_dual(_variable(p, "jvp"), _variable(t, "jvp"), level) for p, t in zip(primals, tangents)]
-        out = f(*duals)
+        with _inside_transform():
+            out = f(*duals)
         outs, single = _outputs(out, "jvp")
         lead = _lead_shape(duals, tangents)
         touts = []
@@ -174,7 +194,7 @@ def _chunks(n: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]:
 
 def _jacobian_rev(f, args, nums, chunk_size):
     args, xs, nested = _differentiable_inputs(args, nums, "jacobian")
-    with autograd.enable_grad():
+    with autograd.enable_grad(), _inside_transform():
         outs, single = _outputs(f(*args), "jacobian")
     jacs = []
     for o in outs:
@@ -209,7 +229,8 @@ def _jacobian_fwd(f, args, nums, chunk_size):
             with _core.ForwardLevel() as level:
                 call = list(args)
                 call[i] = _core.make_dual(x, _basis(n, x.shape, x.dtype, start, stop), level)
-                outs, single = _outputs(f(*call), "jacobian")
+                with _inside_transform():
+                    outs, single = _outputs(f(*call), "jacobian")
                 ts = []
                 for o in outs:
                     t = _core.tangent(o, level)

@@ -102,7 +102,7 @@ Variable div(const Variable& x0, const Variable& y0) {
 }
 
 // pow(x, y) = x ** y
-//   dx = (y == 0 ? 0 : y * x ** (y - 1)),  dy = (x == 0 ? 0 : out * log(x))
+//   dx = (x == 0 and y == 0 ? 0 : y * x ** (y - 1)),  dy = (x == 0 ? 0 : out * log(x))
 //   vjp: gx = unbroadcast(gout * dx), gy = unbroadcast(gout * dy)
 //   jvp: tout = tx * dx + ty * dy
 //   Why the guards: they give d/dx x**0 = 0 at x = 0 and d/dy x**y = 0 at x = 0,
@@ -110,7 +110,11 @@ Variable div(const Variable& x0, const Variable& y0) {
 Variable pow(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
   auto dx = [x, y] {
-    return where(mask(Binary::NonZeroMask, y, y).data(), y * pow(x, y - 1.0), scalar_like(0.0, x));
+    // Zero only where both are 0 (elsewhere y x^(y-1) is finite, and must stay a
+    // function of y for second derivatives at y = 0).
+    Tensor keep = kernels::binary(Binary::Maximum, mask(Binary::NonZeroMask, y, y).data(),
+                                  mask(Binary::NonZeroMask, x, x).data());
+    return where(keep, y * pow(x, y - 1.0), scalar_like(0.0, x));
   };
   auto dy = [x](const Variable& out) {
     return where(mask(Binary::NonZeroMask, x, x).data(), out * log(x), scalar_like(0.0, x));
