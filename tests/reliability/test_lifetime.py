@@ -181,4 +181,5 @@ def test_no_memory_drift_over_2000_iterations(drift, scale):
     iterations = memory.scaled(2000, scale)
     d = drift(iterations, max(1, iterations // 10))
     assert d.nodes == 0 and d.buffers == 0, d
-    assert not d.rss_mib > MAX_DRIFT_MIB, d
+    if memory.rss_tracks_frees():
+        assert not d.rss_mib > MAX_DRIFT_MIB, d

@@ -31,6 +31,13 @@ def _status(field: str) -> float:
         return float("nan")
 
 
+def rss_tracks_frees() -> bool:
+    """False in a sanitizer build: AddressSanitizer keeps freed memory in quarantine,
+    so the resident set grows whatever the program frees (the live-node and buffer
+    counters stay exact)."""
+    return not hasattr(_core, "_sanitizer_canary")
+
+
 def _trim() -> None:
     """Asks glibc to return freed memory to the system, so that the resident set
     reflects what is alive (no-op elsewhere)."""
