@@ -15,11 +15,14 @@ int default_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+// Eigen's own OpenMP parallelism stays off: it splits even small products over
+// every thread, and a 2-thread region waits whole time slices when another process
+// holds a core (a 30x slower MLP step was measured). kernels/gemm.cpp splits large
+// products by rows instead, each block a single-threaded Eigen product.
 std::atomic<int>& thread_count() {
   static std::atomic<int> count{[] {
-    int n = default_threads();
-    Eigen::setNbThreads(n);
-    return n;
+    Eigen::setNbThreads(1);
+    return default_threads();
   }()};
   return count;
 }
@@ -28,7 +31,6 @@ std::atomic<int>& thread_count() {
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("set_num_threads: need at least 1 thread, got " + std::to_string(n));
   thread_count() = n;
-  Eigen::setNbThreads(n);
 }
 
 int get_num_threads() { return thread_count(); }

@@ -3,11 +3,15 @@
 #include "../dispatch.h"
 #include "eigen.h"
 #include "kernels.h"
+#include "parallel.h"
 #include "strided.h"
 
 namespace eigengrad::kernels {
 
 namespace {
+
+// Products of at least this many multiply-adds are split over threads by rows.
+constexpr double kParallelGemmFrom = 1 << 24;
 
 // Square matrices from this size on are checked for being diagonal first.
 constexpr std::int64_t kDiagonalCheckFrom = 32;
@@ -45,10 +49,32 @@ void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std
     else O = (X.array().rowwise() * d).matrix();
     return;
   }
-  if (!tx && !ty) O.noalias() = X * Y;
-  else if (!tx && ty) O.noalias() = X * Y.transpose();
-  else if (tx && !ty) O.noalias() = X.transpose() * Y;
-  else O.noalias() = X.transpose() * Y.transpose();
+  // Rows [r0, r0 + len) of the product, on the calling thread (Eigen itself is
+  // kept single-threaded: see threads.cpp).
+  auto rows = [&](std::int64_t r0, std::int64_t len) {
+    auto Xr = [&](auto&& A) { return A.middleRows(r0, len); };
+    if (!tx && !ty) O.middleRows(r0, len).noalias() = Xr(X) * Y;
+    else if (!tx && ty) O.middleRows(r0, len).noalias() = Xr(X) * Y.transpose();
+    else if (tx && !ty) O.middleRows(r0, len).noalias() = Xr(X.transpose()) * Y;
+    else O.middleRows(r0, len).noalias() = Xr(X.transpose()) * Y.transpose();
+  };
+  const std::int64_t k = tx ? xr : xc;
+  const int threads = get_num_threads();
+  if (threads > 1 && m >= 2 * threads && static_cast<double>(m) * n * k >= kParallelGemmFrom) {
+    // Large products only: a parallel region costs tens of microseconds when
+    // another process holds a core, which small products must not pay.
+    const std::int64_t per = (m + threads - 1) / threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+    for (int t = 0; t < threads; ++t) {
+      const std::int64_t r0 = std::min<std::int64_t>(m, t * per);
+      const std::int64_t len = std::min<std::int64_t>(m - r0, per);
+      if (len > 0) rows(r0, len);
+    }
+    return;
+  }
+  rows(0, m);
 }
 
 }  // namespace
