@@ -573,7 +573,8 @@ def met(ratio, target):
     if ratio is None:
         return "-"
     over = ratio / target - 1
-    return "yes" if over <= 0 else f"**no** ({over:.1%} over)" if over < 0.1 else f"**no** ({over:.0%} over)"
+    digits = 2 if over < 0.01 else 1 if over < 0.1 else 0
+    return "yes" if over <= 0 else f"**no** ({over:.{digits}%} over)"
 
 
 def numeric(cell):
