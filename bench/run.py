@@ -598,12 +598,13 @@ def pass_label(p):
     return "1 thread" if p["threads"] == 1 else f"all threads ({p['threads']})"
 
 
-def report(passes, png_name, total_seconds):
+def report(passes, png_name):
     one = passes[0]
     m = one["meta"]
     lines = ["# eigengrad benchmark results", ""]
+    minutes = sum(p["seconds"] for p in passes) / 60
     lines += [f"Written by `python bench/run.py{' --quick' if one['quick'] else ''}` on {m['date']} "
-              f"(run time {total_seconds / 60:.1f} min). Every time is a median over "
+              f"(the passes took {minutes:.1f} min of measuring). Every time is a median over "
               f"{3 if one['quick'] else 5} or more repeats after a warm-up, all libraries in the "
               "same process. **ratio = eigengrad's time / the peer's time**: below 1 eigengrad "
               "is faster. The targets apply to the one-thread ratios; the all-threads "
@@ -667,7 +668,8 @@ def report(passes, png_name, total_seconds):
         cells = [rs[i].get(key) for i in range(len(passes))]
         one_ratio = cells[0][0] if cells[0] else None
         detail = f" ({cells[0][1]})" if cells[0] and cells[0][1] else ""
-        rows.append((label, f"<= {target:g}", "-" if one_ratio is None else f"{one_ratio:.2f}{detail}",
+        digits = 3 if one_ratio is not None and abs(one_ratio / target - 1) < 0.01 else 2
+        rows.append((label, f"<= {target:g}", "-" if one_ratio is None else f"{one_ratio:.{digits}f}{detail}",
                      met(one_ratio, target),
                      *(("-" if c is None else f"{c[0]:.2f}" + (f" ({c[1]})" if c[1] else "")) for c in cells[1:])))
     lines += ["## Summary: the targets", "",
@@ -831,6 +833,7 @@ def chart(passes, png_path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     rs = [ratios(p) for p in passes]
     items = [(label, target, [r.get(key, (None,))[0] for r in rs]) for key, label, target in targets(passes[0]["sizes"])]
@@ -850,6 +853,12 @@ def chart(passes, png_path):
                 label="target (1 thread)" if i == 0 else None)
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
+    values = [v for it in items for v in it[2] if v] + [it[1] for it in items]
+    ax.set_xlim(min(values) / 1.4, max(values) * 1.35)
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10)
+             if min(values) / 1.4 <= t <= max(values) * 1.35]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_yticks(range(len(items)))
     ax.set_yticklabels([it[0] for it in items], fontsize=8)
     ax.invert_yaxis()
@@ -864,10 +873,10 @@ def chart(passes, png_path):
     fig.savefig(png_path, dpi=110)
 
 
-def write_report(passes, out_dir, total_seconds):
+def write_report(passes, out_dir):
     png = out_dir / "results" / "results.png"
     chart(passes, png)
-    text = report(passes, os.path.relpath(png, out_dir), total_seconds)
+    text = report(passes, os.path.relpath(png, out_dir))
     (out_dir / "RESULTS.md").write_text(text)
     print(f"wrote {out_dir / 'RESULTS.md'} and {png}")
 
@@ -881,10 +890,9 @@ def main():
     if args.merge:
         passes = sorted((json.loads(Path(f).read_text()) for f in args.merge), key=lambda p: p["threads"])
         out_dir = args.out_dir or (REPO / "out" / "bench-quick" if passes[0]["quick"] else BENCH)
-        write_report(passes, out_dir, sum(p["seconds"] for p in passes))
+        write_report(passes, out_dir)
         return
     out_dir = args.out_dir or (REPO / "out" / "bench-quick" if args.quick else BENCH)
-    t0 = time.perf_counter()
     counts = [1] + ([os.cpu_count()] if (os.cpu_count() or 1) > 1 else [])
     files = []
     for threads in counts:
@@ -907,7 +915,7 @@ def main():
         path.write_text(min(attempts)[2])  # the quietest attempt
         files.append(path)
     passes = [json.loads(f.read_text()) for f in files]
-    write_report(passes, out_dir, time.perf_counter() - t0)
+    write_report(passes, out_dir)
 
 
 if __name__ == "__main__":
