@@ -53,6 +53,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "python"))
+from benchutil import cpu_model  # noqa: E402
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -469,17 +472,6 @@ def meta(np, eg, torch, jax, jax_error, threads):
         info["jaxlib"] = jaxlib.__version__
         info["jax_devices"] = [str(d) for d in jax.devices()]
     return info
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def simd_flags():

@@ -35,9 +35,9 @@ import importlib.metadata  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from benchutil import cpu_model, run  # noqa: E402
 import eigengrad as eg  # noqa: E402
 
 try:
@@ -54,14 +54,6 @@ except ImportError:
 
 TOL = 1e-10
 PEERS = ("torch", "autograd")  # the libraries "vs best peer" divides by
-
-
-def run(fn, n):
-    """Seconds taken by n calls of fn."""
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return time.perf_counter() - t0
 
 
 def per_call_ms(fn, target_s, repeats):
@@ -179,17 +171,6 @@ def print_rows(workload, results, extra):
     for name, (lib, ms, err) in results.items():
         print(f"| {workload} | {name} | {fmt(ms)} | {ms / best:.2f} | {extra(name, ms)} "
               f"| {err:.1e} |", flush=True)
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main():

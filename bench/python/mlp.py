@@ -44,9 +44,9 @@ if __name__ == "__main__":  # bench/run.py imports the step factories and sets t
 import argparse  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from benchutil import cpu_model, run  # noqa: E402
 
 import eigengrad as eg  # noqa: E402
 
@@ -154,13 +154,6 @@ def agreement(factories, sizes, layers, X, y):
     return max(np.abs(w - weights[0]).max() for w in weights[1:]) / scale
 
 
-def run(fn, n):
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return time.perf_counter() - t0
-
-
 def per_step_us(fn, target_s, repeats):
     """Median microseconds per step; calibration doubles as warm-up."""
     for _ in range(3):
@@ -170,17 +163,6 @@ def per_step_us(fn, target_s, repeats):
         n *= 4
     n = max(1, round(n * target_s / dt))
     return statistics.median(run(fn, n) / n for _ in range(repeats)) * 1e6
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def blas_info():
@@ -208,7 +190,7 @@ def main():
     if torch is not None:
         torch.set_num_threads(args.threads)
 
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}")
     print(f"python {platform.python_version()}, eigengrad {eg.__version__}, numpy {np.__version__} "
           f"(BLAS: {blas_info()}), torch {torch.__version__ if torch else 'not installed'}")
     print(f"threads: {args.threads} for every library (eg {eg.get_num_threads()}, "

@@ -33,9 +33,9 @@ if __name__ == "__main__":
 import argparse  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from benchutil import cpu_model, run  # noqa: E402
 
 import eigengrad as eg  # noqa: E402
 
@@ -59,14 +59,6 @@ OPS = [
     ("(x*y+x).tanh().sum()", lambda m, x, y: (x * y + x).tanh().sum(),
      lambda x, y: np.tanh(x * y + x).sum()),
 ]
-
-
-def run(fn, n):
-    """Seconds taken by n calls of fn."""
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return time.perf_counter() - t0
 
 
 def per_call_us(fn, target_s, repeats):
@@ -109,17 +101,6 @@ def measure_row(f, np_f, a, b, target_s, repeats):
         x.requires_grad_(), y.requires_grad_()
         t["th_b"] = per_call_us(forward_backward(torch, f, x, y), target_s, repeats)
     return t
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def fmt(v):
