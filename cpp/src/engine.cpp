@@ -55,7 +55,7 @@ Variable seed_for(const Variable& output, const Variable& grad, bool batched) {
 class GraphTask {
  public:
   GraphTask(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
-            bool retain_graph, bool create_graph, bool batched = false)
+            std::optional<bool> retain_graph, bool create_graph, bool batched = false)
       : retain_graph_(retain_graph), create_graph_(create_graph) {
     if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
       throw std::invalid_argument("backward: " + std::to_string(grad_outputs.size()) +
@@ -72,9 +72,15 @@ class GraphTask {
 
   void add_target(Node* node, std::size_t index) { targets_[node].push_back(index); }
 
+  /// See grad(): record the pass when the graph reaches a leaf that is not a target.
+  void create_graph_if_outer() { create_graph_if_outer_ = true; }
+  bool create_graph() const { return create_graph_; }
+
   /// Runs the graph; returns the cotangent of every target index.
   std::vector<Variable> run(std::size_t n_targets) {
     discover();
+    if (create_graph_if_outer_ && !create_graph_ && reaches_other_leaves()) create_graph_ = true;
+    const bool retain = retain_graph_.value_or(create_graph_);
     // A node is needed when it leads to a target (every node, for backward()).
     // `order_` lists children before parents, so one pass settles it.
     for (std::size_t i = 0; i < order_.size(); ++i) {
@@ -121,7 +127,7 @@ class GraphTask {
       std::vector<Variable> grads;
       const bool is_leaf_sink = s.children.empty() && dynamic_cast<AccumulateGrad*>(node);
       if (gout.defined() && !(is_leaf_sink && !targets_.empty())) {
-        grads = node->apply(gout, needs, retain_graph_);
+        grads = node->apply(gout, needs, retain);
         if (!is_leaf_sink && grads.size() != needs.size())
           throw InternalError(std::string(node->name()) + ": backward rule returned " +
                               std::to_string(grads.size()) + " gradients for " +
@@ -177,10 +183,25 @@ class GraphTask {
     }
   }
 
+  // Note [Outer leaves]
+  // A transform (eg.grad, vjp, jacobian) differentiates with respect to inputs of
+  // its own; the function may also read Variables that require grad from outside
+  // (an argument not differentiated, a closed-over parameter), whose gradient
+  // accumulators then appear in the graph. The rules read those values, so the
+  // gradients depend on them: the pass is recorded (create_graph) to keep the
+  // result differentiable in them, as torch.func and JAX do. A graph that reaches
+  // no such leaf is run without recording.
+  bool reaches_other_leaves() const {
+    for (Node* node : order_)
+      if (!targets_.count(node) && dynamic_cast<AccumulateGrad*>(node)) return true;
+    return false;
+  }
+
   static void add_to(Variable& slot, const Variable& g) { slot = slot.defined() ? add(slot, g) : g; }
 
-  bool retain_graph_;
+  std::optional<bool> retain_graph_;
   bool create_graph_;
+  bool create_graph_if_outer_ = false;
   std::vector<Node*> roots_;
   std::vector<Variable> seeds_;
   std::vector<Node*> order_;
@@ -197,14 +218,16 @@ void set_interrupt_check(void (*check)()) { interrupt_check.store(check); }
 
 void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
               std::optional<bool> retain_graph, bool create_graph) {
-  GraphTask task(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph);
+  GraphTask task(outputs, grad_outputs, retain_graph, create_graph);
   task.run(0);
 }
 
 std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
                            const std::vector<Variable>& grad_outputs, std::optional<bool> retain_graph,
-                           bool create_graph, bool allow_unused, bool is_grads_batched) {
-  GraphTask task(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph, is_grads_batched);
+                           bool create_graph, bool allow_unused, bool is_grads_batched,
+                           bool create_graph_if_outer) {
+  GraphTask task(outputs, grad_outputs, retain_graph, create_graph, is_grads_batched);
+  if (create_graph_if_outer) task.create_graph_if_outer();
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     std::shared_ptr<Node> node = inputs[i].requires_grad() ? inputs[i].gradient_edge() : nullptr;
     if (!node)
@@ -220,9 +243,9 @@ std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vect
                                  "to get None for it)");
       continue;
     }
-    // Without create_graph every gradient gets a buffer of its own (two inputs may
-    // have received the very same cotangent).
-    if (!create_graph) grads[i] = detail::with_own_buffer(grads[i]);
+    // Every gradient gets a buffer of its own: two inputs may have received the very
+    // same cotangent, or the seed itself (a differentiable copy when recorded).
+    grads[i] = detail::with_own_buffer(grads[i], task.create_graph());
   }
   return grads;
 }

@@ -152,7 +152,7 @@ double sanitizer_canary(const std::string& kind) {
 #endif
 }  // namespace detail
 
-Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), owned_(true) {
+Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), counter_(&own_version_), owned_(true) {
   // A size check first: an allocation larger than the machine could ever hold is
   // refused here instead of being left to malloc (which may overcommit and let the
   // process die later, when the pages are touched).
@@ -180,9 +180,17 @@ Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), owned_(true) {
   detail::count(counts.owned_bytes, static_cast<std::int64_t>(nbytes));
 }
 
-Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner, Lender* lender)
-    : data_(data), nbytes_(nbytes), owner_(std::move(owner)), lender_(lender), owned_(false) {
+Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner, Lender* lender,
+                 std::shared_ptr<VersionCounter> version)
+    : data_(data), nbytes_(nbytes), owner_(std::move(owner)), lender_(lender),
+      shared_version_(std::move(version)), counter_(shared_version_ ? shared_version_.get() : &own_version_),
+      owned_(false) {
   detail::count(detail::thread_counts().borrowed, 1);
+}
+
+std::shared_ptr<VersionCounter> Storage::shared_counter(const std::shared_ptr<Storage>& storage) {
+  if (storage->shared_version_) return storage->shared_version_;
+  return std::shared_ptr<VersionCounter>(storage, &storage->own_version_);
 }
 
 Storage::~Storage() {

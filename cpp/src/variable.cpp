@@ -539,7 +539,7 @@ const SavedReads* saved_reads(const char* op) {
       {"sum", kReadsNothing}, {"sum_to", kReadsNothing}, {"reshape", kReadsNothing},
       {"transpose", kReadsNothing}, {"broadcast_to", kReadsNothing}, {"slice", kReadsNothing},
       {"slice_backward", kReadsNothing}, {"take", kReadsNothing}, {"take_backward", kReadsNothing},
-      {"concatenate", kReadsNothing}, {"alias", kReadsNothing}, {"softmax", kReadsNothing},
+      {"concatenate", kReadsNothing}, {"alias", kReadsNothing}, {"copy", kReadsNothing}, {"softmax", kReadsNothing},
       {"log_softmax", kReadsNothing},
   };
   // Op names are string literals: remember the last few lookups by address.
@@ -711,9 +711,8 @@ std::vector<Variable> AccumulateGrad::apply(const Variable& gout, const std::vec
       old = leaf->grad;
     }
     Variable updated;
-    if (old.defined()) updated = add(old, gout);
-    else if (grad_enabled()) updated = gout;  // create_graph: keep the gradient's own graph
-    else updated = detail::with_own_buffer(gout);
+    // create_graph keeps the gradient's own graph (a differentiable copy when shared).
+    updated = old.defined() ? add(old, gout) : detail::with_own_buffer(gout, grad_enabled());
     std::lock_guard<SpinLock> guard(lock);
     if (leaf->grad.same(old)) {
       std::swap(leaf->grad, updated);  // the old gradient dies outside the lock
@@ -724,11 +723,12 @@ std::vector<Variable> AccumulateGrad::apply(const Variable& gout, const std::vec
 }
 
 namespace detail {
-Variable with_own_buffer(const Variable& g) {
+Variable with_own_buffer(const Variable& g, bool differentiable) {
   // The cotangent may be shared with another gradient (add passes it through), a
-  // user's array, or a view; then it is copied. Otherwise it is handed over.
+  // user's array (the seed), or a view; then it is copied. Otherwise it is handed over.
   const Tensor& data = g.data();
   if (g.impl().use_count() == 1 && data.storage().use_count() == 1 && !data.storage()->borrowed()) return g;
+  if (differentiable) return copy(g);
   Variable own(data.clone());
   own.impl()->tangents = g.impl()->tangents;  // forward over reverse
   return own;

@@ -50,10 +50,20 @@ def grad(
     ``retain_graph`` defaults to ``create_graph``. An input that the outputs do not
     depend on raises ``RuntimeError`` unless ``allow_unused=True`` (then ``None``).
     """
+    return _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, is_grads_batched)
+
+
+def _grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False,
+          is_grads_batched=False, create_graph_if_outer=False):
+    """:func:`grad`, plus what the function transforms need: with
+    ``create_graph_if_outer`` the pass is recorded when the graph reads a Variable
+    that requires grad besides ``inputs`` (a closed-over parameter, an argument not
+    differentiated), so the result stays differentiable in it."""
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     gos = _seeds(outputs, outs, grad_outputs)
-    return _core._grad(outs, ins, gos, retain_graph, create_graph, allow_unused, is_grads_batched)
+    return _core._grad(outs, ins, gos, retain_graph, create_graph, allow_unused, is_grads_batched,
+                       create_graph_if_outer)
 
 
 def backward(

@@ -51,6 +51,13 @@ def _outputs(out: Any, who: str) -> Tuple[List[Variable], bool]:
     return [_variable(out, who)], True
 
 
+def _grad(*args: Any, **kwargs: Any) -> Tuple[Optional[Variable], ...]:
+    """eg.autograd.grad as the transforms use it: the result stays differentiable
+    in every Variable that requires grad and that the function read (arguments not
+    differentiated and closed-over values alike), as in torch.func and JAX."""
+    return autograd._grad(*args, create_graph_if_outer=True, **kwargs)
+
+
 def _zeros_like(x: Variable) -> Variable:
     return Variable(np.zeros(x.shape, dtype=x.dtype))
 
@@ -105,7 +112,8 @@ def _value_and_grad(f: Callable, argnums: ArgNums, has_aux: bool, who: str) -> C
         value = _variable(value, who)
         if value.size != 1:
             raise TypeError(f"{who}: f must return a single value, got shape {value.shape}; use jacobian or vjp")
-        grads = autograd.grad(value, xs, create_graph=nested, allow_unused=True) if value.requires_grad else [None] * len(xs)
+        grads = (_grad(value, xs, create_graph=nested, allow_unused=True) if value.requires_grad
+                 else [None] * len(xs))
         grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, xs))
         grads = grads[0] if single else grads
         return ((value, aux) if has_aux else value), grads
@@ -144,8 +152,8 @@ def vjp(f: Callable, *primals: Any) -> Tuple[Any, Callable]:
                 raise ValueError(f"vjp: cotangent of shape {c.shape} for an output of shape {o.shape}")
         if not pairs:
             return tuple(_zeros_like(x) for x in xs)
-        grads = autograd.grad([o for o, _ in pairs], xs, [c for _, c in pairs], retain_graph=True,
-                              create_graph=nested, allow_unused=True)
+        grads = _grad([o for o, _ in pairs], xs, [c for _, c in pairs], retain_graph=True,
+                      create_graph=nested, allow_unused=True)
         return tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, xs))
 
     return out, vjp_fn
@@ -206,8 +214,8 @@ def _jacobian_rev(f, args, nums, chunk_size):
             parts = [[] for _ in xs]
             for start, stop in _chunks(m, chunk_size):
                 seeds = _basis(m, o.shape, o.dtype, start, stop)
-                grads = autograd.grad(o, xs, seeds, retain_graph=True, create_graph=nested,
-                                      allow_unused=True, is_grads_batched=True)
+                grads = _grad(o, xs, seeds, retain_graph=True, create_graph=nested,
+                              allow_unused=True, is_grads_batched=True)
                 for k, (g, x) in enumerate(zip(grads, xs)):
                     parts[k].append(g if g is not None else Variable(np.zeros((stop - start,) + x.shape, dtype=x.dtype)))
             for k, x in enumerate(xs):

@@ -376,7 +376,7 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     backward(outs, grads, retain_graph, create_graph);
   });
   m.def("_grad", [](py::handle outputs, py::handle inputs, py::handle grad_outputs, std::optional<bool> retain_graph,
-                    bool create_graph, bool allow_unused, bool is_grads_batched) {
+                    bool create_graph, bool allow_unused, bool is_grads_batched, bool create_graph_if_outer) {
     std::vector<Variable> outs = to_variables(outputs, "grad");
     std::vector<Variable> ins;
     for (py::handle x : inputs) {
@@ -388,7 +388,7 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     std::vector<Variable> grads;
     {
       py::gil_scoped_release release;
-      grads = grad(outs, ins, gos, retain_graph, create_graph, allow_unused, is_grads_batched);
+      grads = grad(outs, ins, gos, retain_graph, create_graph, allow_unused, is_grads_batched, create_graph_if_outer);
     }
     py::list out;
     for (const Variable& g : grads) out.append(grad_or_none(g));

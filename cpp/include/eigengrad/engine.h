@@ -22,11 +22,17 @@ void backward(const std::vector<Variable>& outputs, const std::vector<Variable>&
 /// With `create_graph`, the gradients are themselves differentiable; `retain_graph`
 /// defaults to `create_graph`. With `is_grads_batched`, every grad_output has one
 /// leading batch dimension (B cotangents at once) and so does every gradient: B
-/// vector-Jacobian products in one backward pass.
+/// vector-Jacobian products in one backward pass. With `create_graph_if_outer` (what
+/// the function transforms use), a pass without `create_graph` is recorded anyway
+/// when the graph reaches a leaf that requires grad other than `inputs`, so that
+/// the gradients stay differentiable in the values they read (Note [Outer leaves]
+/// in engine.cpp); `retain_graph` then defaults to true as well.
+/// The gradients never share a buffer with each other or with a grad_output.
 std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
                            const std::vector<Variable>& grad_outputs = {},
                            std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
-                           bool allow_unused = false, bool is_grads_batched = false);
+                           bool allow_unused = false, bool is_grads_batched = false,
+                           bool create_graph_if_outer = false);
 
 namespace detail {
 /// Installs `check`, which every backward pass calls every 256 nodes from the thread

@@ -116,6 +116,9 @@ inline Variable operator*(double x, const Variable& y) { return mul(scalar_like(
 /// The same values as a new Variable (an identity op: gx = gout, tout = tx); how
 /// make_dual gives a value a tangent without touching the caller's Variable.
 Variable alias(const Variable& x);
+/// The same values in a new buffer, differentiable (gx = gout, tout = tx): how a
+/// recorded gradient gets a buffer of its own.
+Variable copy(const Variable& x);
 
 /// The names of every public differentiable op (drives the test coverage check).
 const std::vector<std::string>& op_names();

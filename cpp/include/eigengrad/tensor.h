@@ -45,22 +45,29 @@ class Lender {
   virtual void release() noexcept = 0;
 };
 
+/// How many in-place writes a memory has seen (Note [Version counter] in variable.cpp).
+using VersionCounter = std::atomic<std::uint64_t>;
+
 /// A block of memory holding tensor elements. Either owned (64-byte aligned, from the
 /// heap) or borrowed from someone else (a NumPy array), in which case `owner` keeps
 /// the lender alive and releases it when the last tensor using it goes away.
 ///
-/// Every Storage carries a version counter: each in-place write that eigengrad
-/// makes (optimizer steps, in-place operators, `Variable::copy_`) bumps it, so that
-/// a backward rule can tell that a value it saved has changed (Note [Version counter]
-/// in variable.cpp). Writes made through NumPy views cannot be seen.
+/// Every Storage has a version counter: each in-place write that eigengrad makes
+/// (optimizer steps, in-place operators, `Variable::copy_`) bumps it, so that a
+/// backward rule can tell that a value it saved has changed (Note [Version counter]
+/// in variable.cpp). Storages borrowing one memory (two conversions of one NumPy
+/// array, views of it, a view of an eigengrad buffer) share one counter, given at
+/// construction. Writes made through NumPy views cannot be seen.
 class Storage {
  public:
   /// Allocates `nbytes` uninitialised, 64-byte aligned bytes. Throws OutOfMemory,
   /// before allocating, when `nbytes` exceeds the machine's memory (RAM and swap).
   explicit Storage(std::size_t nbytes);
   /// Borrows `data`; `owner` is destroyed (and so releases the lender) with this
-  /// storage. `lender`, when given, lives in `owner` (see Lender).
-  Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner, Lender* lender = nullptr);
+  /// storage. `lender`, when given, lives in `owner` (see Lender). `version`, when
+  /// given, is the counter of the memory shared with the other storages over it.
+  Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner, Lender* lender = nullptr,
+          std::shared_ptr<VersionCounter> version = nullptr);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -73,9 +80,12 @@ class Storage {
   Lender* lender() const { return lender_; }
 
   /// How many in-place writes this memory has seen.
-  std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
+  std::uint64_t version() const { return counter_->load(std::memory_order_acquire); }
   /// Records an in-place write (call it after writing).
-  void bump_version() { version_.fetch_add(1, std::memory_order_acq_rel); }
+  void bump_version() { counter_->fetch_add(1, std::memory_order_acq_rel); }
+  /// The version counter of `storage`'s memory, to give a storage borrowing part of
+  /// it (it keeps `storage` alive).
+  static std::shared_ptr<VersionCounter> shared_counter(const std::shared_ptr<Storage>& storage);
 
  private:
   void* data_;
@@ -83,7 +93,9 @@ class Storage {
   std::size_t nbytes_;
   std::shared_ptr<void> owner_;  // empty when the storage owns data_
   Lender* lender_ = nullptr;
-  std::atomic<std::uint64_t> version_{0};
+  VersionCounter own_version_{0};
+  std::shared_ptr<VersionCounter> shared_version_;  // destroyed before owner_
+  VersionCounter* counter_;  // &own_version_ or shared_version_.get()
   bool owned_;
 };
 

@@ -266,8 +266,9 @@ class AccumulateGrad final : public Node {
 
 namespace detail {
 /// `g` itself when nothing else shares its handle or buffer, else a copy (with
-/// its tangents): gradients handed to users never alias each other or user arrays.
-Variable with_own_buffer(const Variable& g);
+/// its tangents; a differentiable copy op when `differentiable`): gradients handed
+/// to users never alias each other, a seed or a user's array.
+Variable with_own_buffer(const Variable& g, bool differentiable = false);
 
 /// How many graph nodes (op nodes and gradient accumulators) are alive.
 std::int64_t live_nodes();

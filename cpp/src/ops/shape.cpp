@@ -292,6 +292,14 @@ Variable alias(const Variable& x) {
                    [](const JvpArgs& a) { return a.t(0); });
 }
 
+// copy(x) = x, in a buffer of its own
+//   vjp: gx = gout
+//   jvp: tout = tx
+Variable copy(const Variable& x) {
+  return record_op("copy", x.data().clone(), {x}, [](const BackwardArgs& a) -> Grads { return {a.gout}; },
+                   [](const JvpArgs& a) { return a.t(0); });
+}
+
 // stack(xs, axis) = concatenate of the inputs, each with a new axis of size 1
 Variable stack(const std::vector<Variable>& inputs, std::int64_t axis) {
   if (inputs.empty()) throw std::invalid_argument("stack: need at least one array to stack");
