@@ -584,6 +584,16 @@ void FunctionNode::save_input_versions(const std::vector<Variable>& inputs) {
   }
 }
 
+void FunctionNode::watch_saved_values(const std::vector<Tensor>& values) {
+  if (values.empty()) return;
+  if (!extra_) extra_ = std::make_unique<SavedExtra>();
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    const std::shared_ptr<Storage>& storage = values[k].storage();
+    extra_->weak.emplace_back(storage, SavedVersion{storage.get(), storage->version(),
+                                                    static_cast<std::uint32_t>(k) | kSavedValue});
+  }
+}
+
 void FunctionNode::check_versions(const std::vector<bool>& needs) const {
   auto stale = [this](const char* what, std::uint64_t now, std::uint64_t then) {
     return std::runtime_error(
@@ -597,8 +607,11 @@ void FunctionNode::check_versions(const std::vector<bool>& needs) const {
   if (!n_versions_ && !extra_) return;
   const std::uint64_t mask = read_inputs(reads_, needs.size(), [&](std::size_t i) { return needs[i]; });
   auto check = [&](const Storage& storage, const SavedVersion& v) {
-    if ((mask >> v.input & 1) && storage.version() != v.version)
-      throw stale(("input " + std::to_string(v.input)).c_str(), storage.version(), v.version);
+    if (storage.version() == v.version) return;
+    if (v.input & kSavedValue)
+      throw stale(("value " + std::to_string(v.input & ~kSavedValue) + " it saved").c_str(), storage.version(),
+                  v.version);
+    if (mask >> v.input & 1) throw stale(("input " + std::to_string(v.input)).c_str(), storage.version(), v.version);
   };
   for (std::uint8_t i = 0; i < n_versions_; ++i) check(*versions_[i].storage, versions_[i]);
   if (!extra_) return;

@@ -21,7 +21,7 @@ and message.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -45,16 +45,31 @@ class Function:
     """Base class of custom differentiable functions (see the module docstring).
 
     ``forward`` sees the inputs detached from any graph (and without tangents) and
-    runs without recording. ``backward`` returns one gradient per argument of
-    ``forward`` (``None`` for non-tensor ones) or one per tensor argument. Inputs saved with ``ctx.save_for_backward`` come back
-    in the rules as the caller's Variables (so a rule using them is differentiable
-    again); anything else saved, the output included, is a constant to the rules. ``backward(ctx, gout)`` returns one gradient per
-    Variable/array argument of ``forward`` (``None`` for none), each shaped like its
-    input; it is written with eigengrad ops, so it is differentiable again. The
-    optional ``jvp(ctx, *tangents)`` gets one tangent per such argument (``None``
-    for a zero tangent) and returns the output's tangent. A gradient or tangent may
-    carry leading batch dimensions (in whole-Jacobian passes): rules written with
-    broadcasting ops handle them as they are.
+    runs without recording; it returns a Variable (or array), or a tuple of them for
+    several outputs. ``backward(ctx, *gouts)`` gets one cotangent per output (zeros
+    for an output nothing used) and returns one gradient per argument of
+    ``forward`` (``None`` for non-tensor ones) or one per tensor argument, each with
+    its input's shape and dtype; it is written with eigengrad ops, so it is
+    differentiable again. The optional ``jvp(ctx, *tangents)`` gets one tangent per
+    tensor argument (``None`` for a zero tangent) and returns the output's tangent
+    (a tuple for several outputs). A gradient or tangent may carry leading batch
+    dimensions (in whole-Jacobian passes): rules written with broadcasting ops
+    handle them as they are.
+
+    What the rules find on ``ctx`` (Note [Custom function state]):
+
+    - an input or an output that ``forward`` kept (with ``ctx.save_for_backward`` or
+      as an attribute) comes back as the caller's Variable or as the recorded
+      output, with its graph and tangents, so a rule using it differentiates again;
+    - every Variable kept on ``ctx`` is version-checked: changing one in place
+      between forward and backward raises ``RuntimeError`` naming the function;
+    - any other float value kept (an intermediate such as ``ctx.y = x * x``) is a
+      constant to the rules. That is right for the first derivative, but not when
+      the backward pass is itself differentiated (``create_graph``, ``eg.hessian``,
+      ``eg.hvp``): then differentiating through the gradient raises
+      ``RuntimeError`` naming the function and the values, instead of returning a
+      wrong second derivative. Recompute such values in ``backward`` from the saved
+      inputs or outputs to make the function twice differentiable.
     """
 
     @staticmethod
@@ -62,42 +77,195 @@ class Function:
         raise NotImplementedError("Function subclasses must define forward(ctx, *args)")
 
     @staticmethod
-    def backward(ctx: FunctionCtx, gout: Variable) -> Any:
+    def backward(ctx: FunctionCtx, *gouts: Variable) -> Any:
         raise NotImplementedError("Function subclasses must define backward(ctx, gout)")
 
     jvp: Optional[Callable[..., Any]] = None
 
     @classmethod
-    def apply(cls, *args: Any) -> Variable:
+    def apply(cls, *args: Any) -> Any:
         """Runs ``forward`` and records the result with this class's rules."""
+        name = cls.__name__
         is_tensor = [isinstance(a, (Variable, np.ndarray)) for a in args]
         inputs = [a if isinstance(a, Variable) else Variable(a) for a, t in zip(args, is_tensor) if t]
         detached = [x.detach() for x in inputs]
         ctx = FunctionCtx()
         with autograd.no_grad():
             feed = iter(detached)
-            out = cls.forward(ctx, *[next(feed) if t else a for a, t in zip(args, is_tensor)])
-        if not isinstance(out, Variable):
-            out = Variable(out)
-        # Saved inputs come back as the caller's Variables, with their graph and
-        # tangents, so that rules using them differentiate again correctly.
-        originals = {id(d): x for d, x in zip(detached, inputs)}
-        ctx._saved = tuple(originals.get(id(v), v) for v in ctx.saved_tensors)
+            result = cls.forward(ctx, *[next(feed) if t else a for a, t in zip(args, is_tensor)])
+        several = isinstance(result, tuple)
+        outs = [_output(o, name) for o in (result if several else (result,))]
+        if not outs:
+            raise ValueError(f"{name}: forward returned an empty tuple")
+        packing = _Packing(outs) if several else None
+        state = _State(ctx, detached, inputs, outs)
 
-        def backward(gout: Variable) -> Any:
-            grads = cls.backward(ctx, gout)
+        def backward(gout: Variable, out: Optional[Variable]) -> Any:
+            differentiable = autograd.is_grad_enabled() or _core._forward_levels_open()
+            state.restore(ctx, (packing.unpack(out, 0) if packing else [out]) if out is not None else None)
+            gouts = packing.unpack(gout, gout.ndim - 1) if packing else [gout]
+            grads = cls.backward(ctx, *gouts)
             grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
             if len(grads) == len(args) != len(inputs):  # one per argument: keep the tensors'
                 grads = tuple(g for g, t in zip(grads, is_tensor) if t)
+            if differentiable and state.constants:
+                grads = tuple(_guard_double_backward(name, state.constants, g, inputs) for g in grads)
             return grads
 
         jvp = None
         if cls.jvp is not None:
 
             def jvp(*tangents: Any) -> Any:
-                return cls.jvp(ctx, *tangents)
+                state.restore(ctx, None)
+                tout = cls.jvp(ctx, *tangents)
+                return packing.pack_tangents(tout, name) if packing and tout is not None else tout
 
-        return _core._record_custom(cls.__name__, out, inputs, backward, jvp)
+        recorded = packing.packed if packing else outs[0]
+        out = _core._record_custom(name, recorded, inputs, backward, jvp, state.keeps_output, state.watched)
+        return tuple(packing.unpack(out, 0)) if packing else out
+
+
+def _output(value: Any, name: str) -> Variable:
+    if isinstance(value, Variable):
+        return value
+    if isinstance(value, (list, tuple)) and any(isinstance(v, Variable) for v in value):
+        raise TypeError(f"{name}: forward returned a list of Variables; return a tuple for several outputs "
+                        "or eg.stack(...) for one")
+    return Variable(value)
+
+
+# Note [Custom function state]
+# A custom function's forward runs on detached inputs without recording, so what it
+# keeps on ctx is cut from the graph. Before each rule runs, the kept inputs and
+# outputs are put back as the caller's Variables and the recorded output (whose
+# grad_fn is the function's own node), so rules that use them are differentiable
+# again, exactly; every kept Variable is version-checked by the node. Other float
+# values are intermediates: constants to the rule. A backward that is itself being
+# differentiated (grad mode on, or tangents flowing: forward over reverse) would
+# treat them as constants too and return a wrong second derivative, so its results
+# then pass through a guard op whose VJP and JVP raise, naming the values.
+
+class _Slot(NamedTuple):
+    """A kept input (`index` into the caller's Variables) or output (into the outputs)."""
+
+    kind: str
+    index: int
+
+
+class _State:
+    """What forward left on ctx, sorted into inputs, outputs and intermediates.
+
+    (Plain methods, no recursive closures: a closure that calls itself is a
+    reference cycle, which would keep the caller's Variables alive until a garbage
+    collection.)"""
+
+    def __init__(self, ctx: FunctionCtx, detached: list, inputs: list, outs: list) -> None:
+        self._input_index = {id(d): k for k, d in enumerate(detached)}
+        self._output_index = {id(o): k for k, o in enumerate(outs)}
+        self.inputs = inputs
+        self.outs = outs
+        self.keeps_output = False
+        self.watched: list = []    # Variables kept besides inputs and outputs
+        self.constants: list = []  # where intermediates are kept, for the guard's message
+        self.slots: dict = {}      # attribute -> its value with inputs and outputs as _Slots
+        for key, value in vars(ctx).items():
+            sorted_value, found = self._sort(value, "ctx.saved_tensors" if key == "_saved" else f"ctx.{key}")
+            if found:
+                self.slots[key] = sorted_value
+        del self._input_index, self._output_index
+
+    def _sort(self, value: Any, where: str) -> Tuple[Any, bool]:
+        """`value` with the inputs and outputs in it replaced by _Slots, and whether
+        there were any."""
+        if type(value) in (tuple, list):
+            items = [self._sort(v, f"{where}[{k}]") for k, v in enumerate(value)]
+            return type(value)(v for v, _ in items), any(found for _, found in items)
+        if isinstance(value, Variable):
+            if id(value) in self._input_index:
+                return _Slot("input", self._input_index[id(value)]), True
+            if id(value) in self._output_index:
+                self.keeps_output = True
+                return _Slot("output", self._output_index[id(value)]), True
+            self.watched.append(value)
+            self.constants.append(where)
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+            self.constants.append(where)
+        return value, False
+
+    def restore(self, ctx: FunctionCtx, outputs: Optional[list]) -> None:
+        """Puts the kept inputs back on ctx as the caller's Variables and the kept
+        outputs as `outputs` (None: as forward returned them)."""
+        outputs = self.outs if outputs is None else outputs
+        for key, slot in self.slots.items():
+            setattr(ctx, key, self._value(slot, outputs))
+
+    def _value(self, v: Any, outputs: list) -> Any:
+        if isinstance(v, _Slot):
+            return (self.inputs if v.kind == "input" else outputs)[v.index]
+        if type(v) in (tuple, list):
+            return type(v)(self._value(a, outputs) for a in v)
+        return v
+
+
+class _Packing:
+    """Several outputs recorded as one: their flattened values side by side in one
+    vector (in the widest dtype), unpacked by differentiable slices."""
+
+    def __init__(self, outs: list) -> None:
+        self.shapes = [o.shape for o in outs]
+        self.dtypes = [o.dtype for o in outs]
+        self.sizes = [o.size for o in outs]
+        wide = np.result_type(*self.dtypes)
+        with autograd.no_grad():
+            self.packed = _core.concatenate([_core.reshape(_core.astype(o, wide), (-1,)) for o in outs], 0)
+
+    def unpack(self, packed: Variable, lead: int) -> list:
+        """The outputs (or their cotangents, with `lead` batch dimensions in front)."""
+        front = tuple(packed.shape[:lead])
+        parts, start = [], 0
+        for shape, dtype, size in zip(self.shapes, self.dtypes, self.sizes):
+            part = packed[(Ellipsis, slice(start, start + size))]
+            parts.append(_core.astype(_core.reshape(part, front + tuple(shape)), dtype))
+            start += size
+        return parts
+
+    def pack_tangents(self, touts: Any, name: str) -> Variable:
+        touts = tuple(touts) if isinstance(touts, (tuple, list)) else (touts,)
+        if len(touts) != len(self.shapes):
+            raise ValueError(f"{name}: jvp returned {len(touts)} tangents for {len(self.shapes)} outputs")
+        flat, front = [], None
+        for t, shape, size, dtype in zip(touts, self.shapes, self.sizes, self.dtypes):
+            if t is None:
+                continue
+            t = t if isinstance(t, Variable) else Variable(t)
+            front = tuple(t.shape[: t.ndim - len(shape)])
+        if front is None:
+            return None
+        for t, shape, size, dtype in zip(touts, self.shapes, self.sizes, self.dtypes):
+            t = Variable(np.zeros(front + tuple(shape), dtype=dtype)) if t is None else t
+            t = t if isinstance(t, Variable) else Variable(t)
+            flat.append(_core.reshape(_core.astype(t, self.packed.dtype), front + (-1,)))
+        return _core.concatenate(flat, -1)
+
+
+def _guard_double_backward(name: str, constants: list, grad: Any, inputs: list) -> Any:
+    """`grad` passed through an op that raises if it is differentiated, with respect
+    to anything that reaches it or to the function's inputs (on which the kept
+    intermediates depend, though no edge of the graph says so)."""
+    if grad is None:
+        return None
+    grad = grad if isinstance(grad, Variable) else Variable(grad)
+    message = (
+        f"{name}: its backward is being differentiated (create_graph, eg.hessian, eg.hvp or a nested "
+        f"transform), but it uses values that forward computed and kept ({', '.join(constants)}): to the "
+        "second derivative they would be constants and the result wrong. Keep only inputs and outputs "
+        "(ctx.save_for_backward) and recompute the rest in backward from them"
+    )
+
+    def refuse(*_: Any) -> Any:
+        raise RuntimeError(message)
+
+    return _core._record_custom(f"{name}.backward", grad, [grad, *inputs], lambda g, out: refuse(), refuse, False, [])
 
 
 def custom_vjp(fun: Callable[..., Any]) -> Callable[..., Any]:
@@ -116,8 +284,8 @@ def custom_vjp(fun: Callable[..., Any]) -> Callable[..., Any]:
             return out
 
         @staticmethod
-        def backward(ctx, gout):
-            grads = rules["bwd"](ctx.residuals, gout)
+        def backward(ctx, *gouts):
+            grads = rules["bwd"](ctx.residuals, gouts if len(gouts) > 1 else gouts[0])
             return tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
 
     _CustomVJP.__name__ = getattr(fun, "__name__", "custom_vjp")

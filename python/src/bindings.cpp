@@ -88,27 +88,39 @@ const char* intern(const std::string& name) {
   return names->insert(name).first->c_str();
 }
 
+/// The shape and dtype a rule's result must have.
+struct Meta {
+  Shape shape;
+  DType dtype;
+};
+
 /// The Variables a Python rule returned: one per entry of `like` (None: no gradient),
-/// each with the leading batch shape `lead` followed by its input's shape.
-std::vector<Variable> rule_results(const char* name, const char* what, py::handle result,
-                                   const std::vector<Shape>& shapes, const Shape& lead) {
+/// each with the leading batch shape `lead` followed by its entry's shape and with
+/// its entry's dtype. `what` names the rule and `whom` the entries ("input").
+std::vector<Variable> rule_results(const char* name, const char* what, const char* whom, py::handle result,
+                                   const std::vector<Meta>& like, const Shape& lead) {
   py::tuple items = py::isinstance<py::tuple>(result) ? py::reinterpret_borrow<py::tuple>(result)
                                                       : py::make_tuple(result);
-  if (items.size() != shapes.size())
+  if (items.size() != like.size())
     throw std::invalid_argument(std::string(name) + ": " + what + " returned " + std::to_string(items.size()) +
-                                " values for " + std::to_string(shapes.size()) + " inputs");
+                                " values for " + std::to_string(like.size()) + " " + whom + "s");
   std::vector<Variable> out;
-  for (std::size_t i = 0; i < shapes.size(); ++i) {
+  for (std::size_t i = 0; i < like.size(); ++i) {
     if (items[i].is_none()) {
       out.emplace_back();
       continue;
     }
+    const std::string which = std::string(whom) + " " + std::to_string(i);
     Variable v = to_variable(items[i], name);
     Shape want = lead;
-    want.insert(want.end(), shapes[i].begin(), shapes[i].end());
+    want.insert(want.end(), like[i].shape.begin(), like[i].shape.end());
     if (v.shape() != want)
       throw std::invalid_argument(std::string(name) + ": " + what + " returned shape " + shape_str(v.shape()) +
-                                  " for input " + std::to_string(i) + "; expected " + shape_str(want));
+                                  " for " + which + "; expected " + shape_str(want));
+    if (v.dtype() != like[i].dtype)
+      throw TypeError(std::string(name) + ": " + what + " returned dtype " + dtype_name(v.dtype()) + " for " +
+                      which + ", which has dtype " + dtype_name(like[i].dtype) +
+                      "; return it in that dtype (x.astype(...))");
     out.push_back(v);
   }
   return out;
@@ -411,15 +423,17 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
         "x as an input to differentiate: a leaf if x does not require grad, else a connected alias; "
         "tangents kept.");
   m.def("_record_custom", [](const std::string& name, const Variable& out, std::vector<Variable> inputs,
-                             py::object backward, py::object jvp) {
+                             py::object backward, py::object jvp, bool save_out, const std::vector<Variable>& watched) {
     const char* op = intern(name);
-    std::vector<Shape> shapes;
-    for (const Variable& x : inputs) shapes.push_back(x.shape());
     // Python rules run with the GIL held; the engine releases it around backward.
-    BackwardFn vjp = [op, fn = hold(std::move(backward)), shapes](const BackwardArgs& a) {
+    // The backward gets the cotangent and, when `save_out`, the output (with this
+    // node as its grad_fn, so that a rule using it is differentiable again).
+    std::vector<Meta> metas;
+    for (const Variable& x : inputs) metas.push_back(Meta{x.shape(), x.dtype()});
+    BackwardFn vjp = [op, fn = hold(std::move(backward)), metas](const BackwardArgs& a) {
       py::gil_scoped_acquire gil;
-      py::object result = (*fn)(a.gout);
-      return rule_results(op, "backward", result, shapes, a.lead_shape());
+      py::object result = (*fn)(a.gout, a.out.defined() ? py::cast(a.out) : py::none());
+      return rule_results(op, "backward", "input", result, metas, a.lead_shape());
     };
     JvpFn fwd;
     if (!jvp.is_none())
@@ -429,14 +443,21 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
         for (const Variable& t : a.tangents) tangents.append(grad_or_none(t));
         py::object result = (*fn)(*py::tuple(tangents));
         if (result.is_none()) return Variable();
-        Shape out_shape(a.out.shape());
-        return rule_results(op, "jvp", result, {out_shape}, a.lead_shape())[0];
+        return rule_results(op, "jvp", "output", result, {Meta{a.out.shape(), a.out.dtype()}}, a.lead_shape())[0];
       };
-    return record(op, out.data(), inputs, std::move(vjp), std::move(fwd));
-  }, "Records `out` as computed from `inputs` by a custom function with Python rules.");
+    Variable result = record(op, out.data(), inputs, std::move(vjp), std::move(fwd), save_out);
+    if (auto node = std::dynamic_pointer_cast<FunctionNode>(result.grad_fn())) {
+      std::vector<Tensor> values;
+      for (const Variable& v : watched) values.push_back(v.data());
+      node->watch_saved_values(values);
+    }
+    return result;
+  }, "Records `out` as computed from `inputs` by a custom function with Python rules; `watched` are "
+     "the other values its rules keep (their in-place changes are checked like the inputs').");
   m.def("set_num_threads", &set_num_threads, py::arg("n"),
         "Threads for matrix products and large element-wise kernels (default: all cores).");
   m.def("get_num_threads", &get_num_threads, "The thread count set by set_num_threads.");
+  m.def("_forward_levels_open", &forward_levels_open, "Whether tangents may flow (a forward level is open).");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");

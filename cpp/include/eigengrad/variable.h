@@ -204,8 +204,14 @@ class FunctionNode final : public Node {
   /// Records the versions of the inputs whose values the rule reads (see
   /// Note [Saved values]); called once, by record().
   void save_input_versions(const std::vector<Variable>& inputs);
+  /// Records the versions of other values the rule keeps (a custom function's
+  /// saved intermediates, watched weakly): apply raises, naming value k, when one
+  /// has been changed in place since.
+  void watch_saved_values(const std::vector<Tensor>& values);
 
  private:
+  /// Marks a SavedVersion of a watched value (its index in the low bits), not an input.
+  static constexpr std::uint32_t kSavedValue = 1u << 31;
   /// The version an input buffer had when the op ran (Note [Version counter]).
   /// For an op in the saved-reads table, the rule's captures keep the buffer alive
   /// (the table is checked against them), so a plain pointer is enough.
