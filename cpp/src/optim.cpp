@@ -176,15 +176,18 @@ void Adam::step() {
       T* Vmax = o.amsgrad ? max_exp_avg_sq_[i].data_as<T>() : nullptr;
       const T* G = g.data_as<T>();
       const T sign = o.maximize ? T(-1) : T(1), wd = T(o.weight_decay);
-      const T b1 = T(o.beta1), b2 = T(o.beta2), eps = T(o.eps), bc2 = T(bias2_sqrt), step = T(step_size);
+      // 1 - beta is formed in double and rounded once (in float32, 1 - 0.999f is
+      // 1.3e-5 away from 0.001: a bias in every step), as PyTorch does.
+      const T one_minus_b1 = T(1 - o.beta1), b2 = T(o.beta2), one_minus_b2 = T(1 - o.beta2);
+      const T eps = T(o.eps), bc2 = T(bias2_sqrt), step = T(step_size);
       const T decay = T(1 - o.lr * o.weight_decay);
       const bool l2 = !o.decoupled_weight_decay && o.weight_decay != 0;
       const bool decoupled = o.decoupled_weight_decay && o.weight_decay != 0;
       for (std::int64_t k = 0, n = p.numel(); k < n; ++k) {
         if (decoupled) P[k] *= decay;
         const T gk = l2 ? sign * G[k] + wd * P[k] : sign * G[k];
-        M[k] = b1 * M[k] + (T(1) - b1) * gk;
-        V[k] = b2 * V[k] + (T(1) - b2) * gk * gk;
+        M[k] += one_minus_b1 * (gk - M[k]);  // lerp towards g, as torch.lerp_
+        V[k] = b2 * V[k] + one_minus_b2 * gk * gk;
         T v = V[k];
         if (Vmax) v = Vmax[k] = std::max(Vmax[k], v);
         P[k] -= step * M[k] / (std::sqrt(v) / bc2 + eps);

@@ -78,7 +78,7 @@ std::string human_bytes(double bytes) {
 }
 
 void count_allocation(std::size_t nbytes) {
-  detail::count(detail::thread_counts().allocations, 1);
+  detail::count(detail::thread_counts(), &detail::Counts::allocations, 1);
   if (allocations_until_failure.load(std::memory_order_relaxed) >= 0 &&
       allocations_until_failure.fetch_sub(1, std::memory_order_relaxed) <= 0) {
     allocations_until_failure.store(0, std::memory_order_relaxed);
@@ -105,17 +105,54 @@ std::vector<detail::Counts*>& registry() {
   static auto* blocks = new std::vector<detail::Counts*>();
   return *blocks;
 }
+
+std::vector<detail::Counts*>& free_blocks() {  // blocks of ended threads, for reuse
+  static auto* blocks = new std::vector<detail::Counts*>();
+  return *blocks;
+}
+
+detail::Counts& ended_threads_block() {
+  static auto* block = [] {
+    auto* b = new detail::Counts();
+    b->shared = true;
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry().push_back(b);
+    return b;
+  }();
+  return *block;
+}
+
+// This thread's block, and whether the thread is ending (its block given back).
+// Plain thread-locals stay valid to the thread's very end; the guard's destructor
+// gives the block back.
+thread_local detail::Counts* tls_block = nullptr;
+thread_local bool tls_block_returned = false;
+
+struct ReturnBlockAtThreadExit {
+  ~ReturnBlockAtThreadExit() {
+    tls_block_returned = true;
+    if (!tls_block) return;
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    free_blocks().push_back(tls_block);
+    tls_block = nullptr;
+  }
+};
 }  // namespace
 
 namespace detail {
 Counts& thread_counts() {
-  thread_local Counts* mine = [] {
-    auto* block = new Counts();  // never freed: a thread's counts outlive it
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    registry().push_back(block);
-    return block;
-  }();
-  return *mine;
+  if (tls_block) return *tls_block;
+  if (tls_block_returned) return ended_threads_block();
+  thread_local ReturnBlockAtThreadExit guard;
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  if (!free_blocks().empty()) {
+    tls_block = free_blocks().back();
+    free_blocks().pop_back();
+  } else {
+    tls_block = new Counts();  // never freed: its counts outlive the thread
+    registry().push_back(tls_block);
+  }
+  return *tls_block;
 }
 
 std::int64_t total(std::atomic<std::int64_t> Counts::*field) {
@@ -176,8 +213,8 @@ Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), counter_(&own_version_),
   if (!data_)
     throw OutOfMemory("out of memory allocating " + human_bytes(static_cast<double>(nbytes)));
   detail::Counts& counts = detail::thread_counts();
-  detail::count(counts.owned, 1);
-  detail::count(counts.owned_bytes, static_cast<std::int64_t>(nbytes));
+  detail::count(counts, &detail::Counts::owned, 1);
+  detail::count(counts, &detail::Counts::owned_bytes, static_cast<std::int64_t>(nbytes));
 }
 
 Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner, Lender* lender,
@@ -185,7 +222,7 @@ Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner, Le
     : data_(data), nbytes_(nbytes), owner_(std::move(owner)), lender_(lender),
       shared_version_(std::move(version)), counter_(shared_version_ ? shared_version_.get() : &own_version_),
       owned_(false) {
-  detail::count(detail::thread_counts().borrowed, 1);
+  detail::count(detail::thread_counts(), &detail::Counts::borrowed, 1);
 }
 
 std::shared_ptr<VersionCounter> Storage::shared_counter(const std::shared_ptr<Storage>& storage) {
@@ -197,10 +234,10 @@ Storage::~Storage() {
   detail::Counts& counts = detail::thread_counts();
   if (owned_) {
     std::free(raw_);
-    detail::count(counts.owned, -1);
-    detail::count(counts.owned_bytes, -static_cast<std::int64_t>(nbytes_));
+    detail::count(counts, &detail::Counts::owned, -1);
+    detail::count(counts, &detail::Counts::owned_bytes, -static_cast<std::int64_t>(nbytes_));
   } else {
-    detail::count(counts.borrowed, -1);
+    detail::count(counts, &detail::Counts::borrowed, -1);
   }
 }
 

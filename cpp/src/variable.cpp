@@ -292,11 +292,29 @@ void Variable::set_grad(const Variable& grad) {
     throw std::invalid_argument("grad: assigned gradient has shape " + shape_str(grad.shape()) +
                                 " and dtype " + dtype_name(grad.dtype()) + ", the Variable has " +
                                 shape_str(shape()) + " and " + dtype_name(dtype()));
+  // A leaf gradient is stored through a handle of its own over the same values (and
+  // the same accumulator), so that `x.grad = x` or `x.grad = y; y.grad = x` make no
+  // reference cycle between handles, which nothing could free (Note [Grad cycles]).
+  Variable stored = grad;
+  if (grad.defined() && !grad.grad_fn()) {
+    stored = Variable(grad.data());
+    stored.impl_->requires_grad = grad.requires_grad();
+    stored.impl_->grad_accumulator = grad.impl_->grad_accumulator;
+    stored.impl_->tangents = grad.impl_->tangents;
+  }
   Variable old;  // dropped outside the lock: it may own a whole graph (create_graph)
   std::lock_guard<SpinLock> lock(stripe(impl_.get()));
   old = std::move(impl_->grad);
-  impl_->grad = grad;
+  impl_->grad = std::move(stored);
 }
+
+// Note [Grad cycles]
+// A Variable's state owns its `.grad`. A gradient that is a leaf is held through a
+// fresh handle (same buffer, same requires_grad and accumulator), so assigning
+// Variables as each other's gradients never closes a cycle of owning references.
+// A gradient with a graph (backward(create_graph=True), or x.grad = f(x)) may refer
+// back to the Variable through the graph: that cycle is freed by `x.grad = None` (or
+// an optimizer's zero_grad), as in PyTorch.
 
 void Variable::backward(const Variable& grad, std::optional<bool> retain_graph, bool create_graph) const {
   eigengrad::backward({*this}, {grad}, retain_graph, create_graph);
@@ -351,7 +369,7 @@ std::int64_t live_nodes() { return total(&Counts::nodes); }
 
 Node::Node(const char* name, std::vector<std::shared_ptr<Node>> next)
     : name_(name), next_(std::move(next)) {
-  detail::count(detail::thread_counts().nodes, 1);
+  detail::count(detail::thread_counts(), &detail::Counts::nodes, 1);
 }
 
 int Node::add_hook(GradHook hook) {
@@ -436,7 +454,7 @@ Node::~Node() {
     node->release();
     adopt(node->next_);
   }
-  detail::count(detail::thread_counts().nodes, -1);
+  detail::count(detail::thread_counts(), &detail::Counts::nodes, -1);
 }
 
 // Note [Version counter]
@@ -521,7 +539,7 @@ const SavedReads* saved_reads(const char* op) {
   static const std::unordered_map<std::string_view, SavedReads> table = {
       {"log", kReadsX}, {"abs", kReadsX}, {"sin", kReadsX}, {"cos", kReadsX},
       {"log1p", kReadsX}, {"square", kReadsX}, {"clip", kReadsX},
-      {"max", kReadsX}, {"min", kReadsX}, {"logsumexp", kReadsX},
+      {"max", kReadsX}, {"min", kReadsX}, {"logsumexp", kReadsX}, {"norm", kReadsX},
       {"cross_entropy", kReadsX},
       {"mul", {{kY, kX, kNone, kNone}}},
       {"matmul", {{kY, kX, kNone, kNone}}},

@@ -66,6 +66,7 @@ from eigengrad.function import Function, FunctionCtx, custom_vjp
 from eigengrad.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
 from eigengrad.gradcheck import GradcheckError, gradcheck
+from eigengrad.norms import norm
 
 float32 = "float32"
 float64 = "float64"

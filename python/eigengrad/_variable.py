@@ -126,7 +126,7 @@ def _getitem(x: Variable, key: Any) -> Variable:
         rest = [p for p in range(len(shape)) if p not in adv_positions]
         y = _core.transpose(y, adv_positions + rest)
         first = 0
-    merged = list(y.shape[:first]) + [-1] + list(y.shape[first + len(dims) :])
+    merged = list(y.shape[:first]) + [int(np.prod(dims))] + list(y.shape[first + len(dims) :])
     y = _core.reshape(y, merged)
     return _core.take(y, linear, first)
 

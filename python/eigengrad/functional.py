@@ -196,8 +196,9 @@ def _basis(n: int, shape: tuple, dtype: Any, start: int, stop: int) -> Variable:
 
 
 def _chunks(n: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]:
-    size = n if not chunk_size else max(1, int(chunk_size))
-    return [(s, min(s + size, n)) for s in range(0, n, size)] or [(0, 0)]
+    """[start, stop) ranges of at most `chunk_size` (default: all) covering range(n)."""
+    size = max(1, n if not chunk_size else int(chunk_size))
+    return [(s, min(s + size, n)) for s in range(0, n, size)]
 
 
 def _jacobian_rev(f, args, nums, chunk_size):
@@ -208,7 +209,7 @@ def _jacobian_rev(f, args, nums, chunk_size):
     for o in outs:
         m = o.size
         per_input = []
-        if not o.requires_grad:
+        if not o.requires_grad or m == 0:
             per_input = [Variable(np.zeros(o.shape + x.shape, dtype=o.dtype)) for x in xs]
         else:
             parts = [[] for _ in xs]
@@ -232,6 +233,11 @@ def _jacobian_fwd(f, args, nums, chunk_size):
     for i in nums:
         x = args[i]
         n = x.size
+        if n == 0:  # no tangent to push: the Jacobian has no columns
+            with _inside_transform():
+                outs, single = _outputs(f(*args), "jacobian")
+            jacs_by_input.append([Variable(np.zeros(o.shape + x.shape, dtype=o.dtype)) for o in outs])
+            continue
         parts = None
         for start, stop in _chunks(n, chunk_size):
             with _core.ForwardLevel() as level:

@@ -208,6 +208,15 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
             const Variable& v = data.cast<const Variable&>();
             return Variable(dt ? v.data().to(*dt) : v.data(), requires_grad);
           }
+          if (holds_variables(data)) {
+            // A leaf of their values would cut the Variables from the graph.
+            Variable stacked = to_variable(data, "Variable");
+            if (stacked.requires_grad() || !stacked.impl()->tangents.empty())
+              throw TypeError("Variable: data is a sequence of Variables that require grad; a new leaf would cut "
+                              "them from the graph. Use eg.stack(seq) to stack them differentiably, or "
+                              "eg.stack(seq).detach() for a leaf of their values");
+            return Variable(dt ? stacked.data().to(*dt) : stacked.data(), requires_grad);
+          }
           return Variable(tensor_from_python(data, dt, "Variable"), requires_grad);
         }),
         py::arg("data"), py::arg("requires_grad") = false, py::arg("dtype") = py::none())
@@ -324,6 +333,10 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   def_reduce("min", min, "Minimum over axis; ties share the gradient evenly.");
   def_reduce("logsumexp", logsumexp,
              "log(sum(exp(x))) over axis, stable; over all -inf: value -inf, gradient 0.");
+  m.def("_norm2", [](py::handle x, py::handle axis, bool keepdims) {
+    return norm(to_variable(x, "norm"), parse_axes(axis, "norm"), keepdims);
+  }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
+  "The Euclidean norm over axis (eg.norm's ord=2); its gradient at 0 is 0.");
   m.def("sum_to", [](py::handle x, py::handle shape) {
     return sum_to(to_variable(x, "sum_to"), parse_shape(shape, "sum_to"));
   }, py::arg("x"), py::arg("shape"), "Sums broadcast dimensions away so x has `shape`.");
@@ -454,8 +467,9 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     return result;
   }, "Records `out` as computed from `inputs` by a custom function with Python rules; `watched` are "
      "the other values its rules keep (their in-place changes are checked like the inputs').");
-  m.def("set_num_threads", &set_num_threads, py::arg("n"),
-        "Threads for matrix products and large element-wise kernels (default: all cores).");
+  m.def("set_num_threads", [](py::handle n) { set_num_threads(parse_integer(n, "set_num_threads", "n")); },
+        py::arg("n"), "Threads for matrix products and large element-wise kernels (default: all cores); "
+                      "1 <= n <= 4 per core (at least 64, at most 1024), else ValueError.");
   m.def("get_num_threads", &get_num_threads, "The thread count set by set_num_threads.");
   m.def("_forward_levels_open", &forward_levels_open, "Whether tangents may flow (a forward level is open).");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");

@@ -284,40 +284,108 @@ py::array tensor_to_numpy(const Tensor& t) {
   return py::array(dt, shape, strides, t.data(), base);
 }
 
+bool holds_variables(py::handle obj, int depth) {
+  if (depth > 64 || !(PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr()))) return false;
+  for (py::handle item : obj)
+    if (py::isinstance<Variable>(item) || holds_variables(item, depth + 1)) return true;
+  return false;
+}
+
+namespace {
+/// A list or tuple holding Variables, stacked along a new first axis (recursively
+/// for nested sequences): differentiable, like jnp.asarray of traced values. The
+/// other entries take the Variables' (promoted) dtype.
+Variable stack_sequence(py::handle seq, const char* op) {
+  std::vector<py::handle> items(seq.begin(), seq.end());
+  std::vector<Variable> parts(items.size());
+  std::optional<DType> dtype;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (py::isinstance<Variable>(items[i])) parts[i] = items[i].cast<const Variable&>();
+    else if (holds_variables(items[i])) parts[i] = stack_sequence(items[i], op);
+    else continue;
+    dtype = dtype ? promote(*dtype, parts[i].dtype()) : parts[i].dtype();
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!parts[i].defined()) parts[i] = Variable(tensor_from_python(items[i], dtype, op));
+    else if (parts[i].dtype() != *dtype) parts[i] = astype(parts[i], *dtype);
+    if (parts[i].shape() != parts[0].shape())
+      throw std::invalid_argument(std::string(op) + ": a sequence of Variables must hold entries of one shape "
+                                  "(it is stacked); got " + shape_str(parts[0].shape()) + " and " +
+                                  shape_str(parts[i].shape()));
+  }
+  return stack(parts, 0);
+}
+}  // namespace
+
 Variable to_variable(py::handle obj, const char* op) {
   if (py::isinstance<Variable>(obj)) return obj.cast<const Variable&>();
+  if (holds_variables(obj)) return stack_sequence(obj, op);
   return Variable(tensor_from_python(obj, std::nullopt, op));
 }
+
+namespace {
+/// A weak Python scalar as a 0-d tensor of `dtype`. An int beyond float64's range
+/// is NumPy's OverflowError, naming the op.
+Variable weak_scalar(py::handle obj, DType dtype, const char* op) {
+  const double value = PyFloat_AsDouble(obj.ptr());
+  if (value == -1.0 && PyErr_Occurred()) {
+    if (!PyErr_ExceptionMatches(PyExc_OverflowError)) throw py::error_already_set();
+    PyErr_Clear();
+    PyErr_SetString(PyExc_OverflowError,
+                    (std::string(op) + ": Python int too large to convert to float").c_str());
+    throw py::error_already_set();
+  }
+  return Variable(Tensor::scalar(value, dtype));
+}
+
+/// Whether `obj` is a NumPy array or scalar of bools or integers of at most 16
+/// bits: NumPy 2 promotes those with float32 to float32 (wider ones to float64).
+bool small_integer_array(py::handle obj) {
+  if (!py::isinstance<py::array>(obj) && !PyObject_HasAttrString(obj.ptr(), "dtype")) return false;
+  if (!py::isinstance<py::array>(obj) && !py::isinstance(obj, numpy().attr("generic"))) return false;
+  py::dtype dt = py::reinterpret_borrow<py::object>(obj).attr("dtype");
+  const char kind = dt.kind();
+  return (kind == 'b' || kind == 'i' || kind == 'u') && dt.itemsize() <= 2;
+}
+
+/// `obj` as the operand of a binary op whose other operand has dtype `other`.
+Variable operand_against(py::handle obj, DType other, const char* op) {
+  if (other == DType::Float32 && small_integer_array(obj))
+    return Variable(tensor_from_python(obj, DType::Float32, op));
+  return to_variable(obj, op);
+}
+}  // namespace
 
 std::pair<Variable, Variable> to_variable_pair(py::handle x, py::handle y, const char* op) {
   const bool x_var = py::isinstance<Variable>(x), y_var = py::isinstance<Variable>(y);
   if (x_var && y_var) return {x.cast<const Variable&>(), y.cast<const Variable&>()};
-  if (x_var && is_weak_scalar(y)) {
+  if (x_var) {
     const Variable& v = x.cast<const Variable&>();
-    return {v, Variable(Tensor::scalar(y.cast<double>(), v.dtype()))};
+    return {v, is_weak_scalar(y) ? weak_scalar(y, v.dtype(), op) : operand_against(y, v.dtype(), op)};
   }
-  if (y_var && is_weak_scalar(x)) {
+  if (y_var) {
     const Variable& v = y.cast<const Variable&>();
-    return {Variable(Tensor::scalar(x.cast<double>(), v.dtype())), v};
+    return {is_weak_scalar(x) ? weak_scalar(x, v.dtype(), op) : operand_against(x, v.dtype(), op), v};
   }
-  Variable a = x_var ? x.cast<const Variable&>() : Variable();
-  Variable b = y_var ? y.cast<const Variable&>() : Variable();
-  if (!a.defined() && !b.defined()) {  // neither is a Variable: a weak scalar follows the array
-    if (is_weak_scalar(x) && !is_weak_scalar(y)) {
-      b = to_variable(y, op);
-      a = Variable(Tensor::scalar(x.cast<double>(), b.dtype()));
-    } else if (is_weak_scalar(y) && !is_weak_scalar(x)) {
-      a = to_variable(x, op);
-      b = Variable(Tensor::scalar(y.cast<double>(), a.dtype()));
-    }
+  // Neither is a Variable: a weak scalar follows the array; small integers follow
+  // a float32 array.
+  if (is_weak_scalar(x) && !is_weak_scalar(y)) {
+    Variable b = to_variable(y, op);
+    return {weak_scalar(x, b.dtype(), op), b};
   }
-  if (!a.defined()) a = to_variable(x, op);
-  if (!b.defined()) b = to_variable(y, op);
-  return {a, b};
+  if (is_weak_scalar(y) && !is_weak_scalar(x)) {
+    Variable a = to_variable(x, op);
+    return {a, weak_scalar(y, a.dtype(), op)};
+  }
+  if (small_integer_array(x) && !small_integer_array(y)) {
+    Variable b = to_variable(y, op);
+    return {operand_against(x, b.dtype(), op), b};
+  }
+  Variable a = to_variable(x, op);
+  return {a, operand_against(y, a.dtype(), op)};
 }
 
-namespace {
-std::int64_t parse_int(py::handle obj, const char* op, const char* what) {
+std::int64_t parse_integer(py::handle obj, const char* op, const char* what) {
   if (PyBool_Check(obj.ptr()) || !PyIndex_Check(obj.ptr()))
     throw TypeError(std::string(op) + ": " + what + " must be an integer, got " +
                     py::str(py::type::of(obj)).cast<std::string>());
@@ -334,27 +402,26 @@ std::int64_t parse_int(py::handle obj, const char* op, const char* what) {
   if (value == -1 && PyErr_Occurred()) throw py::error_already_set();
   return value;
 }
-}  // namespace
 
 Axes parse_axes(py::handle axis, const char* op) {
   if (axis.is_none()) return std::nullopt;
   if (py::isinstance<py::tuple>(axis) || py::isinstance<py::list>(axis)) {
     std::vector<std::int64_t> axes;
-    for (py::handle a : axis) axes.push_back(parse_int(a, op, "axis"));
+    for (py::handle a : axis) axes.push_back(parse_integer(a, op, "axis"));
     return axes;
   }
-  return std::vector<std::int64_t>{parse_int(axis, op, "axis")};
+  return std::vector<std::int64_t>{parse_integer(axis, op, "axis")};
 }
 
-std::int64_t parse_axis(py::handle axis, const char* op) { return parse_int(axis, op, "axis"); }
+std::int64_t parse_axis(py::handle axis, const char* op) { return parse_integer(axis, op, "axis"); }
 
 Shape parse_shape(py::handle shape, const char* op) {
   if (py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape)) {
     Shape s;
-    for (py::handle d : shape) s.push_back(parse_int(d, op, "shape entries"));
+    for (py::handle d : shape) s.push_back(parse_integer(d, op, "shape entries"));
     return s;
   }
-  return Shape{parse_int(shape, op, "shape")};
+  return Shape{parse_integer(shape, op, "shape")};
 }
 
 }  // namespace eigengrad::python

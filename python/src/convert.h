@@ -27,8 +27,12 @@ Tensor tensor_from_python(py::handle obj, std::optional<DType> dtype, const char
 /// A NumPy array viewing the tensor's buffer (no copy); it keeps the buffer alive.
 py::array tensor_to_numpy(const Tensor& t);
 
-/// A Variable for `obj`: Variables as they are, anything else via tensor_from_python.
+/// A Variable for `obj`: Variables as they are; a list or tuple holding Variables
+/// stacked (differentiably, never detached); anything else via tensor_from_python.
 Variable to_variable(py::handle obj, const char* op);
+
+/// Whether `obj` is a list or tuple with a Variable somewhere inside.
+bool holds_variables(py::handle obj, int depth = 0);
 
 /// The two operands of a binary op. A plain Python int/float/bool is "weak" (NumPy 2):
 /// it takes the dtype of the other operand. NumPy scalars and arrays are not weak.
@@ -36,6 +40,10 @@ std::pair<Variable, Variable> to_variable_pair(py::handle x, py::handle y, const
 
 /// The `axis` argument of reductions: None, an int or a tuple/list of ints.
 Axes parse_axes(py::handle axis, const char* op);
+
+/// An integer argument (bools, floats and integers beyond 64 bits raise, naming `op`
+/// and `what`).
+std::int64_t parse_integer(py::handle obj, const char* op, const char* what);
 
 /// One axis given as an int (bool, float and out-of-range integers raise naming `op`).
 std::int64_t parse_axis(py::handle axis, const char* op);

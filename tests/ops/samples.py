@@ -395,6 +395,9 @@ OPS: List[OpInfo] = [
         Sample((normal(2, 3) + 500,), dict(axis=1)),
         Sample((normal(3) - 500,), dict(axis=0)),
     ], domain="any real, including large offsets (stability)"),
+    OpInfo("norm", lambda x, axis=None, keepdims=False: eg.norm(x, axis=axis, keepdims=keepdims),
+           lambda x, axis=None, keepdims=False: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+           reduction_samples(empty_axis_ok=True), domain="distinct values, none 0 (the kink: tests/test_conventions.py)"),
     OpInfo("sum_to", eg.sum_to, sum_to_ref, [
         Sample((normal(2, 3),), dict(shape=(3,))),
         Sample((normal(2, 3),), dict(shape=(1, 3))),

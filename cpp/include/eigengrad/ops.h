@@ -68,6 +68,9 @@ Variable min(const Variable& x, const Axes& axes = std::nullopt, bool keepdims =
 /// log(sum(exp(x))) over `axes`, shifted by the max so it is finite at +-1000.
 /// Convention: over a slice that is all -inf the value is -inf and the gradient 0.
 Variable logsumexp(const Variable& x, const Axes& axes = std::nullopt, bool keepdims = false);
+/// The Euclidean norm sqrt(sum(x^2)) over `axes`. Convention: its gradient at 0 is
+/// 0 (the minimum-norm subgradient, as PyTorch), in both modes and at any order.
+Variable norm(const Variable& x, const Axes& axes = std::nullopt, bool keepdims = false);
 /// Sums `x` down to `shape` (the reverse of broadcasting `shape` up to x's shape).
 Variable sum_to(const Variable& x, const Shape& shape);
 

@@ -109,6 +109,32 @@ Variable logsumexp(const Variable& x, const Axes& axes, bool keepdims) {
                    }, true);
 }
 
+// norm(x, axes) = sqrt(sum(x^2, axes)), the Euclidean norm
+//   safe = out (reduced axes kept), with 1 where out == 0
+//   vjp: gx = gout (reduced axes kept) * x / safe
+//   jvp: tout = sum(tx * x, axes) / safe
+// At 0 the gradient is 0, the minimum-norm subgradient (PyTorch's convention):
+// x / out would be 0/0. The where() keeps every derivative of the rule finite too.
+Variable norm(const Variable& x, const Axes& axes, bool keepdims) {
+  std::vector<std::int64_t> ax = normalize_axes("norm", axes, x.ndim());
+  Shape ks = keepdims_shape(x.shape(), ax);
+  Tensor squares = kernels::binary(kernels::Binary::Mul, x.data(), x.data());
+  Tensor out = kernels::unary(kernels::Unary::Sqrt, kernels::reduce(Reduce::Sum, squares, ax, keepdims));
+  auto safe = [ks](const Variable& out) {
+    Variable out_k = reshape(out, ks);
+    Tensor zero = kernels::binary(kernels::Binary::Equal, out_k.data(), Tensor::zeros({}, out_k.dtype()));
+    return where(zero, scalar_like(1.0, out_k), out_k);
+  };
+  return record_op("norm", out, {x},
+                   [x, safe, ks](const BackwardArgs& a) -> Grads {
+                     return {reshape(a.gout, prefixed(a.lead_shape(), ks)) * x / safe(a.out)};
+                   },
+                   [x, safe, right = from_right(ax, x.ndim()), keepdims](const JvpArgs& a) {
+                     Variable s = keepdims ? safe(a.out) : reshape(safe(a.out), a.out.shape());
+                     return sum(a.t(0) * x, right, keepdims) / s;
+                   }, true);
+}
+
 // sum_to(x, shape): sums the broadcast dimensions of x away so that it has `shape`
 //   vjp: gx = broadcast_to(gout aligned with x, x.shape)
 //   jvp: tout = sum_to(tx, shape)

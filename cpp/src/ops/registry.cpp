@@ -12,7 +12,7 @@ const std::vector<std::string>& op_names() {
       // binary
       "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where", "clip", "astype",
       // reduce
-      "sum", "mean", "max", "min", "logsumexp", "sum_to",
+      "sum", "mean", "max", "min", "logsumexp", "norm", "sum_to",
       // shape
       "reshape", "transpose", "broadcast_to", "slice", "take", "concatenate", "stack",
       // linalg

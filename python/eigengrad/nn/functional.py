@@ -63,6 +63,8 @@ def _as_target(target: Any, like: Any) -> Any:
     """A non-Variable target as data in the input's dtype (Python scalars stay weak)."""
     if isinstance(target, Variable) or not isinstance(like, Variable):
         return target
+    if isinstance(target, (list, tuple)):  # may hold Variables: stacked, never detached
+        return _core.astype(_core._to_variable(target, "loss target"), like.dtype)
     return Variable(np.asarray(target), dtype=like.dtype)
 
 

@@ -204,8 +204,10 @@ class Module:
         they are converted to each parameter's dtype.
 
         Raises ``KeyError`` (with ``strict``) when names are missing or unexpected,
-        ``ValueError`` when a shape differs; nothing is changed then. Returns the
-        lists ``(missing, unexpected)``.
+        ``ValueError`` when a shape differs and ``TypeError`` when a value is not
+        numeric. Every entry is checked and converted before any is written, so
+        after an error the module is unchanged. Returns the lists
+        ``(missing, unexpected)``.
         """
         own: Dict[str, Variable] = dict([*self.named_parameters(), *self.named_buffers()])
         missing = [name for name in own if name not in state_dict]
@@ -224,7 +226,10 @@ class Module:
                     f"load_state_dict: shape mismatch for {name!r}: the state has {value.shape}, "
                     f"the module has {target.shape}"
                 )
-            updates.append((target, value))
+            if value.dtype.kind not in "fiub":
+                raise TypeError(f"load_state_dict: {name!r} has dtype {value.dtype}; expected numbers")
+            # Converted now (a copy: the writes below must not read a buffer they change).
+            updates.append((target, Variable(np.array(value, dtype=target.dtype, copy=True))))
         with no_grad():  # copy_ bumps the versions: a graph that saved the old values raises
             for target, value in updates:
                 target.copy_(value)

@@ -261,6 +261,8 @@ def specs() -> List[Spec]:
         _reduction("max", np.max, False), _reduction("min", np.min, False),
         Spec("logsumexp", eg.logsumexp, _logsumexp, ((2, 3, 4),), axis=True, kw={"axis": 1},
              alt_shapes=(((),), ((2, 0),))),
+        Spec("norm", eg.norm, lambda x, axis=None: np.sqrt(np.sum(np.square(np.asarray(x, np.float64)), axis=axis)),
+             ((2, 3, 4),), axis=True, kw={"axis": 1}, alt_shapes=(((),), ((2, 0),))),
         Spec("sum_to", lambda x: eg.sum_to(x, (1, 3)), lambda x: np.sum(x, axis=0, keepdims=True), ((2, 3),),
              incompatible=(((2, 4),), ((3,),))),
         Spec("reshape", lambda x: eg.reshape(x, (3, -1)), lambda x: np.reshape(x, (3, -1)), ((2, 3),),
