@@ -190,3 +190,40 @@ def test_million_op_chain_builds_backwards_and_frees():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# ---- gradients never alias each other or the seed (issue 10, class 4) --------------
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_leaf_grads_do_not_alias_each_other_or_the_seed(create_graph):
+    x = eg.Variable(np.ones(3), requires_grad=True)
+    y = eg.Variable(np.ones(3), requires_grad=True)
+    seed = eg.Variable(np.full(3, 2.0))
+    (x + y).backward(seed, create_graph=create_graph)  # add passes the seed to both
+    with eg.no_grad():
+        x.grad += 1.0
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(y.grad.numpy(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(seed.numpy(), [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_autograd_grad_results_do_not_alias(create_graph):
+    x = eg.Variable(np.ones(2), requires_grad=True)
+    y = eg.Variable(np.ones(2), requires_grad=True)
+    seed = np.full(2, 5.0)
+    gx, gy = eg.autograd.grad(x + y, [x, y], seed, create_graph=create_graph)
+    with eg.no_grad():
+        gx += 1.0
+    np.testing.assert_array_equal(gy.numpy(), [5.0, 5.0])
+    np.testing.assert_array_equal(seed, [5.0, 5.0])
+
+
+def test_create_graph_grads_stay_differentiable_after_the_copy():
+    x = eg.Variable(np.array([1.0, 2.0]), requires_grad=True)
+    y = eg.Variable(np.array([3.0, 4.0]), requires_grad=True)
+    (x * y).sum().backward(create_graph=True)
+    (dgx,) = eg.autograd.grad(x.grad.sum(), [y])  # x.grad = y
+    np.testing.assert_array_equal(dgx.numpy(), [1.0, 1.0])
+    x.grad = y.grad = None

@@ -159,3 +159,35 @@ def test_pow_second_derivative_at_a_zero_exponent():
     f = lambda y: eg.grad(lambda b: (b**y).sum())(np.array(2.0))  # noqa: E731
     assert eg.grad(lambda y: f(y))(np.array(0.0)).item() == pytest.approx(0.5)
     assert eg.gradcheck(lambda x, y: eg.grad(lambda a, b: (a**b).sum(), argnums=(0, 1))(x, y), (2.0, 0.0))
+
+
+# ---- norm at 0 (issue 10, class 12) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("ord", [None, 2, 1, 3, np.inf, -np.inf])
+def test_norm_gradient_at_zero_is_zero_in_both_modes(ord):
+    zero = np.zeros(3)
+    f = lambda v: eg.norm(v, ord)  # noqa: E731
+    np.testing.assert_array_equal(eg.grad(f)(zero).numpy(), np.zeros(3))
+    np.testing.assert_array_equal(eg.jacobian(f, mode="fwd")(zero).numpy(), np.zeros(3))
+    _, t = eg.jvp(f, (zero,), (np.ones(3),))
+    assert t.item() == 0.0
+
+
+def test_norm_second_derivatives_at_zero_are_finite():
+    for H in (eg.hessian(lambda v: eg.norm(v))(np.zeros(3)),
+              eg.jacobian(eg.grad(lambda v: eg.norm(v)), mode="rev")(np.zeros(3))):
+        assert np.all(np.isfinite(H.numpy()))
+
+
+def test_norm_over_axes_at_zero_rows():
+    x = eg.Variable(np.array([[0.0, 0.0], [3.0, 4.0]]), requires_grad=True)
+    eg.norm(x, axis=1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 0.0], [0.6, 0.8]])
+
+
+@pytest.mark.parametrize("ord", [None, 1, 2, 3, np.inf, -np.inf])
+def test_norm_matches_numpy(ord):
+    x = np.random.default_rng(3).standard_normal((4, 5))
+    np.testing.assert_allclose(eg.norm(x, ord, axis=1).numpy(), np.linalg.norm(x, ord, axis=1), rtol=1e-13)
+    assert eg.gradcheck(lambda v: eg.norm(v, ord, axis=-1), x)

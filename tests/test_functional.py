@@ -197,3 +197,87 @@ def test_jvp_argument_errors():
         eg.jvp(g, (X, X), (X,))
     with pytest.raises(ValueError, match="mode"):
         eg.jacobian(g, mode="sideways")
+
+
+# ---- the result stays differentiable in the Variables the function read ---------------
+# (issue 10, class 1: what torch.func and JAX give; Note [Outer leaves] in engine.cpp)
+
+W0 = rng.standard_normal((3, 3))
+X0 = rng.standard_normal(3)
+
+
+def penalty_grad(make):
+    """d/dW of sum(g*g) for g = make(x0, W): reference by finite differences of the
+    closed form g = W^T (1 - tanh(W x)^2) for f = sum(tanh(W x))."""
+    W = eg.Variable(W0.copy(), requires_grad=True)
+    g = make(X0, W)
+    assert g.requires_grad
+    (dW,) = eg.autograd.grad((g * g).sum(), [W])
+    return dW.numpy()
+
+
+def closed_form_penalty(Wv):
+    t = np.tanh(Wv @ X0)
+    g = Wv.T @ (1 - t * t)
+    return np.sum(g * g)
+
+
+def numeric_penalty_grad():
+    out = np.zeros_like(W0)
+    for idx in np.ndindex(*W0.shape):
+        e = np.zeros_like(W0)
+        e[idx] = 1e-6
+        out[idx] = (closed_form_penalty(W0 + e) - closed_form_penalty(W0 - e)) / 2e-6
+    return out
+
+
+TRANSFORMS_OF_W = {
+    "grad, W an argument not differentiated": lambda x, W: eg.grad(lambda x, w: eg.tanh(w @ x).sum())(x, W),
+    "grad, W closed over": lambda x, W: eg.grad(lambda x: eg.tanh(W @ x).sum())(x),
+    "value_and_grad": lambda x, W: eg.value_and_grad(lambda x: eg.tanh(W @ x).sum())(x)[1],
+    "vjp": lambda x, W: eg.vjp(lambda x: eg.tanh(W @ x).sum(), x)[1](np.array(1.0))[0],
+    "jacobian rev": lambda x, W: eg.jacobian(lambda x: eg.tanh(W @ x).sum(), mode="rev")(x),
+    "jacobian fwd": lambda x, W: eg.jacobian(lambda x: eg.tanh(W @ x).sum(), mode="fwd")(x),
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMS_OF_W))
+def test_transform_results_stay_differentiable_in_outer_variables(name):
+    np.testing.assert_allclose(penalty_grad(TRANSFORMS_OF_W[name]), numeric_penalty_grad(), rtol=1e-6, atol=1e-8)
+
+
+def test_hvp_stays_differentiable_in_closed_over_variables():
+    W = eg.Variable(W0.copy(), requires_grad=True)
+    v = np.array([1.0, -0.5, 2.0])
+    _, (Hv,) = eg.hvp(lambda x: (W @ x * x).sum(), (X0,), (v,))
+    assert Hv.requires_grad
+    # H = W + W^T, so d/dW sum(H v) = outer(1, v) + outer(v, 1)
+    (dW,) = eg.autograd.grad(Hv.sum(), [W])
+    np.testing.assert_allclose(dW.numpy(), np.outer(np.ones(3), v) + np.outer(v, np.ones(3)), rtol=1e-12)
+
+
+def test_a_transform_of_constants_records_nothing():
+    g = eg.grad(lambda x: (eg.tanh(eg.Variable(W0) @ x)).sum())(X0)
+    assert not g.requires_grad and g.grad_fn is None
+
+
+def test_gradient_penalty_trains_like_torch():
+    torch = pytest.importorskip("torch", reason="torch not installed: pip install torch==2.13.0")
+    from torch.func import grad as tgrad
+
+    W = eg.Variable(W0.copy(), requires_grad=True)
+    g = eg.grad(lambda x, w: eg.tanh(w @ x).sum())(X0, W)
+    (g * g).sum().backward()
+    Wt = torch.tensor(W0, requires_grad=True)
+    gt = tgrad(lambda x, w: torch.tanh(w @ x).sum())(torch.tensor(X0), Wt)
+    (gt * gt).sum().backward()
+    np.testing.assert_allclose(W.grad.numpy(), Wt.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_jacobians_of_zero_size_functions(mode):
+    assert eg.jacobian(lambda v: v * 2.0, mode=mode)(np.zeros(0)).shape == (0, 0)
+    assert eg.jacobian(lambda v: v.sum(), mode=mode)(np.zeros(0)).shape == (0,)
+    J = eg.jacobian(lambda v: v[:0], mode=mode)(np.ones(3))
+    assert J.shape == (0, 3)
+    assert eg.hessian(lambda v: (v * v).sum())(np.zeros(0)).shape == (0, 0)

@@ -144,3 +144,72 @@ def test_results_do_not_depend_on_where_the_input_sits_in_memory(op):
         np.testing.assert_array_equal(at(offset), reference)
     if op is eg.sqrt:
         np.testing.assert_array_equal(reference, np.sqrt(x))  # correctly rounded
+
+
+# ---- sequences of Variables stay in the graph (issue 10, class 6) ---------------------
+
+
+def test_ops_stack_lists_and_tuples_of_variables_differentiably():
+    a = eg.Variable(np.array([1.0, 2.0]), requires_grad=True)
+    b = eg.Variable(np.array([3.0, 5.0]), requires_grad=True)
+    m = eg.mean([a * 2.0, b])
+    m.backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.5, 0.5])
+    np.testing.assert_array_equal(b.grad.numpy(), [0.25, 0.25])
+    nested = eg.sum([[a, b], (b, 1.0 * a)])
+    assert nested.requires_grad and nested.item() == 22.0
+    assert (a + [b, b]).shape == (2, 2) and (a + [b, b]).requires_grad
+    assert eg.exp((a[0], 1.0)).requires_grad  # numbers join at the Variables' dtype
+
+
+def test_variable_of_a_sequence_of_variables_that_require_grad_raises():
+    a = eg.Variable(np.ones(2), requires_grad=True)
+    with pytest.raises(TypeError, match=r"eg\.stack"):
+        eg.Variable([a, a])
+    plain = eg.Variable([eg.Variable(np.ones(2)), np.zeros(2)])  # nothing to lose: values
+    np.testing.assert_array_equal(plain.numpy(), [[1, 1], [0, 0]])
+
+
+def test_ragged_sequences_of_variables_raise_naming_the_op():
+    with pytest.raises(ValueError, match="mean: a sequence of Variables must hold entries of one shape"):
+        eg.mean([eg.Variable(np.ones(2)), eg.Variable(np.ones(3))])
+
+
+def test_loss_targets_given_as_lists_of_variables_stay_differentiable():
+    t = eg.Variable(np.array([1.0, 2.0]), requires_grad=True)
+    eg.nn.mse_loss(eg.Variable(np.zeros(2)), [t[0], t[1]]).backward()
+    np.testing.assert_allclose(t.grad.numpy(), [1.0, 2.0])
+
+
+# ---- NumPy's answers (issue 10, class 10) ---------------------------------------------
+
+
+def test_python_ints_beyond_float64_raise_overflow_error_as_numpy():
+    x = eg.Variable(np.ones(3))
+    with pytest.raises(OverflowError, match="mul: Python int too large to convert to float"):
+        x * 2**1100
+    with pytest.raises(OverflowError):
+        np.ones(3) * 2**1100  # NumPy's answer too
+    np.testing.assert_array_equal((x * 2**64).numpy(), np.ones(3) * 2**64)
+
+
+@pytest.mark.parametrize("int_dtype", [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64])
+def test_float32_with_integer_arrays_promotes_as_numpy_2(int_dtype):
+    f = np.ones(3, np.float32)
+    i = np.ones(3, int_dtype)
+    want = (f * i).dtype
+    assert (eg.Variable(f) * i).dtype == want
+    assert (i * eg.Variable(f)).dtype == want
+    assert eg.mul(f, i).dtype == want
+    assert eg.maximum(eg.Variable(f), int_dtype(1)).dtype == np.result_type(f, int_dtype(1))
+
+
+@pytest.mark.parametrize("key", [np.s_[0:0], np.s_[[]], np.s_[np.array([], dtype=int)], np.s_[:, [0, 1]],
+                                 np.s_[..., [2]], np.s_[[], :]])
+def test_zero_size_indexing_gives_numpys_shapes(key):
+    a = np.zeros((0, 3))
+    assert eg.Variable(a)[key].shape == a[key].shape
+    x = eg.Variable(np.ones((2, 3)), requires_grad=True)
+    if np.ones((2, 3))[key].size == 0:
+        x[key].sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))

@@ -164,6 +164,11 @@ std::int64_t total(std::atomic<std::int64_t> Counts::*field) {
 
 std::size_t memory_limit() { return kMemoryLimit; }
 
+std::size_t counter_blocks() {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  return registry().size();
+}
+
 BufferStats buffer_stats() {
   BufferStats s;
   s.owned = total(&Counts::owned);

@@ -62,25 +62,24 @@ def load(path: PathLike) -> "OrderedDict[str, Variable]":
     array, pickled data) raises ``ValueError`` naming the file and what is wrong
     with it; nothing is ever unpickled."""
     where = os.fspath(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except _READ_ERRORS as e:
-        problem = "it holds pickled objects" if "pickle" in str(e) else "it is damaged or not an .npz archive"
-        raise ValueError(f"load: cannot read {where!r}: {problem} ({e})") from e
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"load: {where!r} holds a single array (.npy), not a state dict written by eg.save; "
-                         "read it with numpy.load")
     out: "OrderedDict[str, Variable]" = OrderedDict()
-    with archive:
-        for name in archive.files:
-            try:
-                array = archive[name]
-            except _READ_ERRORS as e:
-                problem = "holds pickled objects" if "pickle" in str(e) else "is damaged"
-                raise ValueError(f"load: cannot read {where!r}: entry {name!r} {problem} ({e})") from e
-            if array.dtype.kind not in "fiub":
-                raise ValueError(f"load: {where!r}: entry {name!r} has dtype {array.dtype}, not a numeric array")
-            out[name] = Variable(array)
+    with open(path, "rb") as f:  # ours to close, also when NumPy's reader fails
+        try:
+            archive = np.load(f, allow_pickle=False)
+        except _READ_ERRORS as e:
+            problem = "it holds pickled objects" if "pickle" in str(e) else "it is damaged or not an .npz archive"
+            raise ValueError(f"load: cannot read {where!r}: {problem} ({e})") from e
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"load: {where!r} holds a single array (.npy), not a state dict written by eg.save; "
+                             "read it with numpy.load")
+        with archive:
+            for name in archive.files:
+                try:
+                    array = archive[name]
+                except _READ_ERRORS as e:
+                    problem = "holds pickled objects" if "pickle" in str(e) else "is damaged"
+                    raise ValueError(f"load: cannot read {where!r}: entry {name!r} {problem} ({e})") from e
+                if array.dtype.kind not in "fiub":
+                    raise ValueError(f"load: {where!r}: entry {name!r} has dtype {array.dtype}, not a numeric array")
+                out[name] = Variable(array)
     return out

@@ -156,6 +156,8 @@ void bind_reliability(py::module_& m, py::class_<Variable>& cls) {
   m.def("_fail_allocations_after", &detail::fail_allocations_after, py::arg("n"),
         "Fault injection: after n more buffer allocations, each one raises MemoryError; n < 0 disarms.");
   m.def("_allocation_count", &detail::allocation_count, "Buffer allocations made so far.");
+  m.def("_counter_blocks", &detail::counter_blocks,
+        "Per-thread blocks of the live counters (reused: the most threads alive at once).");
   m.def("_check_saved_reads", &detail::set_check_saved_reads, py::arg("on"),
         "Test mode: check every recorded op's captures against its saved-reads table entry.");
   m.def("_gil_held", [] { return PyGILState_Check() == 1; }, "Whether the calling thread holds the GIL.");

@@ -191,5 +191,13 @@ TEST(Interrupt, ACheckThatThrowsAbandonsTheBackward) {
   expect_values_near(x.grad(), {2.0});
 }
 
+TEST(Threads, CounterBlocksAreReusedNotGrownPerThread) {
+  auto work = [] { Variable x(Tensor::full({3}, 1.0, DType::Float64), true); sum(exp(x)).backward(); };
+  std::thread(work).join();
+  const std::size_t blocks = detail::counter_blocks();
+  for (int i = 0; i < 200; ++i) std::thread(work).join();
+  EXPECT_EQ(detail::counter_blocks(), blocks);
+}
+
 }  // namespace
 }  // namespace eigengrad

@@ -150,3 +150,16 @@ def test_repr():
 def test_forward_must_be_defined():
     with pytest.raises(NotImplementedError, match="Module has no forward"):
         Module()(1)
+
+
+def test_a_failing_load_state_dict_leaves_the_module_unchanged():
+    model = eg.nn.MLP([3, 4, 2], generator=0)
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    state = model.state_dict()
+    names = list(state)
+    state[names[0]] = np.zeros_like(before[names[0]])       # a valid entry first
+    state[names[-1]] = np.array(["x"] * before[names[-1]].size).reshape(before[names[-1]].shape)
+    with pytest.raises(TypeError, match=names[-1]):
+        model.load_state_dict(state)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])

@@ -153,6 +153,42 @@ def test_against_torch_when_installed():
         np.testing.assert_allclose(np.asarray(p), t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("options", [{}, dict(weight_decay=0.1), dict(amsgrad=True)], ids=["plain", "l2", "amsgrad"])
+@pytest.mark.parametrize("cls", ["Adam", "AdamW"])
+def test_float32_adam_is_as_accurate_as_torch_over_1000_steps(cls, options):
+    """Issue 10, class 10: the float32 error against a float64 run of the same
+    optimizer, ours against PyTorch's, on a least-squares problem."""
+    torch = pytest.importorskip("torch", reason="torch not installed: pip install torch==2.13.0")
+    rng = np.random.default_rng(0)
+    A, b, w0 = rng.standard_normal((50, 20)), rng.standard_normal(50), rng.standard_normal(20)
+
+    def ours(dtype):
+        w = eg.nn.Parameter(w0.astype(dtype))
+        opt = getattr(eg.optim, cls)([w], lr=1e-2, **options)
+        Ad, bd = eg.Variable(A.astype(dtype)), eg.Variable(b.astype(dtype))
+        for _ in range(1000):
+            opt.zero_grad()
+            ((Ad @ w - bd) ** 2).mean().backward()
+            opt.step()
+        return np.asarray(w, dtype=np.float64)
+
+    def theirs(dtype):
+        w = torch.tensor(w0.astype(dtype), requires_grad=True)
+        opt = getattr(torch.optim, cls)([w], lr=1e-2, **options)
+        At, bt = torch.tensor(A.astype(dtype)), torch.tensor(b.astype(dtype))
+        for _ in range(1000):
+            opt.zero_grad()
+            ((At @ w - bt) ** 2).mean().backward()
+            opt.step()
+        return w.detach().double().numpy()
+
+    reference = theirs(np.float64)
+    np.testing.assert_allclose(ours(np.float64), reference, rtol=1e-12, atol=1e-13)
+    error_ours = np.abs(ours(np.float32) - reference).max()
+    error_torch = np.abs(theirs(np.float32) - reference).max()
+    assert error_ours <= 1.5 * error_torch, (error_ours, error_torch)
+
+
 # ---- behaviour -------------------------------------------------------------------------
 
 

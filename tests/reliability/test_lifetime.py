@@ -183,3 +183,35 @@ def test_no_memory_drift_over_2000_iterations(drift, scale):
     assert d.nodes == 0 and d.buffers == 0, d
     if memory.rss_tracks_frees():
         assert not d.rss_mib > MAX_DRIFT_MIB, d
+
+
+# ---- issue 10, class 9 ------------------------------------------------------------------
+
+
+def test_variables_that_are_each_others_grad_leave_no_cycle(no_gc):
+    base = counts()
+    x = eg.Variable(np.ones(3), requires_grad=True)
+    x.grad = x
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones(3))
+    y, z = eg.Variable(np.ones(2)), eg.Variable(np.zeros(2))
+    y.grad, z.grad = z, y
+    del x, y, z
+    assert counts() == base
+
+
+def test_threads_started_and_ended_do_not_grow_memory():
+    import threading
+
+    def work():
+        (eg.exp(eg.Variable(np.ones(3), requires_grad=True)) * 2.0).sum().backward()
+
+    def run(n):
+        for _ in range(n):
+            t = threading.Thread(target=work)
+            t.start()
+            t.join()
+
+    run(5)
+    blocks = eg._core._counter_blocks()
+    run(500)
+    assert eg._core._counter_blocks() == blocks  # each thread's block went back for the next

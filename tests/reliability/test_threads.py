@@ -127,3 +127,28 @@ def test_ctrl_c_interrupts_a_long_backward(scale):
     assert result.get("interrupted"), result
     assert result["delay_ms"] < MAX_CTRL_C_MS, result
     assert result["after_ok"], result
+
+
+@pytest.mark.parametrize("n", [0, -1, 100000, 2**40, 2**80])
+def test_set_num_threads_rejects_counts_out_of_range(n):
+    before = eg.get_num_threads()
+    with pytest.raises(ValueError, match="set_num_threads"):
+        eg.set_num_threads(n)
+    assert eg.get_num_threads() == before
+
+
+@pytest.mark.parametrize("n", [1.5, True, "2", None])
+def test_set_num_threads_rejects_non_integers(n):
+    with pytest.raises(TypeError, match="set_num_threads"):
+        eg.set_num_threads(n)
+
+
+def test_set_num_threads_accepts_its_whole_range():
+    before = eg.get_num_threads()
+    try:
+        for n in (1, 64):
+            eg.set_num_threads(n)
+            assert eg.get_num_threads() == n
+            np.testing.assert_array_equal(eg.exp(np.zeros(1 << 17)).numpy(), np.ones(1 << 17))
+    finally:
+        eg.set_num_threads(before)

@@ -114,6 +114,9 @@ BufferStats buffer_stats();
 void fail_allocations_after(std::int64_t n);
 /// How many owned allocations have been made in this process (to aim injection).
 std::int64_t allocation_count();
+/// How many per-thread blocks of the live counters exist: a thread that ends gives
+/// its block back for the next, so this is the most threads ever alive at once.
+std::size_t counter_blocks();
 /// The largest allocation Storage attempts: the machine's RAM plus swap (0 when unknown).
 std::size_t memory_limit();
 #ifdef EIGENGRAD_SANITIZER_CANARY
