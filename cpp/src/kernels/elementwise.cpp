@@ -1,12 +1,13 @@
-// Element-wise kernels: one small functor per op, SIMD through Eigen arrays where
-// Eigen has a vectorised version, plain loops the compiler vectorises otherwise.
+// Element-wise kernels: one small functor per op; plain loops the compiler
+// vectorises, Eigen arrays for the simple arithmetic ones.
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 
 #include "../dispatch.h"
 #include "eigen.h"
 #include "kernels.h"
+#include "math.h"
+#include "math_float.h"
 #include "parallel.h"
 #include "strided.h"
 
@@ -14,63 +15,68 @@ namespace eigengrad::kernels {
 
 namespace {
 
-// Eigen 3.4's AVX-512 float exp overflows to inf for x in about [88.38, 88.72],
-// where e^x is still finite; those few elements are redone with the scalar
-// function. The check runs block by block right after the block is computed,
-// while it is still in cache (a separate pass over the output cost 1.45x).
-template <class T, class Vectorised, class Scalar>
-void exp_like(const T* px, T* po, std::int64_t n, Vectorised vectorised, Scalar scalar) {
-  constexpr std::int64_t kBlock = 4096;
+// The transcendental functions come from math.h and math_float.h, not from Eigen:
+// the same result on every instruction set and for every position in the array
+// (Note [Same result on every CPU]).
+//
+// sin and cos: the vectorised loop flags the elements outside its range (huge
+// arguments, inf, NaN, near multiples of pi/2); the rare flagged blocks are redone
+// with the libm function, element by element, chosen by value alone.
+template <class T, class Fast, class Slow>
+void map_checked(const T* px, T* po, std::int64_t n, Fast fast, Slow slow) {
+  constexpr std::int64_t kBlock = 1024;
   for (std::int64_t b = 0; b < n; b += kBlock) {
-    const std::int64_t len = std::min(kBlock, n - b);
-    ArrayMap<T> o(po + b, len);
-    o = vectorised(ConstArrayMap<T>(px + b, len));
-    if constexpr (std::is_same_v<T, float>) {
-      if (o.template maxCoeff<Eigen::PropagateNumbers>() != T(INFINITY)) continue;  // NaN ignored
-      for (std::int64_t i = b; i < b + len; ++i)
-        if (po[i] == INFINITY && px[i] < 89.0f) po[i] = scalar(px[i]);
+    const std::int64_t e = std::min(n, b + kBlock);
+    int bad = 0;
+    for (std::int64_t i = b; i < e; ++i) {
+      bool ok;
+      po[i] = fast(px[i], ok);
+      bad |= !ok;
+    }
+    if (!bad) continue;
+    for (std::int64_t i = b; i < e; ++i) {
+      bool ok;
+      fast(px[i], ok);
+      if (!ok) po[i] = slow(px[i]);
     }
   }
 }
 
+// The others: one plain loop per op, vectorised by the compiler; the vector body and
+// the scalar tail compute the same IEEE operation (Eigen's vectorised negation was
+// 0 - x, which turned -0 into +0 in the body only).
+template <class T, class F>
+void map(const T* px, T* po, std::int64_t n, F f) {
+  for (std::int64_t i = 0; i < n; ++i) po[i] = f(px[i]);
+}
+
 template <class T>
 void unary_typed(Unary op, const T* px, T* po, std::int64_t n) {
-  ConstArrayMap<T> x(px, n);
-  ArrayMap<T> o(po, n);
   switch (op) {
-    case Unary::Neg: o = -x; break;
-    case Unary::Exp:
-      exp_like(px, po, n, [](const auto& a) { return a.exp(); }, [](T v) { return std::exp(v); });
+    case Unary::Neg: map(px, po, n, [](T v) { return -v; }); break;
+    case Unary::Exp: map(px, po, n, [](T v) { return math::exp(v); }); break;
+    case Unary::Log: map(px, po, n, [](T v) { return math::log(v); }); break;
+    // Correctly rounded by the instruction; vectorised thanks to -fno-math-errno.
+    case Unary::Sqrt: map(px, po, n, [](T v) { return std::sqrt(v); }); break;
+    case Unary::Abs: map(px, po, n, [](T v) { return std::fabs(v); }); break;
+    case Unary::Tanh: map(px, po, n, [](T v) { return math::tanh(v); }); break;
+    case Unary::Sigmoid: map(px, po, n, [](T v) { return math::sigmoid(v); }); break;
+    // NumPy's maximum(x, 0): NaN propagates, relu(-0) = +0.
+    case Unary::Relu: map(px, po, n, [](T v) { return (v > T(0) || v != v) ? v : T(0); }); break;
+    case Unary::Sin:
+      map_checked(px, po, n, [](T v, bool& ok) { return math::sin(v, ok); }, [](T v) { return std::sin(v); });
       break;
-    case Unary::Log: o = x.log(); break;
-    case Unary::Sqrt:
-      // Not Eigen's float sqrt: with EIGEN_FAST_MATH (which the vectorised tanh,
-      // sin and cos need) it is a reciprocal-sqrt approximation, off by an ulp or
-      // two. This loop vectorises (-fno-math-errno) to the exact, correctly rounded
-      // instruction.
-      for (std::int64_t i = 0; i < n; ++i) po[i] = std::sqrt(px[i]);
+    case Unary::Cos:
+      map_checked(px, po, n, [](T v, bool& ok) { return math::cos(v, ok); }, [](T v) { return std::cos(v); });
       break;
-    case Unary::Abs: o = x.abs(); break;
-    case Unary::Tanh: o = x.tanh(); break;
-    case Unary::Sigmoid: o = x.logistic(); break;
-    case Unary::Relu: o = x.max(T(0)); break;
-    case Unary::Sin: o = x.sin(); break;
-    case Unary::Cos: o = x.cos(); break;
-    case Unary::Log1p: o = x.log1p(); break;
-    case Unary::Expm1:
-      exp_like(px, po, n, [](const auto& a) { return a.expm1(); }, [](T v) { return std::expm1(v); });
+    case Unary::Log1p: map(px, po, n, [](T v) { return math::log1p(v); }); break;
+    case Unary::Expm1: map(px, po, n, [](T v) { return math::expm1(v); }); break;
+    case Unary::Square: map(px, po, n, [](T v) { return v * v; }); break;
+    case Unary::Sign:  // NumPy's: -1, +0 (for both zeros) or 1; NaN stays NaN
+      map(px, po, n, [](T v) { return v > 0 ? T(1) : v < 0 ? T(-1) : v == 0 ? T(0) : v; });
       break;
-    case Unary::Square: o = x.square(); break;
-    case Unary::Sign:
-      for (std::int64_t i = 0; i < n; ++i)
-        po[i] = px[i] > 0 ? T(1) : px[i] < 0 ? T(-1) : px[i] == 0 ? T(0) : px[i];
-      break;
-    case Unary::Step:
-      for (std::int64_t i = 0; i < n; ++i) po[i] = px[i] > 0 ? T(1) : T(0);
-      break;
-    case Unary::IsNegInf:
-      for (std::int64_t i = 0; i < n; ++i) po[i] = px[i] == -INFINITY ? T(1) : T(0);
-      break;
+    case Unary::Step: map(px, po, n, [](T v) { return v > 0 ? T(1) : T(0); }); break;
+    case Unary::IsNegInf: map(px, po, n, [](T v) { return v == -INFINITY ? T(1) : T(0); }); break;
   }
 }
 

@@ -4,7 +4,10 @@
 #include "../dispatch.h"
 #include "eigen.h"
 #include "kernels.h"
+#include "math.h"
+#include "math_float.h"
 #include "nn_kernels.h"
+#include "sum.h"
 
 namespace eigengrad::kernels {
 
@@ -33,11 +36,13 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& labe
     MatrixMap<T> P(probs.data_as<T>(), rows, cols);
     T* l = loss.data_as<T>();
     for (std::int64_t i = 0; i < rows; ++i) {
-      const T m = X.row(i).maxCoeff();
-      P.row(i) = (X.row(i).array() - m).exp();
-      const T s = P.row(i).sum();
+      T m = X(i, 0);  // the row's max, NaN if any is (then the whole row is NaN)
+      for (std::int64_t j = 1; j < cols; ++j) m = (X(i, j) > m || X(i, j) != X(i, j)) ? X(i, j) : m;
+      for (std::int64_t j = 0; j < cols; ++j) P(i, j) = math::exp(X(i, j) - m);
+      const T s = sum(P.row(i).data(), cols);
       P.row(i) *= T(1) / s;
-      l[i] = std::log(s) - (X(i, labels[i]) - m);  // x_label - m first: exact near the max
+      // x_label - m first: exact near the max.
+      l[i] = math::log(s) - (X(i, labels[i]) - m);
     }
   });
   return loss;
@@ -67,7 +72,10 @@ Tensor bce_with_logits(const Tensor& x, const Tensor& y) {
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     ConstArrayMap<T> X(x.data_as<T>(), x.numel()), Y(y.data_as<T>(), y.numel());
-    ArrayMap<T>(out.data_as<T>(), out.numel()) = X.max(T(0)) - X * Y + (-X.abs()).exp().log1p();
+    T* o = out.data_as<T>();
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      o[i] = (std::max(X(i), T(0)) - X(i) * Y(i)) + math::log1p(math::exp(-std::fabs(X(i))));
+    }
   });
   return out;
 }
@@ -79,10 +87,10 @@ Tensor bce_with_logits_backward(const Tensor& x, const Tensor& y, const Tensor& 
     const std::int64_t n = x.numel();
     ConstArrayMap<T> X(x.data_as<T>(), n), Y(y.data_as<T>(), n);
     ArrayMap<T> G(gx.data_as<T>(), n);
-    if (scale.numel() == n && n != 1)
-      G = (X.logistic() - Y) * ConstArrayMap<T>(scale.data_as<T>(), n);
-    else
-      G = (X.logistic() - Y) * scale.data_as<T>()[0];
+    const T* s = scale.data_as<T>();
+    const bool per_element = scale.numel() == n && n != 1;
+    for (std::int64_t i = 0; i < n; ++i)
+      G(i) = (math::sigmoid(X(i)) - Y(i)) * s[per_element ? i : 0];
   });
   return gx;
 }
@@ -91,7 +99,7 @@ Tensor scaled_total(const Tensor& x, double factor) {
   Tensor out({}, x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    out.data_as<T>()[0] = ConstArrayMap<T>(x.data_as<T>(), x.numel()).sum() * static_cast<T>(factor);
+    out.data_as<T>()[0] = sum(x.data_as<T>(), x.numel()) * static_cast<T>(factor);
   });
   return out;
 }

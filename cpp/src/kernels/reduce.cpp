@@ -1,6 +1,6 @@
 // Reductions over a set of axes. The axes are first merged into alternating runs of
 // kept and reduced dimensions; the common layouts (everything, trailing axes,
-// leading axes) go to Eigen's vectorised reductions, the rest to a strided walk.
+// leading axes) get vectorised loops, the rest a strided walk.
 #include <cmath>
 #include <limits>
 
@@ -8,6 +8,7 @@
 #include "eigen.h"
 #include "kernels.h"
 #include "strided.h"
+#include "sum.h"
 
 namespace eigengrad::kernels {
 
@@ -34,11 +35,12 @@ T combine(Reduce op, T acc, T v) {
   return acc;
 }
 
-template <class T, class Block>
-T reduce_block(Reduce op, const Block& block) {
-  if (op == Reduce::Sum) return block.sum();
+// A contiguous block: the sum in a fixed order (Note [Sum order]).
+template <class T>
+T reduce_block(Reduce op, const T* x, std::int64_t n) {
+  if (op == Reduce::Sum) return sum(x, n);
   T acc = identity<T>(op);
-  for (Eigen::Index i = 0; i < block.size(); ++i) acc = combine(op, acc, block(i));
+  for (std::int64_t i = 0; i < n; ++i) acc = combine(op, acc, x[i]);
   return acc;
 }
 
@@ -64,13 +66,13 @@ void reduce_typed(Reduce op, const Tensor& x, const std::vector<std::int64_t>& a
     return;
   }
   if (runs.size() == 1) {  // everything
-    po[0] = reduce_block<T>(op, ConstArrayMap<T>(px, x.numel()));
+    po[0] = reduce_block<T>(op, px, x.numel());
     return;
   }
   if (runs.size() == 2) {
     ConstMatrixMap<T> m(px, runs[0].first, runs[1].first);
     if (runs[1].second) {  // trailing axes: one result per row
-      for (Eigen::Index r = 0; r < m.rows(); ++r) po[r] = reduce_block<T>(op, m.row(r).array());
+      for (Eigen::Index r = 0; r < m.rows(); ++r) po[r] = reduce_block<T>(op, m.row(r).data(), m.cols());
       return;
     }
     if (op == Reduce::Sum) {  // leading axes: sum of rows, vectorised along the row

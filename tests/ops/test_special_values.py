@@ -1,0 +1,239 @@
+"""Element-wise ops at the extremes, and the same answer on every CPU.
+
+Note [Same result on every CPU] in cpp/src/kernels/math.h says why: an element's
+result must depend on neither the instruction set (SSE, AVX2, AVX-512) nor on whether
+it falls in the vectorised body or the scalar tail of a loop. These tests pin:
+
+* NumPy's exact answer at the special points (+-0, +-inf, NaN, subnormals, the
+  overflow and underflow thresholds), for every array length and position;
+* each element's result is the one it gets alone (length 1, the scalar path);
+* the accuracy bound documented in math.h, against 80-bit long double references;
+* golden fingerprints of the results over fixed inputs, the same on every CPU, so
+  that a build for another instruction set (CI builds x86-64-v2, x86-64-v3 and
+  native, .ci/isa-matrix) that changed a single bit fails here.
+"""
+
+import hashlib
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+
+DTYPES = [np.float64, np.float32]
+# Lengths around the vector widths (2, 4, 8, 16 lanes) and unrolled bodies, so that
+# every special value lands in the body and in the tail.
+LENGTHS = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 1000, 1031]
+
+
+def _numpy_sigmoid(x):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
+
+
+# op name -> the NumPy function computing the same thing.
+NUMPY = {
+    "exp": np.exp,
+    "log": np.log,
+    "log1p": np.log1p,
+    "expm1": np.expm1,
+    "tanh": np.tanh,
+    "sigmoid": _numpy_sigmoid,
+    "sin": np.sin,
+    "cos": np.cos,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "negative": np.negative,
+    "square": np.square,
+    "sign": np.sign,
+    "relu": lambda x: np.maximum(x, 0),
+}
+
+
+def _eg(name):
+    if name == "negative":
+        return lambda v: -v
+    return getattr(eg, name)
+
+
+def special_points(dtype, name):
+    """The points where `name` must give NumPy's exact answer: the IEEE specials,
+    subnormals and the extremes of the range for every op, and the thresholds where
+    this op's result overflows, underflows or saturates."""
+    fi = np.finfo(dtype)
+    points = [0.0, -0.0, np.inf, -np.inf, np.nan, -1.0 if name != "sigmoid" else -0.0,
+              fi.smallest_subnormal, -fi.smallest_subnormal, fi.tiny, -fi.tiny,
+              float(fi.tiny) / 3, -float(fi.tiny) / 3, float(fi.tiny) * (1 - 2.0 ** -20),
+              fi.max, -fi.max, float(fi.eps) ** 2, -float(fi.eps) ** 2]
+    double = dtype == np.float64
+    if name in ("exp", "expm1", "sigmoid"):
+        points += ([709.782712893384, 709.7827128933841, 710.0, -708.3964185322641, -708.4,
+                    -745.1332191019411, -745.1332191019412, -745.2, -746.0, -1000.0, 1000.0]
+                   if double else
+                   [88.72283, 88.72284, 89.0, -87.33655, -87.34, -103.27893, -103.97208, -104.0,
+                    -200.0, 200.0])
+    if name == "expm1":  # where e^x - 1 rounds to -1
+        points += [-40.0, -37.5, -38.0, -50.0] if double else [-17.4, -18.0, -20.0]
+    if name == "tanh":
+        points += [19.1, 20.0, 22.0, -22.0, 40.0, 1000.0, -1000.0] if double else [9.1, 10.0, -10.0, 100.0]
+    if name in ("log1p",):
+        points += [-1.0 + float(fi.epsneg), -1.0 - float(fi.eps), 1e300 if double else 1e38]
+    return np.array(points, dtype=dtype)
+
+
+def _same(got, want):
+    """Bitwise equality, NaN equal to NaN, and the sign of zero checked."""
+    both_nan = np.isnan(got) & np.isnan(want)
+    equal = (got == want) & (np.signbit(got) == np.signbit(want))
+    return both_nan | equal
+
+
+def _reference(name, x):
+    """NumPy's answer; for sigmoid (not a NumPy function) and for float32 (NumPy's
+    SIMD float32 kernels are not correctly rounded, eigengrad's are) the correctly
+    rounded one, from long double."""
+    with np.errstate(all="ignore"):
+        if name == "sigmoid" or (x.dtype == np.float32 and name in RANGES):
+            return NUMPY[name](x.astype(np.longdouble)).astype(x.dtype)
+        return NUMPY[name](x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", sorted(NUMPY))
+def test_special_points_match_numpy_at_every_length_and_position(name, dtype):
+    points = special_points(dtype, name)
+    want_points = _reference(name, points)
+    op = _eg(name)
+    for n in LENGTHS:
+        # Rotate the points through the array so each one visits body and tail.
+        for shift in (0, max(1, n // 2), n - 1):
+            x = np.roll(np.resize(points, n), shift)
+            want = np.roll(np.resize(want_points, n), shift)
+            got = op(eg.Variable(x)).numpy()
+            bad = ~_same(got, want)
+            assert not bad.any(), (
+                f"{name} {dtype.__name__} length {n}: x={x[bad][:5]} got {got[bad][:5]} want {want[bad][:5]}")
+
+
+def test_the_issue_examples():
+    n = 1000  # long enough for the vectorised path
+    assert np.all(eg.exp(eg.Variable(np.full(n, -np.inf))).numpy() == 0.0)
+    assert np.all(eg.log(eg.Variable(np.full(n, 5e-324))).numpy() == np.log(5e-324))
+    assert eg.logsumexp(eg.Variable(np.full(n, -np.inf))).numpy() == -np.inf
+    logits = np.where(np.arange(n) % 2 == 0, 0.0, -np.inf)
+    probs = eg.softmax(eg.Variable(logits)).numpy()
+    assert np.all(probs[1::2] == 0.0)  # exactly: exp(-inf) is 0
+    np.testing.assert_allclose(probs[::2], 2.0 / n, rtol=1e-15)
+    assert np.all(eg.exp(eg.Variable(np.ones(n))).numpy() == np.exp(1.0))
+
+
+# Inputs that avoid the libm fallback of sin/cos (so their golden fingerprint does
+# not depend on the C library either).
+RANGES = {
+    "exp": (-745.5, 709.9), "expm1": (-50.0, 50.0), "log": (1e-300, 1e300), "log1p": (-0.999, 1e6),
+    "tanh": (-25.0, 25.0), "sigmoid": (-750.0, 750.0), "sin": (-1000.0, 1000.0), "cos": (-1000.0, 1000.0),
+}
+RANGES32 = {
+    "exp": (-104.0, 88.7), "expm1": (-20.0, 88.7), "log": (1e-38, 1e38), "log1p": (-0.999, 1e6),
+    "tanh": (-10.0, 10.0), "sigmoid": (-105.0, 105.0), "sin": (-1000.0, 1000.0), "cos": (-1000.0, 1000.0),
+}
+
+
+def fixed_inputs(name, dtype, n=10007):
+    lo, hi = (RANGES if dtype == np.float64 else RANGES32)[name]
+    x = np.geomspace(lo, hi, n) if name == "log" else np.linspace(lo, hi, n)
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", sorted(RANGES))
+def test_each_element_gets_its_own_result_not_its_positions(name, dtype):
+    """The vector body, the scalar tail and a length-1 array agree bitwise."""
+    x = fixed_inputs(name, dtype, 1031)
+    op = _eg(name)
+    whole = op(eg.Variable(x)).numpy()
+    alone = np.array([op(eg.Variable(x[i:i + 1])).numpy()[0] for i in range(0, len(x), 7)])
+    assert np.array_equal(whole[::7], alone)
+    for offset in (1, 3, 5):  # other alignments of the same values
+        assert np.array_equal(op(eg.Variable(x[offset:])).numpy(), whole[offset:])
+
+
+# The ulp bounds of Note [Same result on every CPU] (measured maxima in brackets).
+ULP_BOUND = {
+    np.float64: {"exp": 1.0, "expm1": 1.5, "log": 1.5, "log1p": 1.5, "tanh": 2.5, "sigmoid": 2.5,
+                 "sin": 2.5, "cos": 2.5},
+    np.float32: {name: 0.51 for name in RANGES},  # correctly rounded but in rare double roundings
+}
+
+
+def ulp_error(got, x, name):
+    ref = NUMPY[name](x.astype(np.longdouble))
+    spacing = np.spacing(np.abs(ref.astype(got.dtype)))
+    return np.abs(got.astype(np.longdouble) - ref) / spacing.astype(np.longdouble)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", sorted(RANGES))
+def test_accuracy_within_the_documented_ulp_bound(name, dtype):
+    if np.finfo(np.longdouble).nmant < 63:
+        pytest.skip("needs an 80-bit long double for the reference")
+    rng = np.random.default_rng(0)
+    lo, hi = (RANGES if dtype == np.float64 else RANGES32)[name]
+    lo, hi = max(lo, -60.0), min(hi, 60.0)  # where the reference is finite and normal
+    if name == "log":
+        x = np.exp(rng.uniform(-700 if dtype == np.float64 else -85, 700 if dtype == np.float64 else 85, 50000))
+    else:
+        x = np.concatenate([rng.uniform(lo, hi, 40000), rng.uniform(-1.0, 1.0, 10000)])
+    x = x.astype(dtype)
+    if name == "sigmoid":
+        got = eg.sigmoid(eg.Variable(x)).numpy()
+        ref = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+        err = np.abs(got.astype(np.longdouble) - ref) / np.spacing(np.abs(ref.astype(dtype))).astype(np.longdouble)
+    else:
+        err = ulp_error(_eg(name)(eg.Variable(x)).numpy(), x, name)
+    worst = float(err.max())
+    assert worst <= ULP_BOUND[dtype][name], f"{name} {dtype.__name__}: {worst:.3f} ulp at x={x[err.argmax()]!r}"
+
+
+def fingerprint(array):
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+
+def results_fingerprint(dtype):
+    """One fingerprint of every function's results over fixed inputs, and of sums."""
+    h = hashlib.sha256()
+    for name in sorted(RANGES):
+        h.update(_eg(name)(eg.Variable(fixed_inputs(name, dtype))).numpy().tobytes())
+    x = np.sin(np.arange(1, 100001, dtype=np.float64)).astype(dtype)  # libm sin: exact here
+    x = (x * 1000).round() / 1000  # values with a short exact form, independent of libm's last bit
+    for n in (1, 7, 16, 17, 100, 2049, 5000, 100000):
+        h.update(eg.sum(eg.Variable(x[:n])).numpy().tobytes())
+    h.update(eg.sum(eg.Variable(x[:99990].reshape(990, 101)), axis=1).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+# Recomputed by `python -c "from tests.ops.test_special_values import *; print(...)"`
+# only when a function is changed on purpose; never to make a CPU pass.
+GOLDEN = {
+    "float64": "ce637c5604908d3a",
+    "float32": "f3553ce3d1c493b0",
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_results_are_bitwise_the_same_on_every_cpu(dtype):
+    assert results_fingerprint(dtype) == GOLDEN[dtype.__name__]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_sum_is_accurate_and_order_fixed(dtype):
+    rng = np.random.default_rng(1)
+    for n in (1, 15, 16, 17, 2048, 2049, 10 ** 5):
+        x = rng.standard_normal(n).astype(dtype)
+        got = float(eg.sum(eg.Variable(x)).numpy())
+        exact = float(np.sum(x.astype(np.longdouble)))
+        # pairwise summation: error ~ log2(n) eps sum|x|
+        bound = 4 * np.log2(n + 1) * np.finfo(dtype).eps * float(np.abs(x).sum())
+        assert abs(got - exact) <= bound
+        # reversed memory order through a strided view gives a sum of the same values
+        assert float(eg.sum(eg.Variable(x[::-1].copy())).numpy()) == pytest.approx(got, rel=0, abs=2 * bound)
