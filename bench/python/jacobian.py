@@ -26,7 +26,7 @@ Run:
 
 import os
 
-if __name__ == "__main__":  # bench/run.py imports the contenders and sets threads itself
+if __name__ == "__main__":  # bench/runner/one_pass.py imports the contenders and sets threads itself
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
 

@@ -37,7 +37,7 @@ def _threads_from_argv() -> int:
     return 1
 
 
-if __name__ == "__main__":  # bench/run.py imports the step factories and sets threads itself
+if __name__ == "__main__":  # bench/runner/one_pass.py imports the step factories and sets threads itself
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_var] = str(_threads_from_argv())
 

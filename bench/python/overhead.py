@@ -16,7 +16,8 @@ ratio = eigengrad / torch, so above 1 means eigengrad is slower.
 
 Everything runs on one thread: eg.set_num_threads(1), torch.set_num_threads(1), and
 the BLAS thread variables are set to 1 before NumPy loads (when run as a program;
-bench/run.py imports measure_row and sets the threads itself).
+bench/run.py, in bench/runner/one_pass.py, imports measure_row and sets the
+threads itself).
 
 Run:
     python3 bench/python/overhead.py                   # float32, about 1.5 min
