@@ -1,7 +1,7 @@
 // The one place where a runtime dtype becomes a compile-time element type.
 #pragma once
 
-#include "eigengrad/tensor.h"
+#include "eigengrad/dtype.h"
 
 namespace eigengrad {
 

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "eigengrad/ops.h"
+#include "lock_stripes.h"
 
 namespace eigengrad {
 
@@ -249,5 +251,70 @@ std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vect
   }
   return grads;
 }
+
+// ---- the Variable and node methods that run the engine or add gradients ---------
+
+void Variable::backward(const Variable& grad, std::optional<bool> retain_graph, bool create_graph) const {
+  eigengrad::backward({*this}, {grad}, retain_graph, create_graph);
+}
+
+Variable Node::run_hooks(Variable gout) {
+  std::vector<std::pair<int, GradHook>> hooks;
+  {
+    std::lock_guard<detail::SpinLock> lock(detail::stripe(this));
+    if (hooks_) hooks = *hooks_;
+  }
+  for (auto& [id, hook] : hooks) {
+    Variable replaced = hook(gout);
+    if (!replaced.defined()) continue;
+    if (replaced.shape() != gout.shape())
+      throw std::invalid_argument(std::string(name_) + ": a gradient hook returned shape " +
+                                  shape_str(replaced.shape()) + " for a gradient of shape " +
+                                  shape_str(gout.shape()));
+    gout = replaced.dtype() == gout.dtype() ? replaced : astype(replaced, gout.dtype());
+  }
+  return gout;
+}
+
+std::vector<Variable> AccumulateGrad::apply(const Variable& gout, const std::vector<bool>&,
+                                            bool) {
+  std::shared_ptr<VariableImpl> leaf = leaf_.lock();
+  if (!leaf) return {};
+  if (gout.shape() != leaf->data.shape() || gout.dtype() != leaf->data.dtype())
+    throw InternalError("AccumulateGrad: gradient of shape " + shape_str(gout.shape()) +
+                        " for a leaf of shape " + shape_str(leaf->data.shape()));
+  // The sum is computed outside the lock and stored only if no other thread has
+  // stored one meanwhile; otherwise it is computed again (Note [Threads]).
+  detail::SpinLock& lock = detail::stripe(leaf.get());
+  for (;;) {
+    Variable old;
+    {
+      std::lock_guard<detail::SpinLock> guard(lock);
+      old = leaf->grad;
+    }
+    Variable updated;
+    // create_graph keeps the gradient's own graph (a differentiable copy when shared).
+    updated = old.defined() ? add(old, gout) : detail::with_own_buffer(gout, grad_enabled());
+    std::lock_guard<detail::SpinLock> guard(lock);
+    if (leaf->grad.same(old)) {
+      std::swap(leaf->grad, updated);  // the old gradient dies outside the lock
+      break;
+    }
+  }
+  return {};
+}
+
+namespace detail {
+Variable with_own_buffer(const Variable& g, bool differentiable) {
+  // The cotangent may be shared with another gradient (add passes it through), a
+  // user's array (the seed), or a view; then it is copied. Otherwise it is handed over.
+  const Tensor& data = g.data();
+  if (g.impl().use_count() == 1 && data.storage().use_count() == 1 && !data.storage()->borrowed()) return g;
+  if (differentiable) return copy(g);
+  Variable own(data.clone());
+  own.impl()->tangents = g.impl()->tangents;  // forward over reverse
+  return own;
+}
+}  // namespace detail
 
 }  // namespace eigengrad

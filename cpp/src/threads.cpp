@@ -6,8 +6,6 @@
 #include <string>
 #include <thread>
 
-#include "kernels/eigen.h"
-
 namespace eigengrad {
 
 namespace {
@@ -16,15 +14,8 @@ int default_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
-// Eigen's own OpenMP parallelism stays off: it splits even small products over
-// every thread, and a 2-thread region waits whole time slices when another process
-// holds a core (a 30x slower MLP step was measured). kernels/gemm.cpp splits large
-// products by rows instead, each block a single-threaded Eigen product.
 std::atomic<int>& thread_count() {
-  static std::atomic<int> count{[] {
-    Eigen::setNbThreads(1);
-    return default_threads();
-  }()};
+  static std::atomic<int> count{default_threads()};
   return count;
 }
 }  // namespace

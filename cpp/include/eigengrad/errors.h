@@ -19,19 +19,22 @@ namespace eigengrad {
 class TypeError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+  ~TypeError() override;
 };
 
 /// An axis outside [-ndim, ndim) or repeated.
 class AxisError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+  ~AxisError() override;
 };
 
 /// An allocation that can never fit, refused by a size check before allocating.
 class OutOfMemory : public std::bad_alloc {
  public:
   explicit OutOfMemory(std::string message) : message_(std::move(message)) {}
-  const char* what() const noexcept override { return message_.c_str(); }
+  ~OutOfMemory() override;
+  const char* what() const noexcept override;
 
  private:
   std::string message_;
@@ -41,6 +44,7 @@ class OutOfMemory : public std::bad_alloc {
 class InternalError : public std::logic_error {
  public:
   using std::logic_error::logic_error;
+  ~InternalError() override;
 };
 
 }  // namespace eigengrad

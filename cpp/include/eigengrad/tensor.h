@@ -9,19 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "eigengrad/dtype.h"
 #include "eigengrad/errors.h"
 
 namespace eigengrad {
-
-/// The element types a tensor can hold.
-enum class DType : std::uint8_t { Float32, Float64 };
-
-/// Bytes per element of `dtype`.
-std::size_t itemsize(DType dtype);
-/// NumPy's name for `dtype`: "float32" or "float64".
-const char* dtype_name(DType dtype);
-/// NumPy 2 promotion between two float dtypes: the wider one.
-DType promote(DType a, DType b);
 
 using Shape = std::vector<std::int64_t>;
 

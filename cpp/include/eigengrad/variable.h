@@ -286,10 +286,14 @@ std::int64_t live_nodes();
 struct SavedReads {
   std::uint32_t reads[4];
 };
+/// Defined with the op tables (ops/registry.cpp): the graph asks, the ops answer.
 const SavedReads* saved_reads(const char* op);
 /// Test mode: record() checks that every op's backward rule captures exactly the
 /// inputs saved_reads() lists (a drifted table would miss in-place updates).
 void set_check_saved_reads(bool on);
+/// In that test mode, throws InternalError when `vjp` captures other inputs than
+/// saved_reads(name) lists; otherwise does nothing.
+void check_saved_reads_table(const char* name, const BackwardFn& vjp, const std::vector<Variable>& inputs);
 }  // namespace detail
 
 /// A non-leaf Variable holding `data`, computed by `grad_fn`.

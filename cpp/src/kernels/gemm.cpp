@@ -13,6 +13,18 @@ namespace {
 // Products of at least this many multiply-adds are split over threads by rows.
 constexpr double kParallelGemmFrom = 1 << 24;
 
+// Eigen's own OpenMP parallelism stays off: it splits even small products over
+// every thread, and a 2-thread region waits whole time slices when another process
+// holds a core (a 30x slower MLP step was measured). Large products are split by
+// rows below instead, each block a single-threaded Eigen product.
+void keep_eigen_single_threaded() {
+  static const bool done = [] {
+    Eigen::setNbThreads(1);
+    return true;
+  }();
+  (void)done;
+}
+
 // Square matrices from this size on are checked for being diagonal first.
 constexpr std::int64_t kDiagonalCheckFrom = 32;
 
@@ -80,6 +92,7 @@ void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std
 }  // namespace
 
 Tensor matmul(const Tensor& x, const Tensor& y, bool tx, bool ty) {
+  keep_eigen_single_threaded();
   const Shape& xs = x.shape();
   const Shape& ys = y.shape();
   const std::int64_t xr = xs[xs.size() - 2], xc = xs.back();
