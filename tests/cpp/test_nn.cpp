@@ -1,5 +1,5 @@
 // Tests of the fused nn ops and the optimizers through the C++ API alone
-// (cpp/src/ops/loss.cpp, cpp/src/optim.cpp).
+// (cpp/src/ops/nn.cpp, cpp/src/optim.cpp).
 #include <cmath>
 #include <stdexcept>
 

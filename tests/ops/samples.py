@@ -487,7 +487,7 @@ OPS: List[OpInfo] = [
 ]
 
 
-# ---- fused nn ops (cpp/src/ops/loss.cpp) ---------------------------------------------
+# ---- fused nn ops (cpp/src/ops/nn.cpp) ---------------------------------------------
 
 
 def linear_ref(x, weight, bias=None):

@@ -286,7 +286,7 @@ std::int64_t live_nodes();
 struct SavedReads {
   std::uint32_t reads[4];
 };
-/// Defined with the op tables (ops/registry.cpp): the graph asks, the ops answer.
+/// Defined with the op tables (ops/ops.cpp): the graph asks, the ops answer.
 const SavedReads* saved_reads(const char* op);
 /// Test mode: record() checks that every op's backward rule captures exactly the
 /// inputs saved_reads() lists (a drifted table would miss in-place updates).

@@ -1,4 +1,4 @@
-// Fused kernels of the neural-network ops (../ops/loss.cpp) and the optimizers
+// Fused kernels of the neural-network ops (../ops/nn.cpp) and the optimizers
 // (../optim.cpp). Like kernels.h: no autodiff, no validation, one dtype per call.
 #pragma once
 

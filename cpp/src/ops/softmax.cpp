@@ -1,0 +1,42 @@
+// Neural-network functions along one axis, stable for large |x|. Rules name the
+// axis from the right, so batch dimensions in front pass through.
+#include "common.h"
+
+namespace eigengrad {
+
+using detail::normalize_axis;
+using detail::record_op;
+using Grads = std::vector<Variable>;
+
+// softmax(x) = exp((x - m) - log(sum(exp(x - m)))) along axis, m the max
+//   vjp: gx = out * (gout - sum(gout * out, axis, keepdims))
+//   jvp: tout = out * (tx - sum(tx * out, axis, keepdims))
+Variable softmax(const Variable& x, std::int64_t axis) {
+  const std::int64_t ax = normalize_axis("softmax", axis, x.ndim());
+  auto [shifted, log_sum] = detail::shifted_logsumexp(x.data(), {ax});
+  Tensor out = kernels::unary(kernels::Unary::Exp, kernels::binary(kernels::Binary::Sub, shifted, log_sum));
+  std::vector<std::int64_t> right{ax - x.ndim()};
+  return record_op("softmax", out, {x},
+                   [right](const BackwardArgs& a) -> Grads {
+                     return {a.out * (a.gout - sum(a.gout * a.out, right, true))};
+                   },
+                   [right](const JvpArgs& a) { return a.out * (a.t(0) - sum(a.t(0) * a.out, right, true)); },
+                   true);
+}
+
+// log_softmax(x) = (x - m) - log(sum(exp(x - m))) along axis, m the max
+//   vjp: gx = gout - exp(out) * sum(gout, axis, keepdims)
+//   jvp: tout = tx - sum(tx * exp(out), axis, keepdims)
+Variable log_softmax(const Variable& x, std::int64_t axis) {
+  const std::int64_t ax = normalize_axis("log_softmax", axis, x.ndim());
+  auto [shifted, log_sum] = detail::shifted_logsumexp(x.data(), {ax});
+  std::vector<std::int64_t> right{ax - x.ndim()};
+  return record_op("log_softmax", kernels::binary(kernels::Binary::Sub, shifted, log_sum), {x},
+                   [right](const BackwardArgs& a) -> Grads {
+                     return {a.gout - exp(a.out) * sum(a.gout, right, true)};
+                   },
+                   [right](const JvpArgs& a) { return a.t(0) - sum(a.t(0) * exp(a.out), right, true); },
+                   true);
+}
+
+}  // namespace eigengrad
