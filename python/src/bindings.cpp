@@ -6,7 +6,7 @@
 #include <set>
 
 #include "bind_nn.h"
-#include "bind_reliability.h"
+#include "bind_state.h"
 #include "convert.h"
 
 namespace py = pybind11;
@@ -476,5 +476,6 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
   bind_nn(m);
-  bind_reliability(m, cls);
+  bind_state(m, cls);
+  bind_testing(m);
 }

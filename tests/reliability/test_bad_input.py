@@ -1,4 +1,4 @@
-"""Bad input, counted (eigengrad.reliability.badinput): every op and transform with
+"""Bad input, counted (tools.reliability.badinput): every op and transform with
 broadcast-incompatible shapes, wrong ndim, bad axes, refused dtypes, unusual layouts
 and dtypes, special values, zero-size and overflowing shapes, allocations that can
 never fit. Each case gives NumPy's answer or raises a typed exception naming the op;
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
-from eigengrad.reliability import badinput
+from tools.reliability import badinput
 
 
 def test_every_case_gives_numpys_answer_or_a_typed_error_in_subprocesses():
@@ -78,10 +78,10 @@ def test_classification():
 
 @pytest.mark.parametrize("shape", [(2**40, 2**40), (2**20, 2**20, 2**10)])
 def test_allocations_that_can_never_fit_are_refused_before_allocating(shape):
-    before = eg._core._allocation_count()
+    before = eg._core._testing.allocation_count()
     with pytest.raises(MemoryError, match="shape"):
         eg.broadcast_to(eg.Variable(np.ones(1)), shape)
-    assert eg._core._allocation_count() == before  # refused by the size check
+    assert eg._core._testing.allocation_count() == before  # refused by the size check
 
 
 def test_a_size_beyond_the_machine_is_refused_with_a_size_check():

@@ -1,4 +1,4 @@
-"""Faults survived (eigengrad.reliability.faults): each surfaces as the right Python
+"""Faults survived (tools.reliability.faults): each surfaces as the right Python
 exception, the next normal computation gives the undisturbed answer, nothing leaks.
 Also the gradient hooks these faults go through."""
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
-from eigengrad.reliability import faults
+from tools.reliability import faults
 
 
 def test_a_memory_error_at_every_allocation_of_a_training_step_and_a_hessian():
@@ -23,7 +23,7 @@ def test_exceptions_from_python_callbacks_and_graph_misuse(result):
 
 def test_fault_injection_is_exact_and_disarms():
     x = eg.Variable(np.ones(4))
-    eg._core._fail_allocations_after(1)
+    eg._core._testing.fail_allocations_after(1)
     try:
         eg.exp(x)  # the first allocation succeeds
         with pytest.raises(MemoryError, match="injected"):
@@ -31,7 +31,7 @@ def test_fault_injection_is_exact_and_disarms():
         with pytest.raises(MemoryError, match="injected"):
             eg.exp(x)  # stays failing until disarmed
     finally:
-        eg._core._fail_allocations_after(-1)
+        eg._core._testing.fail_allocations_after(-1)
     np.testing.assert_array_equal(eg.exp(x).numpy(), np.exp(np.ones(4)))
 
 
@@ -40,19 +40,19 @@ def test_a_memory_error_mid_backward_leaves_leaves_untouched_or_whole():
     # gradient; the rest keep none. A new backward then gives the exact gradient.
     a = eg.Variable(np.ones(3), requires_grad=True)
     b = eg.Variable(np.full(3, 2.0), requires_grad=True)
-    before = eg._core._allocation_count()
+    before = eg._core._testing.allocation_count()
     (eg.exp(a) * eg.exp(b)).sum().backward()
-    count = eg._core._allocation_count() - before
+    count = eg._core._testing.allocation_count() - before
     a.grad = b.grad = None
     for k in range(count):
         y = (eg.exp(a) * eg.exp(b)).sum()
-        eg._core._fail_allocations_after(k)
+        eg._core._testing.fail_allocations_after(k)
         try:
             y.backward()
         except MemoryError:
             pass
         finally:
-            eg._core._fail_allocations_after(-1)
+            eg._core._testing.fail_allocations_after(-1)
         for v, want in [(a, np.exp(3.0)), (b, np.exp(3.0))]:
             assert v.grad is None or np.allclose(v.grad.numpy(), want)
         a.grad = b.grad = None

@@ -2,7 +2,7 @@
 backward are freed by reference counting alone (the garbage collector off), and no
 reference cycle the collector cannot see is left by hooks, custom functions or
 create_graph=True. The largest graphs are built, backwarded and freed without a
-stack overflow (eigengrad.reliability.memory)."""
+stack overflow (tools.reliability.memory)."""
 
 import gc
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
-from eigengrad.reliability import memory
+from tools.reliability import memory
 
 
 @pytest.fixture
@@ -22,8 +22,8 @@ def no_gc():
 
 
 def counts():
-    b = eg._core._live_buffers()
-    return eg._core._live_nodes(), b["owned"], b["borrowed"]
+    b = eg._core._testing.live_buffers()
+    return eg._core._testing.live_nodes(), b["owned"], b["borrowed"]
 
 
 def test_saved_buffers_are_released_after_backward():
@@ -32,9 +32,9 @@ def test_saved_buffers_are_released_after_backward():
     z = eg.log(y) * eg.sqrt(y)  # log reads y; sqrt saves its output
     loss = z.sum()
     del y, z
-    before = eg._core._live_buffers()
+    before = eg._core._testing.live_buffers()
     loss.backward()
-    after = eg._core._live_buffers()
+    after = eg._core._testing.live_buffers()
     # The saved values (exp's and sqrt's outputs, the inputs log and mul read) are
     # gone; what remains is the loss, its leaf and the leaf's new gradient.
     assert after["owned_bytes"] < before["owned_bytes"]
@@ -176,7 +176,7 @@ def test_the_largest_graphs_are_built_backwarded_and_freed(scale):
 
 @pytest.mark.parametrize("drift", [memory.drift_training, memory.drift_jacobian, memory.drift_hessian])
 def test_no_memory_drift_over_2000_iterations(drift, scale):
-    from eigengrad.reliability import MAX_DRIFT_MIB
+    from tools.reliability import MAX_DRIFT_MIB
 
     iterations = memory.scaled(2000, scale)
     d = drift(iterations, max(1, iterations // 10))
@@ -212,6 +212,6 @@ def test_threads_started_and_ended_do_not_grow_memory():
             t.join()
 
     run(5)
-    blocks = eg._core._counter_blocks()
+    blocks = eg._core._testing.counter_blocks()
     run(500)
-    assert eg._core._counter_blocks() == blocks  # each thread's block went back for the next
+    assert eg._core._testing.counter_blocks() == blocks  # each thread's block went back for the next

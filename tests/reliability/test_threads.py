@@ -1,5 +1,5 @@
 """Threads (Note [Threads] in cpp/src/variable.cpp) and interrupts
-(eigengrad.reliability.threads)."""
+(tools.reliability.threads)."""
 
 import threading
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
-from eigengrad.reliability import MAX_CTRL_C_MS, memory, threads
+from tools.reliability import MAX_CTRL_C_MS, memory, threads
 
 
 def test_backward_releases_the_gil(scale):
@@ -110,7 +110,7 @@ def test_a_python_custom_function_called_from_a_cpp_backward_holds_the_gil():
 def test_hooks_run_with_the_gil_on_any_thread():
     held = []
     x = eg.Variable(np.ones(3), requires_grad=True)
-    x.register_hook(lambda g: held.append(eg._core._gil_held()))
+    x.register_hook(lambda g: held.append(eg._core._testing.gil_held()))
 
     t = threading.Thread(target=lambda: (x * 2.0).sum().backward())
     t.start()

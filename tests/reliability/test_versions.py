@@ -324,7 +324,7 @@ def test_the_saved_reads_table_matches_what_every_rule_captures():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ops"))
     from samples import OPS
 
-    eg._core._check_saved_reads(True)
+    eg._core._testing.check_saved_reads(True)
     try:
         checked = 0
         for info in OPS:
@@ -336,7 +336,7 @@ def test_the_saved_reads_table_matches_what_every_rule_captures():
                 checked += 1
         assert checked > 300
     finally:
-        eg._core._check_saved_reads(False)
+        eg._core._testing.check_saved_reads(False)
 
 
 def test_the_saved_reads_check_catches_a_drifted_table():
@@ -349,13 +349,13 @@ def test_the_saved_reads_check_catches_a_drifted_table():
         def backward(ctx, gout):
             return gout, gout
 
-    eg._core._check_saved_reads(True)
+    eg._core._testing.check_saved_reads(True)
     try:
         with pytest.raises(RuntimeError, match=r"mul: its backward rule captures inputs \{\} but the saved-reads "
                                                r"table lists \{0, 1\}"):
             mul.apply(leaf(1.0), leaf(2.0))
     finally:
-        eg._core._check_saved_reads(False)
+        eg._core._testing.check_saved_reads(False)
 
 
 # ---- one memory, one version counter (issue 10, class 2; Note [Borrowed memory]) ------

@@ -24,7 +24,7 @@ import numpy as np
 
 import eigengrad as eg
 from eigengrad import _core
-from eigengrad.reliability.memory import live
+from tools.reliability.memory import live
 
 
 @dataclasses.dataclass
@@ -79,9 +79,9 @@ def allocation_faults(limit: Optional[int] = None) -> List[FaultResult]:
     results = []
     for name, make in [("training step", _training_step), ("hessian", _hessian)]:
         step, state = make()
-        before = _core._allocation_count()
+        before = _core._testing.allocation_count()
         step()
-        count = _core._allocation_count() - before
+        count = _core._testing.allocation_count() - before
         want = state()
         del step, state
         ks = range(count) if limit is None else np.unique(np.linspace(0, count - 1, min(limit, count)).astype(int))
@@ -89,7 +89,7 @@ def allocation_faults(limit: Optional[int] = None) -> List[FaultResult]:
             baseline = live()
             step, state = make()
             got = ""
-            _core._fail_allocations_after(int(k))
+            _core._testing.fail_allocations_after(int(k))
             try:
                 step()
             except MemoryError:
@@ -97,7 +97,7 @@ def allocation_faults(limit: Optional[int] = None) -> List[FaultResult]:
             except Exception as e:  # noqa: BLE001 - recorded as the wrong type
                 got = type(e).__name__
             finally:
-                _core._fail_allocations_after(-1)
+                _core._testing.fail_allocations_after(-1)
             del step, state
             leaked = _leak(baseline)
             step, state = make()

@@ -1,8 +1,7 @@
-// The reliability entry points of eigengrad._core: in-place writes (copy_) and
-// version counters, gradient hooks (with garbage-collector support), counters of
-// live nodes and buffers, fault injection, the Ctrl-C check of long backward passes,
-// and the sanitizer canary. Binding code only: the C++ core does the work.
-#include "bind_reliability.h"
+// A Variable's state beyond one call, in eigengrad._core: in-place writes (copy_) and
+// version counters, gradient hooks (with garbage-collector support), and the Ctrl-C
+// check of long backward passes. Binding code only: the C++ core does the work.
+#include "bind_state.h"
 
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
@@ -116,7 +115,7 @@ void setup_variable_type(PyHeapTypeObject* heap_type) {
   type->tp_clear = clear_variable;
 }
 
-void bind_reliability(py::module_& m, py::class_<Variable>& cls) {
+void bind_state(py::module_& m, py::class_<Variable>& cls) {
   // ---- in-place writes and versions ------------------------------------------------
   cls.def("copy_", [](py::object self, py::handle value) {
     Variable v = to_variable(value, "copy_");
@@ -142,25 +141,6 @@ void bind_reliability(py::module_& m, py::class_<Variable>& cls) {
   "Calls hook(grad) with this Variable's gradient in every backward that computes it (for a leaf,\n"
   "before accumulating into .grad); a returned Variable or array replaces the gradient, None keeps\n"
   "it. Returns a handle whose remove() takes the hook off.");
-
-  // ---- counters and fault injection ----------------------------------------------------
-  m.def("_live_nodes", &detail::live_nodes, "How many graph nodes are alive.");
-  m.def("_live_buffers", [] {
-    detail::BufferStats s = detail::buffer_stats();
-    py::dict d;
-    d["owned"] = s.owned;
-    d["owned_bytes"] = s.owned_bytes;
-    d["borrowed"] = s.borrowed;
-    return d;
-  }, "Live buffers: owned (count and bytes) and borrowed from NumPy.");
-  m.def("_fail_allocations_after", &detail::fail_allocations_after, py::arg("n"),
-        "Fault injection: after n more buffer allocations, each one raises MemoryError; n < 0 disarms.");
-  m.def("_allocation_count", &detail::allocation_count, "Buffer allocations made so far.");
-  m.def("_counter_blocks", &detail::counter_blocks,
-        "Per-thread blocks of the live counters (reused: the most threads alive at once).");
-  m.def("_check_saved_reads", &detail::set_check_saved_reads, py::arg("on"),
-        "Test mode: check every recorded op's captures against its saved-reads table entry.");
-  m.def("_gil_held", [] { return PyGILState_Check() == 1; }, "Whether the calling thread holds the GIL.");
 
   // ---- Ctrl-C ------------------------------------------------------------------------
   main_thread_id = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();

@@ -35,7 +35,7 @@ def rss_tracks_frees() -> bool:
     """False in a sanitizer build: AddressSanitizer keeps freed memory in quarantine,
     so the resident set grows whatever the program frees (the live-node and buffer
     counters stay exact)."""
-    return not hasattr(_core, "_sanitizer_canary")
+    return not hasattr(_core._testing, "sanitizer_canary")
 
 
 def _trim() -> None:
@@ -70,8 +70,8 @@ def peak_rss_mib() -> float:
 def live() -> Dict[str, int]:
     """Live graph nodes and buffers, after a full garbage collection."""
     gc.collect()
-    buffers = _core._live_buffers()
-    return {"nodes": _core._live_nodes(), "buffers": buffers["owned"], "buffer_bytes": buffers["owned_bytes"],
+    buffers = _core._testing.live_buffers()
+    return {"nodes": _core._testing.live_nodes(), "buffers": buffers["owned"], "buffer_bytes": buffers["owned_bytes"],
             "borrowed": buffers["borrowed"]}
 
 
@@ -102,14 +102,14 @@ def _measure(name: str, build: Callable[[], dict], backward: Callable[[dict], bo
         t0 = time.perf_counter()
         state = build()
         t1 = time.perf_counter()
-        nodes = _core._live_nodes() - before["nodes"]
+        nodes = _core._testing.live_nodes() - before["nodes"]
         correct = backward(state)
         t2 = time.perf_counter()
         state.clear()
         t3 = time.perf_counter()
         peak = peak_rss_mib() - base
-        left_nodes = _core._live_nodes() - before["nodes"]
-        left_buffers = _core._live_buffers()["owned"] - before["buffers"]
+        left_nodes = _core._testing.live_nodes() - before["nodes"]
+        left_buffers = _core._testing.live_buffers()["owned"] - before["buffers"]
     finally:
         gc.enable()
     return GraphRun(name, nodes, t1 - t0, t2 - t1, t3 - t2, peak, left_nodes, left_buffers, correct)

@@ -1,4 +1,4 @@
-"""``python -m eigengrad.reliability``: runs the reliability checks and prints one
+"""``python -m tools.reliability``: runs the reliability checks and prints one
 table of figures (``--json`` also prints them as JSON; ``--scale 0.1`` runs smaller
 graphs and loops, e.g. under a sanitizer). Exits 1 when a figure misses its bar."""
 
@@ -11,11 +11,11 @@ import platform
 import sys
 import time
 
-from eigengrad.reliability import collect
+from tools.reliability import collect
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eigengrad.reliability", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.reliability", description=__doc__)
     parser.add_argument("--scale", type=float, default=float(os.environ.get("EIGENGRAD_RELIABILITY_SCALE", 1.0)),
                         help="size factor for the large graphs and long loops (default 1: 1e6-op chains, "
                              "2,000 iterations)")

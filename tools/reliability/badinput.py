@@ -577,15 +577,21 @@ class Summary:
         return self.tried - self.raised - self.numpy
 
 
+def _pythonpath() -> str:
+    """The workers' PYTHONPATH: the repository root (where ``tools`` is) first."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+
+
 def _run_range(lo: int, hi: int, timeout: float, results: Dict[int, Tuple[str, str]]) -> None:
     """Runs cases [lo, hi) in worker processes, one after the other: a worker that
     dies marks its current case crash, one silent for `timeout` seconds hang, and a
     new worker starts after that case."""
     while lo < hi:
-        cmd = [sys.executable, "-c", f"from eigengrad.reliability.badinput import _worker; _worker({lo}, {hi})"]
+        cmd = [sys.executable, "-c", f"from tools.reliability.badinput import _worker; _worker({lo}, {hi})"]
         with tempfile.TemporaryFile(mode="w+") as err:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
-                                    env=dict(os.environ, PYTHONFAULTHANDLER="1"))
+                                    env=dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONPATH=_pythonpath()))
             lines: "queue.Queue[Optional[str]]" = queue.Queue()
 
             def read(stream=proc.stdout):

@@ -1,6 +1,6 @@
 """eigengrad's reliability checks, counted.
 
-``python -m eigengrad.reliability`` prints the report (one table of figures); the
+``python -m tools.reliability`` prints the report (one table of figures); the
 tests under ``tests/reliability`` assert every figure. The checks:
 
 - ``badinput``: every public op and transform driven with bad or unusual input,
@@ -30,7 +30,7 @@ MAX_CTRL_C_MS = 500.0  # SIGINT to KeyboardInterrupt during a long backward
 
 def collect(scale: float = 1.0, progress: Optional[Callable[[str], None]] = None) -> Tuple[List[Row], Dict[str, Any]]:
     """Runs every check; returns the report rows and the raw figures."""
-    from eigengrad.reliability import badinput, faults, memory, threads
+    from tools.reliability import badinput, faults, memory, threads
 
     say = progress or (lambda msg: None)
     rows: List[Row] = []
