@@ -279,28 +279,10 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   def_operator(cls, "__matmul__", "__rmatmul__", "matmul", matmul);
 
   // ---- element-wise ops ----------------------------------------------------------
-  def_unary(m, cls, "neg", neg, "-x");
-  def_unary(m, cls, "exp", exp, "e ** x");
-  def_unary(m, cls, "log", log, "Natural logarithm.");
-  def_unary(m, cls, "sqrt", sqrt, "Square root.");
-  def_unary(m, cls, "abs", abs, "|x|; the gradient at 0 is 0.");
-  def_unary(m, cls, "tanh", tanh, "Hyperbolic tangent.");
-  def_unary(m, cls, "sigmoid", sigmoid, "1 / (1 + exp(-x)), finite for any x.");
-  def_unary(m, cls, "relu", relu, "max(x, 0); the gradient at 0 is 0.");
-  def_unary(m, cls, "sin", sin, "Sine.");
-  def_unary(m, cls, "cos", cos, "Cosine.");
-  def_unary(m, cls, "log1p", log1p, "log(1 + x), accurate near 0.");
-  def_unary(m, cls, "expm1", expm1, "exp(x) - 1, accurate near 0.");
-  def_unary(m, cls, "square", square, "x ** 2");
-  def_unary(m, cls, "sign", sign, "-1, 0 or 1 (NaN stays NaN); its gradient is 0.");
-  def_binary(m, "add", add, "x + y with broadcasting.");
-  def_binary(m, "sub", sub, "x - y with broadcasting.");
-  def_binary(m, "mul", mul, "x * y with broadcasting.");
-  def_binary(m, "div", div, "x / y with broadcasting.");
-  def_binary(m, "pow", pow, "x ** y; d/dx is 0 where y == 0 and d/dy is 0 where x == 0.");
-  def_binary(m, "maximum", maximum, "Element-wise max; NaN propagates; ties split the gradient.");
-  def_binary(m, "minimum", minimum, "Element-wise min; NaN propagates; ties split the gradient.");
-  def_binary(m, "matmul", matmul, "numpy.matmul: 1-D, 2-D and batched (broadcast) operands.");
+  for (const OpEntry& op : op_table()) {  // the element-wise ops, bound from the op table
+    if (op.unary) def_unary(m, cls, op.name, op.unary, op.doc);
+    if (op.binary) def_binary(m, op.name, op.binary, op.doc);
+  }
   m.def("where", [](py::handle condition, py::handle x, py::handle y) {
     Tensor c = condition_tensor(condition);
     auto [a, b] = to_variable_pair(x, y, "where");

@@ -75,6 +75,8 @@ def backward_into_leaves(c):
                 raise Discrepancy(f"create_graph={create_graph}: x0.grad += 1 changed the .grad of input {i}")
         if not np.array_equal(seed, w):
             raise Discrepancy(f"create_graph={create_graph}: backward(seed) or x0.grad += 1 changed the seed")
+        for x in xe:  # a .grad with a graph refers back to its leaf (as in PyTorch): free the cycle
+            x.grad = None
     return out
 
 

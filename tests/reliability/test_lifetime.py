@@ -27,6 +27,8 @@ def counts():
 
 
 def test_saved_buffers_are_released_after_backward():
+    gc.collect()  # buffers of earlier tests' cycles are not this test's
+    baseline = eg._core._testing.live_buffers()["owned"]
     x = eg.Variable(np.linspace(0.1, 1.0, 1000), requires_grad=True)
     y = eg.exp(x)  # saves its output
     z = eg.log(y) * eg.sqrt(y)  # log reads y; sqrt saves its output
@@ -38,7 +40,7 @@ def test_saved_buffers_are_released_after_backward():
     # The saved values (exp's and sqrt's outputs, the inputs log and mul read) are
     # gone; what remains is the loss, its leaf and the leaf's new gradient.
     assert after["owned_bytes"] < before["owned_bytes"]
-    assert after["owned"] <= 3
+    assert after["owned"] - baseline <= 3
     with pytest.raises(RuntimeError, match="retain_graph"):
         loss.backward()
 

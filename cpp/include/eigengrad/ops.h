@@ -123,6 +123,17 @@ Variable alias(const Variable& x);
 /// recorded gradient gets a buffer of its own.
 Variable copy(const Variable& x);
 
+/// One line of the op table (cpp/src/ops/ops.cpp).
+struct OpEntry {
+  const char* name;
+  detail::SavedReads reads;                                    // what the backward rule reads
+  Variable (*unary)(const Variable&) = nullptr;                // element-wise ops: bound from here
+  Variable (*binary)(const Variable&, const Variable&) = nullptr;
+  const char* doc = nullptr;
+  bool is_public = true;  // false: recorded only inside other ops' rules
+};
+/// Every op, public and internal.
+const std::vector<OpEntry>& op_table();
 /// The names of every public differentiable op (drives the test coverage check).
 const std::vector<std::string>& op_names();
 

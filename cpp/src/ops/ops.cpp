@@ -1,6 +1,7 @@
-// The tables of ops: the public differentiable ops (the Python test suite checks
-// that every name here has samples in tests/ops/samples.py), and which input values
-// each op's backward rule reads (Note [Saved values] in node.cpp).
+// The op table: one line per op, read by the graph (which input values each backward
+// rule reads: Note [Saved values] in node.cpp), by the bindings (element-wise ops are
+// bound from it) and by the tests (every public op has samples in
+// tests/ops/samples.py). Adding an op: CONTRIBUTING.md.
 #include <string_view>
 #include <unordered_map>
 
@@ -12,70 +13,88 @@ namespace {
 using detail::SavedReads;
 
 constexpr std::uint32_t kNone = 0, kX = 1, kY = 2, kXY = 3;
-const SavedReads kReadsNothing{{kNone, kNone, kNone, kNone}};
-const SavedReads kReadsX{{kX, kNone, kNone, kNone}};
+// For each input's gradient, the inputs whose values it reads (Note [Saved values]):
+constexpr SavedReads kNothing{{kNone, kNone, kNone, kNone}};  // uses the output or shapes only
+constexpr SavedReads kX_{{kX, kNone, kNone, kNone}};          // gx reads x
+constexpr SavedReads kYX{{kY, kX, kNone, kNone}};             // gx reads y, gy reads x
+constexpr SavedReads kYY{{kY, kY, kNone, kNone}};
+constexpr SavedReads kXYX{{kXY, kX, kNone, kNone}};
+constexpr SavedReads kXYXY{{kXY, kXY, kNone, kNone}};
 
+std::vector<OpEntry> make_table() {
+  return {
+      // name, reads, bound element-wise (unary or binary function, docstring)
+      {"neg", kNothing, neg, nullptr, "-x"},
+      {"exp", kNothing, exp, nullptr, "e ** x"},
+      {"log", kX_, log, nullptr, "Natural logarithm."},
+      {"sqrt", kNothing, sqrt, nullptr, "Square root."},
+      {"abs", kX_, abs, nullptr, "|x|; the gradient at 0 is 0."},
+      {"tanh", kNothing, tanh, nullptr, "Hyperbolic tangent."},
+      {"sigmoid", kNothing, sigmoid, nullptr, "1 / (1 + exp(-x)), finite for any x."},
+      {"relu", kNothing, relu, nullptr, "max(x, 0); the gradient at 0 is 0."},
+      {"sin", kX_, sin, nullptr, "Sine."},
+      {"cos", kX_, cos, nullptr, "Cosine."},
+      {"log1p", kX_, log1p, nullptr, "log(1 + x), accurate near 0."},
+      {"expm1", kNothing, expm1, nullptr, "exp(x) - 1, accurate near 0."},
+      {"square", kX_, square, nullptr, "x ** 2"},
+      {"sign", kNothing, sign, nullptr, "-1, 0 or 1 (NaN stays NaN); its gradient is 0."},
+      {"add", kNothing, nullptr, add, "x + y with broadcasting."},
+      {"sub", kNothing, nullptr, sub, "x - y with broadcasting."},
+      {"mul", kYX, nullptr, mul, "x * y with broadcasting."},
+      {"div", kYY, nullptr, div, "x / y with broadcasting."},
+      {"pow", kXYX, nullptr, pow, "x ** y; d/dx is 0 where y == 0 and d/dy is 0 where x == 0."},
+      {"maximum", kXYXY, nullptr, maximum, "Element-wise max; NaN propagates; ties split the gradient."},
+      {"minimum", kXYXY, nullptr, minimum, "Element-wise min; NaN propagates; ties split the gradient."},
+      {"matmul", kYX, nullptr, matmul, "numpy.matmul: 1-D, 2-D and batched (broadcast) operands."},
+      // name, reads (bound by hand in python/src: other signatures)
+      {"where", kNothing}, {"clip", kX_}, {"astype", kNothing},
+      {"sum", kNothing}, {"mean", kNothing}, {"max", kX_}, {"min", kX_}, {"logsumexp", kX_},
+      {"norm", kX_}, {"sum_to", kNothing},
+      {"reshape", kNothing}, {"transpose", kNothing}, {"broadcast_to", kNothing}, {"slice", kNothing},
+      {"take", kNothing}, {"concatenate", kNothing}, {"stack", kNothing},
+      {"softmax", kNothing}, {"log_softmax", kNothing},
+      {"linear", kYX}, {"mse_loss", kXYXY}, {"cross_entropy", kX_},
+      {"binary_cross_entropy_with_logits", kXYX},
+      // internal ops (recorded by other ops' rules; not public)
+      {"slice_backward", kNothing, nullptr, nullptr, nullptr, false},
+      {"take_backward", kNothing, nullptr, nullptr, nullptr, false},
+      {"alias", kNothing, nullptr, nullptr, nullptr, false},
+      {"copy", kNothing, nullptr, nullptr, nullptr, false},
+  };
+}
 }  // namespace
+
+const std::vector<OpEntry>& op_table() {
+  static const std::vector<OpEntry> table = make_table();
+  return table;
+}
+
+const std::vector<std::string>& op_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const OpEntry& op : op_table())
+      if (op.is_public) out.emplace_back(op.name);
+    return out;
+  }();
+  return names;
+}
 
 namespace detail {
 const SavedReads* saved_reads(const char* op) {
-  // Per op: for each input's gradient, the inputs whose values it reads. Ops that
-  // use their output instead (exp, tanh, softmax, ...) or only shapes read nothing.
-  static const std::unordered_map<std::string_view, SavedReads> table = {
-      {"log", kReadsX}, {"abs", kReadsX}, {"sin", kReadsX}, {"cos", kReadsX},
-      {"log1p", kReadsX}, {"square", kReadsX}, {"clip", kReadsX},
-      {"max", kReadsX}, {"min", kReadsX}, {"logsumexp", kReadsX}, {"norm", kReadsX},
-      {"cross_entropy", kReadsX},
-      {"mul", {{kY, kX, kNone, kNone}}},
-      {"matmul", {{kY, kX, kNone, kNone}}},
-      {"div", {{kY, kY, kNone, kNone}}},
-      {"pow", {{kXY, kX, kNone, kNone}}},
-      {"maximum", {{kXY, kXY, kNone, kNone}}},
-      {"minimum", {{kXY, kXY, kNone, kNone}}},
-      {"mse_loss", {{kXY, kXY, kNone, kNone}}},
-      {"binary_cross_entropy_with_logits", {{kXY, kX, kNone, kNone}}},
-      {"linear", {{kY, kX, kNone, kNone}}},
-      {"neg", kReadsNothing}, {"exp", kReadsNothing}, {"sqrt", kReadsNothing},
-      {"tanh", kReadsNothing}, {"sigmoid", kReadsNothing}, {"relu", kReadsNothing},
-      {"expm1", kReadsNothing}, {"sign", kReadsNothing}, {"add", kReadsNothing},
-      {"sub", kReadsNothing}, {"where", kReadsNothing}, {"astype", kReadsNothing},
-      {"sum", kReadsNothing}, {"sum_to", kReadsNothing}, {"reshape", kReadsNothing},
-      {"transpose", kReadsNothing}, {"broadcast_to", kReadsNothing}, {"slice", kReadsNothing},
-      {"slice_backward", kReadsNothing}, {"take", kReadsNothing}, {"take_backward", kReadsNothing},
-      {"concatenate", kReadsNothing}, {"alias", kReadsNothing}, {"copy", kReadsNothing}, {"softmax", kReadsNothing},
-      {"log_softmax", kReadsNothing},
-  };
+  static const std::unordered_map<std::string_view, const SavedReads*> by_name = [] {
+    std::unordered_map<std::string_view, const SavedReads*> map;
+    for (const OpEntry& entry : op_table()) map.emplace(entry.name, &entry.reads);
+    return map;
+  }();
   // Op names are string literals: remember the last few lookups by address.
   thread_local std::pair<const char*, const SavedReads*> cache[16] = {};
   auto& slot = cache[(reinterpret_cast<std::uintptr_t>(op) >> 3) % 16];
   if (slot.first == op) return slot.second;
-  auto it = table.find(op);
-  const SavedReads* found = it == table.end() ? nullptr : &it->second;
+  auto it = by_name.find(op);
+  const SavedReads* found = it == by_name.end() ? nullptr : it->second;
   slot = {op, found};
   return found;
 }
-
 }  // namespace detail
-
-const std::vector<std::string>& op_names() {
-  static const std::vector<std::string> names = {
-      // unary
-      "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos", "log1p", "expm1",
-      "square", "sign",
-      // binary
-      "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where", "clip", "astype",
-      // reduce
-      "sum", "mean", "max", "min", "logsumexp", "norm", "sum_to",
-      // shape
-      "reshape", "transpose", "broadcast_to", "slice", "take", "concatenate", "stack",
-      // linalg
-      "matmul",
-      // nn
-      "softmax", "log_softmax",
-      // loss (fused nn ops)
-      "linear", "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits",
-  };
-  return names;
-}
 
 }  // namespace eigengrad

@@ -1,0 +1,48 @@
+// The process-wide and per-thread state of eigengrad, listed in one place.
+//
+// Everything else is a value: a Tensor, a Variable, a Node and what they own. The
+// state below is shared by every graph of a process (or of a thread), so it is what
+// to think about when two threads, a fork, an embedding or a test meets eigengrad.
+// This header declares nothing; each entry names where the state lives and why it
+// exists. A new piece of global state is added here, or not at all.
+//
+// Per process
+//  - Live counters (counters.h; the blocks and their registry in tensor.cpp): graph
+//    nodes, owned and borrowed buffers, allocations ever made. Why: the lifetime tests
+//    and the reliability report prove that graphs are freed. Each thread counts into
+//    a block of its own (plain stores); a block is reused after its thread ends, so
+//    their number is the most threads alive at once.
+//  - Allocation fault injector (allocations_until_failure, tensor.cpp): disarmed
+//    (-1) unless a test arms it through eigengrad._core._testing. Why: to prove that
+//    every allocation failure surfaces as MemoryError and leaves no broken graph.
+//  - Interrupt check (interrupt_check, engine.cpp), installed by the bindings
+//    (check_signals and last_signal_check, python/src/bind_state.cpp). Why: Ctrl-C
+//    stops a long backward pass; the C++ engine knows no Python.
+//  - Lock stripes (lock_stripes.cpp): 64 spin locks chosen by address. Why: a leaf's
+//    .grad and a node's run state are shared between threads (Note [Threads]),
+//    without a mutex in every object.
+//  - Thread count (thread_count, threads.cpp) and Eigen's own thread setting (kept
+//    at 1, kernels/gemm.cpp). Why: eg.set_num_threads; Eigen's parallel products
+//    were slower than our row split (the note in gemm.cpp).
+//  - Forward-level ids (next_level_id, forward_levels.cpp). Why: every ForwardLevel
+//    of every thread has a distinct id, so tangents of different levels never mix.
+//  - Hook ids (Node::add_hook, node.cpp). Why: a hook handle removes its own hook.
+//  - Saved-reads test mode (check_reads, node.cpp). Why: a test compares the op
+//    table with what each rule captures; off otherwise.
+//  - The op tables (op_names and saved_reads, ops/ops.cpp): constant after first use.
+//  - Interned op names of custom functions (intern, python/src/bindings.cpp). Why:
+//    a Node keeps a const char* name that must outlive it; one copy per name.
+//  - Borrowed NumPy arrays (borrow_tables, python/src/convert.cpp): one entry per
+//    array object lent to eigengrad. Why: one version counter per memory (every
+//    Variable over the same array sees the same version), and read-only protection
+//    while a backward rule keeps the values.
+//  - eg.random's generator (python/eigengrad/random.py). Why: seedable
+//    initialisation, dropout and samples, like torch.manual_seed.
+//
+// Per thread
+//  - Grad mode (tls_grad_enabled, variable.cpp): eg.no_grad and friends.
+//  - Open forward levels (tls_levels, tls_level_nodes, tls_visible,
+//    forward_levels.cpp): the stack of Note [Forward levels].
+//  - The counter block (tls_block, tensor.cpp) and the saved-reads lookup cache
+//    (ops/ops.cpp).
+#pragma once
