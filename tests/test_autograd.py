@@ -1,5 +1,5 @@
 """The reverse-mode engine: accumulation, retain_graph, autograd.grad, grad mode,
-deep graphs. Mirrors cpp/src/engine.cpp and cpp/src/variable.cpp."""
+deep graphs. Mirrors cpp/src/engine.cpp and cpp/src/variable.cpp, node.cpp."""
 
 import gc
 import subprocess

@@ -32,14 +32,6 @@ struct PyHook {
   }
 };
 
-std::shared_ptr<py::object> hold(py::object fn) {
-  return std::shared_ptr<py::object>(new py::object(std::move(fn)), [](py::object* p) {
-    if (!Py_IsInitialized()) return;
-    py::gil_scoped_acquire gil;
-    delete p;
-  });
-}
-
 /// What register_hook returns: `remove()` takes the hook off again.
 class HookHandle {
  public:

@@ -31,6 +31,15 @@ py::array tensor_to_numpy(const Tensor& t);
 /// stacked (differentiably, never detached); anything else via tensor_from_python.
 Variable to_variable(py::handle obj, const char* op);
 
+/// Each item of `seq` as a Variable (None stays an undefined Variable).
+std::vector<Variable> to_variables(py::handle seq, const char* op);
+
+/// g, or None when undefined (a gradient that does not exist).
+py::object grad_or_none(const Variable& g);
+
+/// A Python callable that the engine may hold and drop without the GIL.
+std::shared_ptr<py::object> hold(py::object fn);
+
 /// Whether `obj` is a list or tuple with a Variable somewhere inside.
 bool holds_variables(py::handle obj, int depth = 0);
 

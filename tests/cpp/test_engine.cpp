@@ -1,4 +1,4 @@
-// Tests of the reverse-mode engine (cpp/src/engine.cpp, cpp/src/variable.cpp):
+// Tests of the reverse-mode engine (cpp/src/engine.cpp, cpp/src/variable.cpp, node.cpp):
 // the source text's example, accumulation, retain_graph, deep graphs, higher
 // derivatives and grad mode.
 #include <cmath>

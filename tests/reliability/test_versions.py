@@ -1,5 +1,5 @@
 """Nothing silently wrong after an in-place update (Note [Version counter] and Note
-[Saved values] in cpp/src/variable.cpp).
+[Saved values] in cpp/src/node.cpp).
 
 - In-place writes that eigengrad makes (``+=`` and friends, ``copy_``, optimizer
   steps, ``load_state_dict``) bump the buffer's version; a backward whose rule reads

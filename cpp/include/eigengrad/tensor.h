@@ -26,7 +26,7 @@ std::int64_t shape_numel(const Shape& shape, DType dtype = DType::Float64);
 /// The lender of a borrowed Storage's memory (a NumPy array) when others can write
 /// that memory behind eigengrad's back. While a backward rule keeps the values,
 /// eigengrad asks the lender to refuse such writes (see Note [Saved values] in
-/// variable.cpp). Calls nest: one `release()` per `hold()`.
+/// node.cpp). Calls nest: one `release()` per `hold()`.
 class Lender {
  public:
   virtual ~Lender() = default;
@@ -36,7 +36,7 @@ class Lender {
   virtual void release() noexcept = 0;
 };
 
-/// How many in-place writes a memory has seen (Note [Version counter] in variable.cpp).
+/// How many in-place writes a memory has seen (Note [Version counter] in node.cpp).
 using VersionCounter = std::atomic<std::uint64_t>;
 
 /// A block of memory holding tensor elements. Either owned (64-byte aligned, from the
@@ -46,7 +46,7 @@ using VersionCounter = std::atomic<std::uint64_t>;
 /// Every Storage has a version counter: each in-place write that eigengrad makes
 /// (optimizer steps, in-place operators, `Variable::copy_`) bumps it, so that a
 /// backward rule can tell that a value it saved has changed (Note [Version counter]
-/// in variable.cpp). Storages borrowing one memory (two conversions of one NumPy
+/// in node.cpp). Storages borrowing one memory (two conversions of one NumPy
 /// array, views of it, a view of an eigengrad buffer) share one counter, given at
 /// construction. Writes made through NumPy views cannot be seen.
 class Storage {

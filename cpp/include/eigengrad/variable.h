@@ -56,7 +56,7 @@ class Variable {
   /// Writes `value` (broadcast to this shape, converted to this dtype) into this
   /// Variable's buffer in place and bumps the buffer's version, so every view of the
   /// buffer sees the new values and a backward rule that saved the old ones raises
-  /// (Note [Version counter] in variable.cpp). Nothing is recorded: a Variable that
+  /// (Note [Version counter] in node.cpp). Nothing is recorded: a Variable that
   /// requires grad may be written only with grad mode off (RuntimeError otherwise).
   void copy_(const Variable& value) const;
   /// The version of this Variable's buffer: how many in-place writes it has seen.
@@ -90,7 +90,7 @@ struct VariableImpl {
   /// Leaves that require grad only; made with the leaf (or when requires_grad is
   /// set), never later, so that threads sharing a leaf can read it without a lock.
   std::shared_ptr<Node> grad_accumulator;
-  /// Read and written under a lock (see Note [Threads] in variable.cpp): use
+  /// Read and written under a lock (see Note [Threads] in lock_stripes.cpp): use
   /// Variable::grad() and set_grad().
   Variable grad;
   /// Forward-mode tangents, one per open ForwardLevel id that reached this value.
@@ -138,7 +138,7 @@ using GradHook = std::function<Variable(const Variable&)>;
 
 /// A node of the recorded graph: one op application with one output. `next` holds,
 /// per input, the node that receives that input's cotangent (null when the input
-/// does not require grad). See Note [Iterative teardown] in variable.cpp.
+/// does not require grad). See Note [Iterative teardown] in node.cpp.
 class Node : public std::enable_shared_from_this<Node> {
  public:
   Node(const char* name, std::vector<std::shared_ptr<Node>> next);
@@ -152,7 +152,7 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Input cotangents for output cotangent `gout`. `needs[i]` says whether input i
   /// needs one. Unless `retain`, the saved values are released afterwards and a
   /// second call raises RuntimeError naming retain_graph. Safe to call from several
-  /// threads at once (see Note [Threads] in variable.cpp).
+  /// threads at once (see Note [Threads] in lock_stripes.cpp).
   virtual std::vector<Variable> apply(const Variable& gout, const std::vector<bool>& needs,
                                       bool retain) = 0;
   /// Drops saved values (no further apply possible).
@@ -195,7 +195,7 @@ class FunctionNode final : public Node {
                               bool retain) override;
   void release() override;
   /// Keeps the output's forward-mode tangents for the rule (see Note [Forward over
-  /// reverse] in variable.cpp).
+  /// reverse] in forward_levels.cpp).
   void save_out_tangents(std::vector<std::pair<std::uint64_t, Variable>> tangents) {
     saved_out_tangents_ = std::move(tangents);
   }
