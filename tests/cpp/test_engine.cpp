@@ -9,10 +9,7 @@
 namespace eigengrad {
 namespace {
 
-using test_util::contains;
-using test_util::expect_values_near;
-using test_util::make_var;
-using test_util::message_of;
+using namespace test_util;
 
 double logistic(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 

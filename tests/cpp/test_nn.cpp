@@ -8,10 +8,7 @@
 namespace eigengrad {
 namespace {
 
-using test_util::contains;
-using test_util::expect_values_near;
-using test_util::make_var;
-using test_util::message_of;
+using namespace test_util;
 
 TEST(Linear, ValueAndGradients) {
   Variable x = make_var({1, 2, 3, 4}, {2, 2}, true);

@@ -9,10 +9,7 @@
 namespace eigengrad {
 namespace {
 
-using test_util::contains;
-using test_util::expect_values_near;
-using test_util::make_var;
-using test_util::message_of;
+using namespace test_util;
 
 TEST(Broadcasting, GradientIsSummedToEachInputShape) {
   Variable x = make_var({1, 2, 3, 4, 5, 6}, {2, 3}, true);

@@ -13,10 +13,7 @@
 namespace eigengrad {
 namespace {
 
-using test_util::contains;
-using test_util::expect_values_near;
-using test_util::make_var;
-using test_util::message_of;
+using namespace test_util;
 
 TEST(Versions, AnInPlaceUpdateOfASavedInputRaisesNamingTheOpAndVersions) {
   Variable w = make_var({1, 2}, {2}, true);

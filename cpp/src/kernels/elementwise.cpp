@@ -230,32 +230,37 @@ Tensor where(const Tensor& condition, const Tensor& x, const Tensor& y) {
   return out;
 }
 
-Tensor clip(const Tensor& x, double lo, double hi) {
+namespace {
+/// out[i] = f(x[i]), with f = make(TypeTag<T>{}) for x's element type T.
+template <class Make>
+Tensor map_tensor(const Tensor& x, Make make) {
   Tensor out(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* px = x.data_as<T>();
-    T* po = out.data_as<T>();
-    const T l = static_cast<T>(lo), h = static_cast<T>(hi);
-    for (std::int64_t i = 0; i < x.numel(); ++i) {
-      // minimum(maximum(x, lo), hi) as NumPy: NaN fails both tests and passes through.
-      T v = px[i] < l ? l : px[i];
-      po[i] = v > h ? h : v;
-    }
+    map(x.data_as<T>(), out.data_as<T>(), x.numel(), make(tag));
   });
   return out;
 }
+}  // namespace
+
+Tensor clip(const Tensor& x, double lo, double hi) {
+  return map_tensor(x, [lo, hi](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T l = static_cast<T>(lo), h = static_cast<T>(hi);
+    // minimum(maximum(x, lo), hi) as NumPy: NaN fails both tests and passes through.
+    return [l, h](T v) {
+      const T m = v < l ? l : v;
+      return m > h ? h : m;
+    };
+  });
+}
 
 Tensor clip_mask(const Tensor& x, double lo, double hi) {
-  Tensor out(x.shape(), x.dtype());
-  dispatch(x.dtype(), [&](auto tag) {
+  return map_tensor(x, [lo, hi](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* px = x.data_as<T>();
-    T* po = out.data_as<T>();
     const T l = static_cast<T>(lo), h = static_cast<T>(hi);
-    for (std::int64_t i = 0; i < x.numel(); ++i) po[i] = (px[i] < l || px[i] > h) ? T(0) : T(1);
+    return [l, h](T v) { return (v < l || v > h) ? T(0) : T(1); };
   });
-  return out;
 }
 
 }  // namespace eigengrad::kernels

@@ -270,15 +270,19 @@ inline double reduce_pio2(double x, std::uint64_t& quadrant) {
   return ((xc - k * kPio2A) - k * kPio2B) - k * kPio2C;
 }
 
-// sin(x) = [sin r, cos r, -sin r, -cos r] by quadrant. Elements that are not
-// fast_sin_cos_ok come out wrong here: the kernel redoes them with std::sin.
+/// sin(r + q pi/2) from s = sin(r) and c = cos(r): [s, c, -s, -c] by q mod 4.
+inline double by_quadrant(double s, double c, std::uint64_t q) {
+  const double v = (q & 1) ? c : s;
+  return (q & 2) ? -v : v;
+}
+
+// sin(x) and cos(x) = sin(x + pi/2). Elements that are not fast_sin_cos_ok come out
+// wrong here: the kernel redoes them with std::sin / std::cos.
 inline double sin(double x, bool& ok) {
   std::uint64_t q;
   const double r = reduce_pio2(x, q);
   ok = fast_sin_cos_ok(x, r);
-  const double s = sin_reduced(r), c = cos_reduced(r);
-  const double v = (q & 1) ? c : s;
-  const double result = (q & 2) ? -v : v;
+  const double result = by_quadrant(sin_reduced(r), cos_reduced(r), q);
   return x == 0.0 ? x : result;  // sin(-0) = -0
 }
 
@@ -286,9 +290,7 @@ inline double cos(double x, bool& ok) {
   std::uint64_t q;
   const double r = reduce_pio2(x, q);
   ok = fast_sin_cos_ok(x, r);
-  const double s = sin_reduced(r), c = cos_reduced(r);
-  const double v = (q & 1) ? s : c;
-  return ((q + 1) & 2) ? -v : v;
+  return by_quadrant(sin_reduced(r), cos_reduced(r), q + 1);
 }
 
 }  // namespace eigengrad::kernels::math

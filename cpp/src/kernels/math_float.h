@@ -159,9 +159,7 @@ inline float sin(float x, bool& ok) {
   std::uint64_t q;
   const double r = reduce_pio2(xd, q);
   ok = fast_sin_cos_ok(xd, r);
-  const double s = float_eval::sin_reduced(r), c = float_eval::cos_reduced(r);
-  const double v = (q & 1) ? c : s;
-  const float result = static_cast<float>((q & 2) ? -v : v);
+  const float result = static_cast<float>(by_quadrant(float_eval::sin_reduced(r), float_eval::cos_reduced(r), q));
   return x == 0.0f ? x : result;  // sin(-0) = -0
 }
 
@@ -170,9 +168,7 @@ inline float cos(float x, bool& ok) {
   std::uint64_t q;
   const double r = reduce_pio2(xd, q);
   ok = fast_sin_cos_ok(xd, r);
-  const double s = float_eval::sin_reduced(r), c = float_eval::cos_reduced(r);
-  const double v = (q & 1) ? s : c;
-  return static_cast<float>(((q + 1) & 2) ? -v : v);
+  return static_cast<float>(by_quadrant(float_eval::sin_reduced(r), float_eval::cos_reduced(r), q + 1));
 }
 
 }  // namespace eigengrad::kernels::math
