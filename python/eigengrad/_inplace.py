@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from eigengrad import _core
+import eigengrad._core as _core
 from eigengrad._core import Variable
 
 

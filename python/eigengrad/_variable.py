@@ -11,7 +11,7 @@ from typing import Any, List
 
 import numpy as np
 
-from eigengrad import _core
+import eigengrad._core as _core
 from eigengrad._core import Variable
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
-from eigengrad import _core
+import eigengrad._core as _core
 from eigengrad._core import Variable
 
 Variables = Union[Variable, Sequence[Variable]]

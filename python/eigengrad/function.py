@@ -25,7 +25,8 @@ from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from eigengrad import _core, autograd
+import eigengrad._core as _core
+from eigengrad import autograd
 from eigengrad._core import Variable
 
 

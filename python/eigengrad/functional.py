@@ -20,7 +20,8 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from eigengrad import _core, autograd
+import eigengrad._core as _core
+from eigengrad import autograd
 from eigengrad._core import Variable
 
 ArgNums = Union[int, Sequence[int]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Optional, Sequence, Union
 
-from eigengrad import _core
+import eigengrad._core as _core
 from eigengrad._core import Variable
 
 Axis = Union[None, int, Sequence[int]]

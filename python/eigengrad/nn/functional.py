@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from eigengrad import _core
+import eigengrad._core as _core
 from eigengrad import random as _random
 from eigengrad._core import Variable, relu, sigmoid, tanh
 

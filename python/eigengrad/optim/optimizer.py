@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
-from eigengrad import _core
+import eigengrad._core as _core
 from eigengrad._core import Variable
 from eigengrad.autograd import enable_grad
 
