@@ -1,5 +1,6 @@
 // Fused kernels of the neural-network ops: row-wise loops over Eigen maps.
 #include <cmath>
+#include <vector>
 
 #include "../dispatch.h"
 #include "eigen.h"
@@ -32,17 +33,27 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& labe
   probs = Tensor({rows, cols}, logits.dtype());
   dispatch(logits.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    ConstMatrixMap<T> X(logits.data_as<T>(), rows, cols);
-    MatrixMap<T> P(probs.data_as<T>(), rows, cols);
+    const T* x = logits.data_as<T>();
+    T* p = probs.data_as<T>();
     T* l = loss.data_as<T>();
+    std::vector<T> row_max(static_cast<std::size_t>(rows));
     for (std::int64_t i = 0; i < rows; ++i) {
-      T m = X(i, 0);  // the row's max, NaN if any is (then the whole row is NaN)
-      for (std::int64_t j = 1; j < cols; ++j) m = (X(i, j) > m || X(i, j) != X(i, j)) ? X(i, j) : m;
-      for (std::int64_t j = 0; j < cols; ++j) P(i, j) = math::exp(X(i, j) - m);
-      const T s = sum(P.row(i).data(), cols);
-      P.row(i) *= T(1) / s;
+      const T* xi = x + i * cols;
+      T m = xi[0];  // the row's max, NaN if any is (then the whole row is NaN)
+      for (std::int64_t j = 1; j < cols; ++j) m = (xi[j] > m || xi[j] != xi[j]) ? xi[j] : m;
+      row_max[i] = m;
+      for (std::int64_t j = 0; j < cols; ++j) p[i * cols + j] = xi[j] - m;
+    }
+    // One vectorised pass of exp over every row at once (rows are often short).
+    const std::int64_t n = rows * cols;
+    for (std::int64_t k = 0; k < n; ++k) p[k] = math::exp(p[k]);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      T* pi = p + i * cols;
+      const T s = sum(pi, cols);
+      const T inv = T(1) / s;
+      for (std::int64_t j = 0; j < cols; ++j) pi[j] *= inv;
       // x_label - m first: exact near the max.
-      l[i] = math::log(s) - (X(i, labels[i]) - m);
+      l[i] = math::log(s) - (x[i * cols + labels[i]] - row_max[i]);
     }
   });
   return loss;
