@@ -1,6 +1,6 @@
 // The per-thread stack of open forward-mode levels (Note [Forward levels]) and the
 // tangents Variables carry at them: what recording an op (ops/record.cpp) and the
-// forward-mode functions (ops/forward_mode.cpp) need beyond variable.h.
+// forward-mode functions (ops/variable_methods.cpp) need beyond variable.h.
 #pragma once
 
 #include <cstddef>

@@ -184,8 +184,8 @@ FunctionNode::FunctionNode(const char* name, std::vector<std::shared_ptr<Node>> 
 
 FunctionNode::~FunctionNode() { take_saved(); }
 
-void FunctionNode::save_input_versions(const std::vector<Variable>& inputs) {
-  reads_ = detail::saved_reads(name_);
+void FunctionNode::save_input_versions(const std::vector<Variable>& inputs, bool builtin) {
+  reads_ = builtin ? detail::saved_reads(name_) : nullptr;
   const std::uint64_t mask = read_inputs(reads_, inputs.size(), [&](std::size_t i) { return next_[i] != nullptr; });
   for (std::size_t j = 0; j < inputs.size() && j < 64; ++j) {
     if (!(mask >> j & 1)) continue;

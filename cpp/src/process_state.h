@@ -30,9 +30,9 @@
 //  - Saved-reads test mode (check_reads, node.cpp). Why: a test compares the op
 //    table with what each rule captures; off otherwise.
 //  - The op tables (op_names and saved_reads, ops/ops.cpp): constant after first use.
-//  - Interned op names of custom functions (intern, python/src/bindings.cpp). Why:
+//  - Interned op names of custom functions (intern, python/src/bind_autograd.cpp). Why:
 //    a Node keeps a const char* name that must outlive it; one copy per name.
-//  - Borrowed NumPy arrays (borrow_tables, python/src/convert.cpp): one entry per
+//  - Borrowed NumPy arrays (borrow_tables, python/src/borrow.cpp): one entry per
 //    array object lent to eigengrad. Why: one version counter per memory (every
 //    Variable over the same array sees the same version), and read-only protection
 //    while a backward rule keeps the values.

@@ -144,7 +144,7 @@ void bind_autograd(py::module_& m) {
         if (result.is_none()) return Variable();
         return rule_results(op, "jvp", "output", result, {Meta{a.out.shape(), a.out.dtype()}}, a.lead_shape())[0];
       };
-    Variable result = record(op, out.data(), inputs, std::move(vjp), std::move(fwd), save_out);
+    Variable result = record(op, out.data(), inputs, std::move(vjp), std::move(fwd), save_out, /*builtin=*/false);
     if (auto node = std::dynamic_pointer_cast<FunctionNode>(result.grad_fn())) {
       std::vector<Tensor> values;
       for (const Variable& v : watched) values.push_back(v.data());

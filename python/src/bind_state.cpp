@@ -137,10 +137,4 @@ void bind_state(py::module_& m, py::class_<Variable>& cls) {
   // ---- Ctrl-C ------------------------------------------------------------------------
   main_thread_id = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
   detail::set_interrupt_check(&check_signals);
-
-#ifdef EIGENGRAD_SANITIZER_CANARY
-  // Present only in sanitizer builds (.ci/sanitize): proves that the sanitizers see
-  // the core library's code by doing what they must report.
-  m.def("_sanitizer_canary", &detail::sanitizer_canary, py::arg("kind"));
-#endif
 }

@@ -10,9 +10,6 @@
 /// Adds the entry points above to the module `m` and its Variable class `cls`.
 void bind_state(pybind11::module_& m, pybind11::class_<eigengrad::Variable>& cls);
 
-/// Adds the submodule `_testing` (live counters, fault injection, test modes, the
-/// sanitizer canary): internals that the tests and tools/reliability use, no API.
-void bind_testing(pybind11::module_& m);
 
 /// pybind11 type setup for Variable: garbage-collector support, so that a cycle
 /// through a gradient hook (a hook that refers to its own Variable) is collected.

@@ -3,7 +3,7 @@
 // saved-reads test mode, a GIL probe, and (in sanitizer builds) the canary.
 #include <pybind11/pybind11.h>
 
-#include "bind_state.h"
+#include "bind_testing.h"
 #include "eigengrad/variable.h"
 
 namespace py = pybind11;

@@ -3,11 +3,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <set>
 
 #include "bind_autograd.h"
 #include "bind_nn.h"
 #include "bind_state.h"
+#include "bind_testing.h"
 #include "convert.h"
 
 namespace py = pybind11;

@@ -58,6 +58,21 @@ TEST(Versions, CopyIntoAVariableThatRequiresGradNeedsGradModeOff) {
   EXPECT_THROW(w.copy_(make_var({0, 0}, {2})), std::runtime_error);
 }
 
+TEST(Versions, TheSavedReadsCheckCatchesADriftedTable) {
+  // A "mul" whose rule captures neither input, against the table's entry for mul
+  // (gx reads y, gy reads x): the test mode names both.
+  Variable x = make_var({1.0}, {1}, true), y = make_var({2.0}, {1}, true);
+  BackwardFn captures_nothing = [](const BackwardArgs& a) -> std::vector<Variable> { return {a.gout, a.gout}; };
+  detail::set_check_saved_reads(true);
+  const std::string message =
+      message_of<InternalError>([&] { detail::check_saved_reads_table("mul", captures_nothing, {x, y}); });
+  detail::set_check_saved_reads(false);
+  EXPECT_TRUE(contains(message, "mul: its backward rule captures inputs {} but the saved-reads table lists {0, 1}"))
+      << message;
+  // Off (the default), nothing is checked.
+  detail::check_saved_reads_table("mul", captures_nothing, {x, y});
+}
+
 TEST(Hooks, SeeAndReplaceTheGradient) {
   Variable x = make_var({1, 2}, {2}, true);
   int calls = 0;

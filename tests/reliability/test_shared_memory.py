@@ -150,6 +150,27 @@ def test_custom_function_input_changed_in_place_raises():
         L.backward()
 
 
+@pytest.mark.parametrize("name", ["mean", "stack", "exp", "add", "sum"])
+def test_a_custom_function_named_like_a_builtin_op_still_checks_its_inputs(name):
+    # The op table says what a built-in op's rule reads; a custom function of the
+    # same name is not that op, and every input it was given is checked.
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    def backward(ctx, gout):
+        (x,) = ctx.saved_tensors
+        return gout * 2.0 * x
+
+    Fn = type(name, (eg.Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    x = eg.Variable(np.array([1.0, 2.0]), requires_grad=True)
+    L = Fn.apply(x).sum()
+    with eg.no_grad():
+        x.copy_(np.array([10.0, 20.0]))
+    with pytest.raises(RuntimeError, match=f"{name}: input 0"):
+        L.backward()
+
+
 def test_custom_function_intermediate_changed_in_place_raises():
     x = eg.Variable(np.ones(3), requires_grad=True)
     captured = {}

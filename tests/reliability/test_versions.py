@@ -339,7 +339,11 @@ def test_the_saved_reads_table_matches_what_every_rule_captures():
         eg._core._testing.check_saved_reads(False)
 
 
-def test_the_saved_reads_check_catches_a_drifted_table():
+def test_custom_functions_are_not_checked_against_the_op_table():
+    # The table describes the built-in ops; a custom function named like one (here
+    # "mul", whose rule captures nothing) is a different op, and every input it was
+    # given is version-checked instead (test_shared_memory.py). The check catching a
+    # drifted table entry is a C++ test (Versions.TheSavedReadsCheckCatchesADriftedTable).
     class mul(eg.Function):  # noqa: N801 - named like a table entry, captures nothing
         @staticmethod
         def forward(ctx, x, y):
@@ -351,8 +355,7 @@ def test_the_saved_reads_check_catches_a_drifted_table():
 
     eg._core._testing.check_saved_reads(True)
     try:
-        with pytest.raises(RuntimeError, match=r"mul: its backward rule captures inputs \{\} but the saved-reads "
-                                               r"table lists \{0, 1\}"):
-            mul.apply(leaf(1.0), leaf(2.0))
+        out = mul.apply(leaf(1.0), leaf(2.0))
+        assert out.grad_fn.name() == "mul"
     finally:
         eg._core._testing.check_saved_reads(False)

@@ -202,8 +202,9 @@ class FunctionNode final : public Node {
   /// Drops the saved tangents of a forward level that has closed.
   void drop_out_tangents(std::uint64_t level);
   /// Records the versions of the inputs whose values the rule reads (see
-  /// Note [Saved values]); called once, by record().
-  void save_input_versions(const std::vector<Variable>& inputs);
+  /// Note [Saved values]; for an op of the table, what its entry lists, else every
+  /// input); called once, by record().
+  void save_input_versions(const std::vector<Variable>& inputs, bool builtin);
   /// Records the versions of other values the rule keeps (a custom function's
   /// saved intermediates, watched weakly): apply raises, naming value k, when one
   /// has been changed in place since.
@@ -304,9 +305,12 @@ Variable make_result(Tensor data, std::shared_ptr<Node> grad_fn);
 ///    a FunctionNode running `vjp` (`save_out` keeps the output for it).
 ///  - Forward mode: for every open ForwardLevel at which an input has a tangent, the
 ///    result gets the tangent `jvp` computes (see Note [Forward levels]).
-/// A null rule raises, naming the op, when it would be needed.
+/// A null rule raises, naming the op, when it would be needed. `builtin` is false
+/// for custom functions: their name says nothing about what their rules read (a
+/// custom function called "mean" or "exp" is not the built-in op), so every input
+/// they were given is version-checked.
 Variable record(const char* name, const Tensor& out, const std::vector<Variable>& inputs,
-                BackwardFn vjp, JvpFn jvp = nullptr, bool save_out = false);
+                BackwardFn vjp, JvpFn jvp = nullptr, bool save_out = false, bool builtin = true);
 
 /// True when a forward level is open on this thread and some input has a tangent
 /// (a cheap test, so ops skip building rules they do not need).

@@ -250,7 +250,10 @@ inline double cos_reduced(double r) {
 }
 
 /// The largest |x| whose reduction by pi/2 is done here; larger (and inf, NaN) go to
-/// std::sin / std::cos (see fast_sin_cos_ok).
+/// std::sin / std::cos (see fast_sin_cos_ok). Those few elements (|x| > 2^19, or
+/// within 2^-40 of a multiple of pi/2) are chosen by value on every CPU, but their
+/// last bit is the C library's: glibc picks an FMA or an SSE2 sin at run time, and
+/// the two may differ in rare last-bit cases.
 constexpr double kSinCosFastLimit = 0x1p19;
 
 /// Whether sin/cos(x) computed below are within their bound: |x| small enough for

@@ -9,6 +9,8 @@
 // extra-precision tricks of the double versions. float arguments are never
 // subnormal in double, and a result that overflows or underflows float does so in
 // the final rounding, which handles it as IEEE says (inf, gradual underflow, 0).
+// (A double beyond the float range converts to inf: IEEE's rule, which GCC and Clang
+// follow on every target here, though ISO C++ leaves it undefined.)
 // The same rules as math.h hold (Note [Same result on every CPU]): IEEE operations
 // in a fixed order and selects, so every CPU and every position in an array gives
 // the same float.

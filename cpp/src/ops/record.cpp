@@ -56,7 +56,7 @@ void attach_tangents(const char* name, const Variable& result, const std::vector
 }  // namespace
 
 Variable record(const char* name, const Tensor& out, const std::vector<Variable>& inputs,
-                BackwardFn vjp, JvpFn jvp, bool save_out) {
+                BackwardFn vjp, JvpFn jvp, bool save_out, bool builtin) {
   bool any = false;
   if (grad_enabled())
     for (const Variable& x : inputs) any = any || x.requires_grad();
@@ -68,14 +68,14 @@ Variable record(const char* name, const Tensor& out, const std::vector<Variable>
       throw std::runtime_error(std::string(name) + ": no reverse-mode (VJP) rule; input " +
                                std::to_string(i) + " requires grad");
     }
-    detail::check_saved_reads_table(name, vjp, inputs);
+    if (builtin) detail::check_saved_reads_table(name, vjp, inputs);
     std::vector<std::shared_ptr<Node>> next;
     next.reserve(inputs.size());
     for (const Variable& x : inputs) next.push_back(x.requires_grad() ? x.gradient_edge() : nullptr);
     auto node = std::make_shared<FunctionNode>(name, std::move(next), std::move(vjp),
                                                save_out ? out : Tensor(),
                                                static_cast<std::size_t>(out.ndim()));
-    node->save_input_versions(inputs);
+    node->save_input_versions(inputs, builtin);
     result = make_result(out, node);
     if (needs_tangent(inputs)) {
       attach_tangents(name, result, inputs, jvp);
