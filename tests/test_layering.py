@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # C++: the core library, then the bindings. Lower numbers are lower layers.
 CPP_LAYERS = [
     ("base", ["cpp/include/eigengrad/dtype.h", "cpp/src/dtype.cpp", "cpp/include/eigengrad/errors.h",
-              "cpp/src/errors.cpp", "cpp/src/counters.h", "cpp/src/lock_stripes.*",
+              "cpp/src/errors.cpp", "cpp/src/counters.h", "cpp/src/lock_stripes.h",
               "cpp/include/eigengrad/threads.h", "cpp/src/threads.cpp", "cpp/src/dispatch.h",
               "cpp/src/process_state.h"]),
     ("tensor", ["cpp/include/eigengrad/tensor.h", "cpp/src/tensor.cpp"]),

@@ -18,7 +18,7 @@
 //  - Interrupt check (interrupt_check, engine.cpp), installed by the bindings
 //    (check_signals and last_signal_check, python/src/bind_state.cpp). Why: Ctrl-C
 //    stops a long backward pass; the C++ engine knows no Python.
-//  - Lock stripes (lock_stripes.cpp): 64 spin locks chosen by address. Why: a leaf's
+//  - Lock stripes (lock_stripes.h): 64 spin locks chosen by address. Why: a leaf's
 //    .grad and a node's run state are shared between threads (Note [Threads]),
 //    without a mutex in every object.
 //  - Thread count (thread_count, threads.cpp) and Eigen's own thread setting (kept

@@ -1,6 +1,6 @@
 // Tests of the reliability guarantees of the C++ core, without Python: version
 // counters (Note [Version counter]), copy_, hooks, live counters, allocation size
-// checks and fault injection, and threads (Note [Threads]) in cpp/src/lock_stripes.cpp.
+// checks and fault injection, and threads (Note [Threads]) in cpp/src/lock_stripes.h.
 #include <atomic>
 #include <cmath>
 #include <stdexcept>

@@ -235,7 +235,8 @@ def test_results_are_bitwise_the_same_on_every_cpu(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_sum_is_accurate_and_order_fixed(dtype):
+def test_sum_is_accurate(dtype):
+    # (Its order, the same on every CPU, is pinned by the fingerprint test above.)
     rng = np.random.default_rng(1)
     for n in (1, 15, 16, 17, 2048, 2049, 10 ** 5):
         x = rng.standard_normal(n).astype(dtype)
@@ -244,5 +245,3 @@ def test_sum_is_accurate_and_order_fixed(dtype):
         # pairwise summation: error ~ log2(n) eps sum|x|
         bound = 4 * np.log2(n + 1) * np.finfo(dtype).eps * float(np.abs(x).sum())
         assert abs(got - exact) <= bound
-        # reversed memory order through a strided view gives a sum of the same values
-        assert float(eg.sum(eg.Variable(x[::-1].copy())).numpy()) == pytest.approx(got, rel=0, abs=2 * bound)

@@ -1,4 +1,4 @@
-"""Threads (Note [Threads] in cpp/src/lock_stripes.cpp) and interrupts
+"""Threads (Note [Threads] in cpp/src/lock_stripes.h) and interrupts
 (tools.reliability.threads)."""
 
 import threading

@@ -90,7 +90,7 @@ struct VariableImpl {
   /// Leaves that require grad only; made with the leaf (or when requires_grad is
   /// set), never later, so that threads sharing a leaf can read it without a lock.
   std::shared_ptr<Node> grad_accumulator;
-  /// Read and written under a lock (see Note [Threads] in lock_stripes.cpp): use
+  /// Read and written under a lock (see Note [Threads] in lock_stripes.h): use
   /// Variable::grad() and set_grad().
   Variable grad;
   /// Forward-mode tangents, one per open ForwardLevel id that reached this value.
@@ -152,7 +152,7 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Input cotangents for output cotangent `gout`. `needs[i]` says whether input i
   /// needs one. Unless `retain`, the saved values are released afterwards and a
   /// second call raises RuntimeError naming retain_graph. Safe to call from several
-  /// threads at once (see Note [Threads] in lock_stripes.cpp).
+  /// threads at once (see Note [Threads] in lock_stripes.h).
   virtual std::vector<Variable> apply(const Variable& gout, const std::vector<bool>& needs,
                                       bool retain) = 0;
   /// Drops saved values (no further apply possible).

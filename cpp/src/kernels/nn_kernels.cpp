@@ -1,6 +1,5 @@
 // Fused kernels of the neural-network ops: row-wise loops over Eigen maps.
 #include <cmath>
-#include <vector>
 
 #include "../dispatch.h"
 #include "eigen.h"
@@ -36,12 +35,11 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& labe
     const T* x = logits.data_as<T>();
     T* p = probs.data_as<T>();
     T* l = loss.data_as<T>();
-    std::vector<T> row_max(static_cast<std::size_t>(rows));
     for (std::int64_t i = 0; i < rows; ++i) {
       const T* xi = x + i * cols;
       T m = xi[0];  // the row's max, NaN if any is (then the whole row is NaN)
       for (std::int64_t j = 1; j < cols; ++j) m = (xi[j] > m || xi[j] != xi[j]) ? xi[j] : m;
-      row_max[i] = m;
+      l[i] = m;  // kept here until the loss replaces it
       for (std::int64_t j = 0; j < cols; ++j) p[i * cols + j] = xi[j] - m;
     }
     // One vectorised pass of exp over every row at once (rows are often short).
@@ -53,7 +51,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& labe
       const T inv = T(1) / s;
       for (std::int64_t j = 0; j < cols; ++j) pi[j] *= inv;
       // x_label - m first: exact near the max.
-      l[i] = math::log(s) - (x[i * cols + labels[i]] - row_max[i]);
+      l[i] = math::log(s) - (x[i * cols + labels[i]] - l[i]);
     }
   });
   return loss;
