@@ -39,6 +39,7 @@ PY_LAYERS = [
                     "python/eigengrad/serialization.py"]),
     ("nn", ["python/eigengrad/nn/*"]),
     ("optim", ["python/eigengrad/optim/*"]),
+    ("distributed", ["python/eigengrad/distributed/*"]),
     ("applications", ["python/eigengrad/datasets.py", "python/eigengrad/tour.py", "python/eigengrad/demo/*"]),
     ("package face", ["python/eigengrad/__init__.py"]),
     ("tools", ["tools/*"]),

@@ -259,12 +259,7 @@ void Variable::backward(const Variable& grad, std::optional<bool> retain_graph, 
 }
 
 Variable Node::run_hooks(Variable gout) {
-  std::vector<std::pair<int, GradHook>> hooks;
-  {
-    std::lock_guard<detail::SpinLock> lock(detail::stripe(this));
-    if (hooks_) hooks = *hooks_;
-  }
-  for (auto& [id, hook] : hooks) {
+  for (const GradHook& hook : hooks_of(HookKind::kGradient)) {
     Variable replaced = hook(gout);
     if (!replaced.defined()) continue;
     if (replaced.shape() != gout.shape())
@@ -301,7 +296,24 @@ std::vector<Variable> AccumulateGrad::apply(const Variable& gout, const std::vec
       break;
     }
   }
+  if (has_hooks()) run_post_accumulate_hooks(leaf);
   return {};
+}
+
+// Note [Post-accumulate hooks]
+// The engine runs a leaf's accumulator once per backward, after every consumer of
+// the leaf has sent its cotangent (the dependency count reached zero), so when the
+// accumulator has stored the sum the leaf's gradient for this pass is final. Its
+// post-accumulate hooks run right then, while the rest of the backward is still to
+// come: data-parallel training starts reducing a bucket of gradients here, so that
+// communication overlaps the remaining backward (eigengrad.distributed). grad()
+// runs no accumulator and so no such hook.
+void AccumulateGrad::run_post_accumulate_hooks(const std::shared_ptr<VariableImpl>& leaf) {
+  std::vector<GradHook> hooks = hooks_of(HookKind::kPostAccumulate);
+  if (hooks.empty()) return;
+  Variable handle;
+  handle.impl_ = leaf;
+  for (const GradHook& hook : hooks) hook(handle);
 }
 
 namespace detail {

@@ -22,12 +22,12 @@ Node::Node(const char* name, std::vector<std::shared_ptr<Node>> next)
   detail::count(detail::thread_counts(), &detail::Counts::nodes, 1);
 }
 
-int Node::add_hook(GradHook hook) {
+int Node::add_hook(GradHook hook, HookKind kind) {
   static std::atomic<int> next_id{1};
   const int id = next_id++;
   std::lock_guard<detail::SpinLock> lock(detail::stripe(this));
-  if (!hooks_) hooks_ = std::make_unique<std::vector<std::pair<int, GradHook>>>();
-  hooks_->emplace_back(id, std::move(hook));
+  if (!hooks_) hooks_ = std::make_unique<std::vector<Hook>>();
+  hooks_->push_back(Hook{id, kind, std::move(hook)});
   has_hooks_.store(true, std::memory_order_release);
   return id;
 }
@@ -37,8 +37,8 @@ bool Node::remove_hook(int id) {
   std::lock_guard<detail::SpinLock> lock(detail::stripe(this));
   if (!hooks_) return false;
   for (auto it = hooks_->begin(); it != hooks_->end(); ++it)
-    if (it->first == id) {
-      removed = std::move(it->second);
+    if (it->id == id) {
+      removed = std::move(it->fn);
       hooks_->erase(it);
       has_hooks_.store(!hooks_->empty(), std::memory_order_release);
       return true;
@@ -46,14 +46,23 @@ bool Node::remove_hook(int id) {
   return false;
 }
 
+std::vector<GradHook> Node::hooks_of(HookKind kind) const {
+  std::vector<GradHook> found;
+  std::lock_guard<detail::SpinLock> lock(detail::stripe(this));
+  if (hooks_)
+    for (const Hook& hook : *hooks_)
+      if (hook.kind == kind) found.push_back(hook.fn);
+  return found;
+}
+
 void Node::visit_hooks(const std::function<void(const GradHook&)>& fn) const {
   std::lock_guard<detail::SpinLock> lock(detail::stripe(this));
   if (hooks_)
-    for (const auto& [id, hook] : *hooks_) fn(hook);
+    for (const Hook& hook : *hooks_) fn(hook.fn);
 }
 
 void Node::clear_hooks() {
-  std::unique_ptr<std::vector<std::pair<int, GradHook>>> removed;  // destroyed outside the lock
+  std::unique_ptr<std::vector<Hook>> removed;  // destroyed outside the lock
   std::lock_guard<detail::SpinLock> lock(detail::stripe(this));
   removed = std::move(hooks_);
   has_hooks_.store(false, std::memory_order_release);

@@ -112,6 +112,15 @@ int Variable::register_hook(std::function<Variable(const Variable&)> hook) const
   return node->add_hook(std::move(hook));
 }
 
+int Variable::register_post_accumulate_grad_hook(std::function<Variable(const Variable&)> hook) const {
+  const VariableImpl& impl = checked(impl_);
+  if (impl.grad_fn || !impl.requires_grad)
+    throw std::runtime_error(
+        "register_post_accumulate_grad_hook: only a leaf that requires grad accumulates a gradient "
+        "(this Variable is " + std::string(impl.grad_fn ? "the result of an op" : "a leaf that does not require grad") + ")");
+  return gradient_edge()->add_hook(std::move(hook), HookKind::kPostAccumulate);
+}
+
 bool Variable::remove_hook(int id) const {
   std::shared_ptr<Node> node = gradient_edge();
   return node && node->remove_hook(id);

@@ -21,13 +21,19 @@ namespace {
 
 /// A gradient hook written in Python. The engine may copy and drop it without the
 /// GIL, so the callable is held through a deleter that takes the GIL.
+/// A post-accumulate hook is called with the leaf and must return None.
 struct PyHook {
   std::shared_ptr<py::object> fn;
+  bool post_accumulate = false;
 
-  Variable operator()(const Variable& gout) const {
+  Variable operator()(const Variable& arg) const {
     py::gil_scoped_acquire gil;
-    py::object result = (*fn)(gout);
+    py::object result = (*fn)(arg);
     if (result.is_none()) return Variable();
+    if (post_accumulate)
+      throw py::type_error("post-accumulate-grad hook: the hook must return None (it got " +
+                           std::string(py::str(py::type::of(result).attr("__name__"))) +
+                           "); to change the gradient, use register_hook or write p.grad");
     return to_variable(result, "hook");
   }
 };
@@ -133,6 +139,13 @@ void bind_state(py::module_& m, py::class_<Variable>& cls) {
   "Calls hook(grad) with this Variable's gradient in every backward that computes it (for a leaf,\n"
   "before accumulating into .grad); a returned Variable or array replaces the gradient, None keeps\n"
   "it. Returns a handle whose remove() takes the hook off.");
+  cls.def("register_post_accumulate_grad_hook", [](const Variable& v, py::function fn) {
+    return HookHandle(v, v.register_post_accumulate_grad_hook(PyHook{hold(std::move(fn)), true}));
+  }, py::arg("hook"),
+  "Calls hook(variable) on this leaf in every backward() once its .grad holds the pass's whole\n"
+  "gradient, while the rest of the backward is still to run (data-parallel training starts its\n"
+  "gradient reduction here). The hook must return None. Not called by eg.grad and other\n"
+  "transforms, which do not accumulate. Returns a handle whose remove() takes the hook off.");
 
   // ---- Ctrl-C ------------------------------------------------------------------------
   main_thread_id = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -88,6 +89,39 @@ TEST(Hooks, SeeAndReplaceTheGradient) {
   sum(x * 2.0).backward();
   expect_values_near(x.grad(), {2, 2});
   EXPECT_EQ(calls, 1);
+}
+
+TEST(Hooks, PostAccumulateRunsOnceTheLeafGradientIsComplete) {
+  Variable w = make_var({1, 2}, {2}, true);
+  Variable x = make_var({3, 4}, {2}, true);
+  std::vector<std::string> order;
+  int id = w.register_post_accumulate_grad_hook([&](const Variable& leaf) {
+    // Both uses of w have been summed; x, the leaf nearer the start, is still to come.
+    expect_values_near(leaf.grad(), {2 * 1 + 3, 2 * 2 + 4});
+    EXPECT_FALSE(x.grad().defined());
+    order.push_back("w");
+    return Variable();
+  });
+  x.register_post_accumulate_grad_hook([&](const Variable& leaf) {
+    expect_values_near(leaf.grad(), {1, 2});
+    order.push_back("x");
+    return Variable(leaf.data());  // ignored
+  });
+  // L = sum(x*w + w*w): dL/dw = x + 2w, dL/dx = w; x's path (through exp(log(x))) is longer.
+  Variable y = exp(log(x));
+  sum(y * w + w * w).backward();
+  EXPECT_EQ(order, (std::vector<std::string>{"w", "x"}));
+  expect_values_near(x.grad(), {1, 2});
+  // grad() accumulates nothing, so runs no post-accumulate hook.
+  grad({sum(w * 3.0)}, {w});
+  EXPECT_EQ(order.size(), 2u);
+  EXPECT_TRUE(w.remove_hook(id));
+  sum(w * 3.0).backward();
+  EXPECT_EQ(order.size(), 2u);
+  // Only leaves that require grad accumulate.
+  EXPECT_THROW(y.register_post_accumulate_grad_hook([](const Variable&) { return Variable(); }), std::runtime_error);
+  EXPECT_THROW(make_var({1}, {1}, false).register_post_accumulate_grad_hook([](const Variable&) { return Variable(); }),
+               std::runtime_error);
 }
 
 TEST(Counters, EveryNodeAndBufferIsFreed) {

@@ -66,6 +66,11 @@ class Variable {
   /// result replaces the gradient. Returns an id for remove_hook. RuntimeError
   /// when the Variable does not require grad.
   int register_hook(std::function<Variable(const Variable&)> hook) const;
+  /// Registers `hook`, called with this leaf once its grad() has received this
+  /// backward's whole gradient (after accumulation; not in grad(), which does not
+  /// accumulate). Its result is ignored. Returns an id for remove_hook. RuntimeError
+  /// unless the Variable is a leaf that requires grad.
+  int register_post_accumulate_grad_hook(std::function<Variable(const Variable&)> hook) const;
   /// Removes a hook registered on this Variable; false when the id is unknown.
   bool remove_hook(int id) const;
   double item() const { return data().item(); }
@@ -79,6 +84,7 @@ class Variable {
 
  private:
   friend Variable make_result(Tensor, std::shared_ptr<Node>);
+  friend class AccumulateGrad;  // hands its leaf to post-accumulate hooks
   std::shared_ptr<VariableImpl> impl_;
 };
 
@@ -133,8 +139,14 @@ namespace detail {
 struct SavedReads;
 }
 
-/// A hook on the cotangent that reaches a node (see Variable::register_hook).
+/// A hook on the cotangent that reaches a node (see Variable::register_hook), or,
+/// for a post-accumulate hook, on the leaf whose gradient is complete (its result
+/// is then ignored).
 using GradHook = std::function<Variable(const Variable&)>;
+
+/// When a hook runs: on the cotangent before the node uses it, or (gradient
+/// accumulators only) on the leaf after its grad() has been updated.
+enum class HookKind : std::uint8_t { kGradient, kPostAccumulate };
 
 /// A node of the recorded graph: one op application with one output. `next` holds,
 /// per input, the node that receives that input's cotangent (null when the input
@@ -159,11 +171,12 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual void release() {}
 
   /// Gradient hooks, run by the engine on the cotangent before `apply` (and before
-  /// the engine hands it out as a result of grad()).
-  int add_hook(GradHook hook);
+  /// the engine hands it out as a result of grad()); post-accumulate hooks, run by
+  /// AccumulateGrad::apply after the leaf's grad() is updated.
+  int add_hook(GradHook hook, HookKind kind = HookKind::kGradient);
   bool remove_hook(int id);
   bool has_hooks() const { return has_hooks_.load(std::memory_order_acquire); }
-  /// `gout` passed through every hook in registration order.
+  /// `gout` passed through every gradient hook in registration order.
   Variable run_hooks(Variable gout);
   /// Calls `fn` on every hook, under the node's lock (garbage-collector traversal:
   /// `fn` must not run Python code or touch the node).
@@ -177,8 +190,17 @@ class Node : public std::enable_shared_from_this<Node> {
   friend void teardown(Node&);
 
  private:
+  struct Hook {
+    int id;
+    HookKind kind;
+    GradHook fn;
+  };
+  /// Copies of the hooks of one kind (taken under the lock, run outside it).
+  std::vector<GradHook> hooks_of(HookKind kind) const;
+  friend class AccumulateGrad;
+
   std::atomic<bool> has_hooks_{false};
-  std::unique_ptr<std::vector<std::pair<int, GradHook>>> hooks_;  // under the node's lock
+  std::unique_ptr<std::vector<Hook>> hooks_;  // under the node's lock
 };
 
 /// The node of an op: a backward rule (whose captures are the saved values) and,
@@ -268,6 +290,9 @@ class AccumulateGrad final : public Node {
   std::shared_ptr<VariableImpl> leaf() const { return leaf_.lock(); }
 
  private:
+  /// Calls the post-accumulate hooks with the leaf (Note [Post-accumulate hooks]).
+  void run_post_accumulate_hooks(const std::shared_ptr<VariableImpl>& leaf);
+
   std::weak_ptr<VariableImpl> leaf_;  // weak: the leaf owns its accumulator
 };
 
