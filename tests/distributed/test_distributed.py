@@ -35,13 +35,18 @@ needs_mpi = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None or mpi
                                reason=MPI_MISSING)
 
 
-def launch(*args, ranks=2, timeout=180):
-    """Runs worker.py under mpiexec; returns (exit code, output, seconds)."""
+def mpiexec_command(ranks):
+    """mpiexec -n ranks, with what Open MPI needs as root (CI) and with more ranks than cores."""
     command = [mpiexec(), "-n", str(ranks)]
     version = subprocess.run([mpiexec(), "--version"], capture_output=True, text=True).stdout
-    if "Open MPI" in version or "OpenRTE" in version:  # as root (CI) and with more ranks than cores
+    if "Open MPI" in version or "OpenRTE" in version:
         command += ["--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
-    command += [sys.executable, str(HERE / "worker.py"), *map(str, args)]
+    return command
+
+
+def launch(*args, ranks=2, timeout=180):
+    """Runs worker.py under mpiexec; returns (exit code, output, seconds)."""
+    command = mpiexec_command(ranks) + [sys.executable, str(HERE / "worker.py"), *map(str, args)]
     start = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     return done.returncode, done.stdout + done.stderr, time.monotonic() - start
@@ -189,3 +194,23 @@ def test_sampler_rejects_bad_arguments(kwargs, match):
         DistributedSampler(**kwargs)
     with pytest.raises(ValueError, match="local_batch_size must be positive"):
         next(DistributedSampler(4, 1, 0).batches(0))
+
+
+# ---- the demo ------------------------------------------------------------------------------
+
+@needs_mpi
+def test_the_demo_on_two_processes_reaches_the_one_process_accuracy(tmp_path):
+    from eigengrad.demo import digits
+
+    one = digits.main(["--epochs", "15", "--no-progress", "--out", str(tmp_path / "one")])
+    command = mpiexec_command(2) + [sys.executable, "-m", "eigengrad.demo", "--distributed", "--epochs", "15",
+                                    "--no-progress", "--out", str(tmp_path / "two")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "data parallel: 2 processes, 16 rows of each batch per process" in done.stdout
+    two = float(done.stdout.split("test accuracy: ")[1].split()[0])
+    # The same global batches but the padded last one (1437 = 44 x 32 + 29): 2 of 359
+    # test images at most may differ.
+    assert abs(two - one["test_accuracy"]) <= 2 / 359 + 1e-9, (two, one["test_accuracy"])
+    assert two > 0.95
+    assert (tmp_path / "two" / "digits_mlp.npz").exists()

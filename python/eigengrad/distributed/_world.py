@@ -172,25 +172,31 @@ _OPS = ("sum", "mean", "max", "min")
 
 
 def _as_buffer(x: Any, op: str) -> np.ndarray:
-    """A contiguous NumPy copy of x (a Variable or array) to communicate."""
-    array = np.ascontiguousarray(np.asarray(x))
-    if array.dtype.kind not in "fiub":
+    """The buffer to communicate: x itself when it is a writable C-contiguous NumPy
+    array (then the result lands in place), else a contiguous copy of x."""
+    if not isinstance(x, (Variable, np.ndarray)):
+        raise TypeError(f"{op}: expected an eigengrad Variable or a NumPy array, got {type(x).__name__}")
+    array = np.asarray(x)
+    if array.dtype.kind not in "fiu":
         raise TypeError(f"{op}: cannot communicate an array of dtype {array.dtype}")
-    return array.copy()
-
-
-def _write_back(x: Any, result: np.ndarray, op: str) -> Any:
-    """Stores `result` into x in place (Variables through copy_, which bumps the version)."""
-    if isinstance(x, Variable):
-        with no_grad():
-            x.copy_(result)
-        return x
     if isinstance(x, np.ndarray):
         if not x.flags.writeable:
             raise ValueError(f"{op}: the array is read-only, so it cannot receive the result in place")
-        np.copyto(x, result)
+        if x.flags.c_contiguous:
+            return x
+    return np.array(array, order="C", copy=True)
+
+
+def _write_back(x: Any, result: np.ndarray) -> Any:
+    """Stores `result` into x in place (Variables through copy_, which bumps the version)."""
+    if result is x:
         return x
-    raise TypeError(f"{op}: expected an eigengrad Variable or a NumPy array, got {type(x).__name__}")
+    if isinstance(x, Variable):
+        with no_grad():
+            x.copy_(result)
+    else:
+        np.copyto(x, result)
+    return x
 
 
 def all_reduce(x: Any, op: str = "sum") -> Any:
@@ -202,6 +208,7 @@ def all_reduce(x: Any, op: str = "sum") -> Any:
         The same shape and dtype on every rank. A Variable is written with
         ``copy_`` (its version is bumped; grad mode is off for the write).
     op : {"sum", "mean", "max", "min"}
+        ``"mean"`` divides the sum by the world size (integer arrays: floor division).
 
     Returns
     -------
@@ -215,8 +222,11 @@ def all_reduce(x: Any, op: str = "sum") -> Any:
     w.wait([w.comm.Iallreduce(w.MPI.IN_PLACE, buffer, op=mpi_op)],
            f"all_reduce({op}) of shape {buffer.shape} {buffer.dtype}")
     if op == "mean":
-        buffer = buffer / w.size if buffer.dtype.kind == "f" else buffer // w.size
-    return _write_back(x, buffer.astype(np.asarray(x).dtype, copy=False), "all_reduce")
+        if buffer.dtype.kind == "f":
+            buffer /= w.size
+        else:
+            buffer //= w.size
+    return _write_back(x, buffer)
 
 
 def broadcast(x: Any, root: int = 0) -> Any:
@@ -226,7 +236,7 @@ def broadcast(x: Any, root: int = 0) -> Any:
         raise ValueError(f"broadcast: root {root} is not a rank of a world of size {w.size}")
     buffer = _as_buffer(x, "broadcast")
     w.wait([w.comm.Ibcast(buffer, root=root)], f"broadcast of shape {buffer.shape} {buffer.dtype} from rank {root}")
-    return x if w.rank == root else _write_back(x, buffer, "broadcast")
+    return x if w.rank == root else _write_back(x, buffer)
 
 
 def barrier() -> None:
