@@ -15,7 +15,13 @@ It launches itself under ``mpiexec -n 1`` and ``-n 2`` (the ``--worker`` mode) a
 2. the time of one train step of an MLP (forward, cross-entropy, backward with the
    gradient all-reduce, SGD step) with the same global batch on 1 rank and on 2
    ranks, for several bucket sizes, with the part of the all-reduce that backward
-   did not hide (the wait at the end of backward).
+   did not hide (the wait at the end of backward);
+3. the step time of one rank on one thread against its batch (fitted by a line),
+   and from it and the ring model a projection of the step time on 1, 2, 8 and 64
+   ranks: on this machine's shared memory (meaningful only up to its core count)
+   and on two networks between machines whose latency and bandwidth are ASSUMED
+   typical figures (not measured): "no overlap" adds the all-reduce to the
+   compute, "overlapped" hides it behind backward (2/3 of the compute).
 
 Each rank uses cores / ranks threads (the default of ``init()``), float32. Timings
 are medians over --repeats runs after a warm-up. The machine is shared; run it idle.
@@ -110,10 +116,37 @@ def step_rows(args, dist, world):
     return rows
 
 
+def compute_rows(args):
+    """One process, one thread, no communication: step time against the local batch."""
+    import eigengrad as eg
+    sizes = [784, 1024, 1024, 10] if not args.quick else [64, 256, 10]
+    previous = eg.get_num_threads()
+    eg.set_num_threads(1)
+    rows = []
+    rng = np.random.default_rng(0)
+    for batch in (32, 64, 128, 256):
+        X = rng.normal(size=(batch, sizes[0])).astype(np.float32)
+        y = rng.integers(0, sizes[-1], batch)
+        model = eg.nn.MLP(sizes, dtype="float32", generator=0)
+        optimizer = eg.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+        def step():
+            loss = eg.nn.cross_entropy(model(X), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+        rows.append({"batch": batch, "step_s": median_seconds(step, 3 if args.quick else 7, 5, lambda: None)})
+    eg.set_num_threads(previous)
+    return rows
+
+
 def worker(args):
     import eigengrad.distributed as dist
     world = dist.init()
     result = {"ranks": world.size, "steps": step_rows(args, dist, world)}
+    if world.size == 1:
+        result["compute"] = compute_rows(args)
     if world.size > 1:
         result["allreduce"] = allreduce_rows(args, dist, world)
     if world.rank == 0:
@@ -139,6 +172,36 @@ def fit_ring(rows, p):
     # Relative errors: weight each row by 1/t so small and large messages both count.
     (alpha, inv_beta), *_ = np.linalg.lstsq(A / t[:, None], np.ones_like(t), rcond=None)
     return alpha, 1.0 / inv_beta
+
+
+# Two networks between machines, for the projection. Assumed, typical figures, NOT
+# measured here: MPI over TCP on 10 Gigabit Ethernet, and over 100 Gb/s InfiniBand.
+NETWORKS = {"10 GbE (assumed: 25 us, 1.1 GB/s)": (25e-6, 1.1e9),
+            "100 Gb/s IB (assumed: 2 us, 11 GB/s)": (2e-6, 11e9)}
+BACKWARD_SHARE = 2 / 3  # of a step's compute: two of the three products per layer
+
+
+def ring_seconds(p, nbytes, buckets, alpha, beta):
+    """The ring all-reduce of `nbytes` in `buckets` pieces on p ranks."""
+    if p == 1:
+        return 0.0
+    return buckets * 2 * (p - 1) * alpha + 2 * (p - 1) / p * nbytes / beta
+
+
+def projection(compute, model_bytes, buckets, global_batch, alpha, beta, ranks=(1, 2, 8, 64)):
+    """Step time (no overlap, full overlap) for each p with the global batch fixed."""
+    b = np.array([r["batch"] for r in compute], dtype=float)
+    t = np.array([r["step_s"] for r in compute])
+    slope, intercept = np.polyfit(b, t, 1)  # compute(b) = intercept + slope * b, one thread
+    if intercept < 0:  # noise: a line through the origin instead
+        slope, intercept = float(b @ t / (b @ b)), 0.0
+    rows = []
+    for p in ranks:
+        local = global_batch / p
+        work = intercept + slope * local
+        comm = ring_seconds(p, model_bytes, buckets, alpha, beta)
+        rows.append((p, local, work, comm, work + comm, (1 - BACKWARD_SHARE) * work + max(BACKWARD_SHARE * work, comm)))
+    return (intercept, slope), rows
 
 
 def human(nbytes):
@@ -176,6 +239,19 @@ def main():
         print(f"  2 ranks ({r['threads']} thread each), buckets of {r['bucket_mb']:g} MB ({r['buckets']}): "
               f"{r['step_s'] * 1e3:8.2f} ms, speed-up {base['step_s'] / r['step_s']:.2f}x, "
               f"all-reduce not hidden by backward {r['exposed_wait_s'] * 1e3:.2f} ms")
+    print("\none rank, one thread, no communication: step time against the batch")
+    for r in one["compute"]:
+        print(f"  batch {r['batch']:4d}: {r['step_s'] * 1e3:8.2f} ms")
+    buckets = next(r["buckets"] for r in two["steps"] if r["bucket_mb"] == 25.0)
+    networks = {"this machine, shared memory (measured above)": (alpha, beta), **NETWORKS}
+    for name, (a, b) in networks.items():
+        (c0, c1), rows = projection(one["compute"], base["model_bytes"], buckets, base["global_batch"], a, b)
+        print(f"\nprojection, {name}: one thread per rank, global batch {base['global_batch']}, "
+              f"compute {c0 * 1e3:.2f} ms + {c1 * 1e6:.1f} us per row, {buckets} bucket(s)")
+        print(f"  {'ranks':>5} {'rows/rank':>9} {'compute':>10} {'all-reduce':>11} {'no overlap':>11} {'overlapped':>11} {'speed-up':>9}")
+        for p, local, work, comm, serial, overlapped in rows:
+            print(f"  {p:>5} {local:>9.1f} {work * 1e3:>7.2f} ms {comm * 1e3:>8.2f} ms {serial * 1e3:>8.2f} ms "
+                  f"{overlapped * 1e3:>8.2f} ms {rows[0][4] / overlapped:>8.2f}x")
     if args.json:
         args.json.write_text(json.dumps({"one": one, "two": two, "alpha_s": alpha, "beta_Bps": beta}, indent=1))
 
