@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "eigengrad/memory.h"
 #include "eigengrad/ops.h"
 #include "lock_stripes.h"
 
@@ -129,6 +130,7 @@ class GraphTask {
       std::vector<Variable> grads;
       const bool is_leaf_sink = s.children.empty() && dynamic_cast<AccumulateGrad*>(node);
       if (gout.defined() && !(is_leaf_sink && !targets_.empty())) {
+        AllocationLabel label(node->name(), true);
         grads = node->apply(gout, needs, retain);
         if (!is_leaf_sink && grads.size() != needs.size())
           throw InternalError(std::string(node->name()) + ": backward rule returned " +
@@ -220,6 +222,7 @@ void set_interrupt_check(void (*check)()) { interrupt_check.store(check); }
 
 void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
               std::optional<bool> retain_graph, bool create_graph) {
+  AllocationLabel label("backward");
   GraphTask task(outputs, grad_outputs, retain_graph, create_graph);
   task.run(0);
 }
@@ -228,6 +231,7 @@ std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vect
                            const std::vector<Variable>& grad_outputs, std::optional<bool> retain_graph,
                            bool create_graph, bool allow_unused, bool is_grads_batched,
                            bool create_graph_if_outer) {
+  AllocationLabel label("grad");
   GraphTask task(outputs, grad_outputs, retain_graph, create_graph, is_grads_batched);
   if (create_graph_if_outer) task.create_graph_if_outer();
   for (std::size_t i = 0; i < inputs.size(); ++i) {

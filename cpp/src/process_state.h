@@ -12,9 +12,16 @@
 //    and the reliability report prove that graphs are freed. Each thread counts into
 //    a block of its own (plain stores); a block is reused after its thread ends, so
 //    their number is the most threads alive at once.
-//  - Allocation fault injector (allocations_until_failure, tensor.cpp): disarmed
+//  - Allocation fault injector (allocations_until_failure, allocator.cpp): disarmed
 //    (-1) unless a test arms it through eigengrad._core._testing. Why: to prove that
 //    every allocation failure surfaces as MemoryError and leaves no broken graph.
+//  - The cache of freed large buffers and the byte counters (cache, bytes_in_use,
+//    peak_in_use, allocator.cpp; Note [Caching allocator] in allocator.h): one mutex
+//    guards the cache, the counters are atomics; the bound comes from
+//    EIGENGRAD_ALLOC_CACHE or eg.set_memory_cache_limit. Why: fresh large buffers
+//    cost page faults; eg.memory_stats. The machine's memory size (kMemoryLimit) is
+//    read once at load. A fork while another thread is inside the allocator leaves
+//    the child's cache mutex locked (as for the other mutexes listed here).
 //  - Interrupt check (interrupt_check, engine.cpp), installed by the bindings
 //    (check_signals and last_signal_check, python/src/bind_state.cpp). Why: Ctrl-C
 //    stops a long backward pass; the C++ engine knows no Python.
@@ -45,4 +52,6 @@
 //    forward_levels.cpp): the stack of Note [Forward levels].
 //  - The counter block (tls_block, tensor.cpp) and the saved-reads lookup cache
 //    (ops/ops.cpp).
+//  - The op named in MemoryErrors (tls_op, tls_backward, allocator.cpp): set by
+//    AllocationLabel scopes (the bindings' op calls, the engine's backward rules).
 #pragma once

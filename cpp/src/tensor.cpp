@@ -1,16 +1,11 @@
 #include "eigengrad/tensor.h"
 
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/sysinfo.h>
-#endif
-
+#include "allocator.h"
 #include "counters.h"
 #include "dispatch.h"
 
@@ -52,42 +47,6 @@ std::int64_t shape_numel(const Shape& shape, DType dtype) {
 // ---- Storage ------------------------------------------------------------------
 
 namespace {
-constexpr std::size_t kAlignment = 64;
-
-// Allocations left before injected failures start; negative: not armed.
-std::atomic<std::int64_t> allocations_until_failure{-1};
-
-std::string human_bytes(double bytes) {
-  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 6) {
-    bytes /= 1024;
-    ++u;
-  }
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
-  return buffer;
-}
-
-void count_allocation(std::size_t nbytes) {
-  detail::count(detail::thread_counts(), &detail::Counts::allocations, 1);
-  if (allocations_until_failure.load(std::memory_order_relaxed) >= 0 &&
-      allocations_until_failure.fetch_sub(1, std::memory_order_relaxed) <= 0) {
-    allocations_until_failure.store(0, std::memory_order_relaxed);
-    throw OutOfMemory("out of memory allocating " + human_bytes(static_cast<double>(nbytes)) +
-                      " (injected fault)");
-  }
-}
-
-// The machine's RAM plus swap, read once (at load time).
-const std::size_t kMemoryLimit = [] {
-#if defined(__linux__)
-  struct sysinfo info {};
-  if (sysinfo(&info) == 0) return static_cast<std::size_t>(info.totalram + info.totalswap) * info.mem_unit;
-#endif
-  return std::size_t{0};
-}();
-
 std::mutex& registry_mutex() {
   static std::mutex* m = new std::mutex();  // leaked: counted into until exit
   return *m;
@@ -154,8 +113,6 @@ std::int64_t total(std::atomic<std::int64_t> Counts::*field) {
   return sum;
 }
 
-std::size_t memory_limit() { return kMemoryLimit; }
-
 std::size_t counter_blocks() {
   std::lock_guard<std::mutex> lock(registry_mutex());
   return registry().size();
@@ -168,10 +125,6 @@ BufferStats buffer_stats() {
   s.borrowed = total(&Counts::borrowed);
   return s;
 }
-
-void fail_allocations_after(std::int64_t n) { allocations_until_failure.store(n < 0 ? -1 : n); }
-
-std::int64_t allocation_count() { return total(&Counts::allocations); }
 
 #ifdef EIGENGRAD_SANITIZER_CANARY
 double sanitizer_canary(const std::string& kind) {
@@ -187,28 +140,10 @@ double sanitizer_canary(const std::string& kind) {
 }  // namespace detail
 
 Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), counter_(&own_version_), owned_(true) {
-  // A size check first: an allocation larger than the machine could ever hold is
-  // refused here instead of being left to malloc (which may overcommit and let the
-  // process die later, when the pages are touched).
-  const std::size_t limit = detail::memory_limit();
-  if (limit && nbytes > limit)
-    throw OutOfMemory("cannot allocate " + human_bytes(static_cast<double>(nbytes)) +
-                      ": more than this machine's memory (" + human_bytes(static_cast<double>(limit)) +
-                      " of RAM and swap)");
-  count_allocation(nbytes);
-  // Every buffer starts on a cache line: Eigen's vectorised kernels then split an
-  // array the same way whatever the allocator returned, so results are bitwise
-  // reproducible. malloc plus manual alignment keeps malloc's fast path for small
-  // sizes (aligned_alloc is much slower there); the offset is kept in raw_.
-  raw_ = std::malloc(nbytes + kAlignment);
-  if (raw_) {
-    auto address = reinterpret_cast<std::uintptr_t>(raw_);
-    data_ = reinterpret_cast<void*>((address + kAlignment) & ~std::uintptr_t(kAlignment - 1));
-  } else {
-    data_ = nullptr;
-  }
-  if (!data_)
-    throw OutOfMemory("out of memory allocating " + human_bytes(static_cast<double>(nbytes)));
+  const detail::Block block = detail::allocate(nbytes);
+  data_ = block.data;
+  raw_ = block.raw;
+  capacity_ = block.capacity;
   detail::Counts& counts = detail::thread_counts();
   detail::count(counts, &detail::Counts::owned, 1);
   detail::count(counts, &detail::Counts::owned_bytes, static_cast<std::int64_t>(nbytes));
@@ -230,7 +165,7 @@ std::shared_ptr<VersionCounter> Storage::shared_counter(const std::shared_ptr<St
 Storage::~Storage() {
   detail::Counts& counts = detail::thread_counts();
   if (owned_) {
-    std::free(raw_);
+    detail::deallocate({raw_, data_, nbytes_, capacity_});
     detail::count(counts, &detail::Counts::owned, -1);
     detail::count(counts, &detail::Counts::owned_bytes, -static_cast<std::int64_t>(nbytes_));
   } else {
@@ -240,13 +175,28 @@ Storage::~Storage() {
 
 // ---- Tensor -------------------------------------------------------------------
 
-Tensor::Tensor(Shape shape, DType dtype)
-    : shape_(std::move(shape)), numel_(shape_numel(shape_, dtype)), dtype_(dtype) {
+namespace {
+/// `message` with the op of this thread's AllocationLabel in front ("exp: ...",
+/// "exp (backward): ...").
+std::string with_op(const std::string& message) {
+  bool backward = false;
+  const std::string op = detail::allocation_op(&backward);
+  if (op.empty()) return message;
+  return op + (backward ? " (backward): " : ": ") + message;
+}
+}  // namespace
+
+Tensor::Tensor(Shape shape, DType dtype) : shape_(std::move(shape)), dtype_(dtype) {
+  try {
+    numel_ = shape_numel(shape_, dtype);  // its MemoryError names the dtype and shape
+  } catch (const OutOfMemory& e) {
+    throw OutOfMemory(with_op(e.what()));
+  }
   try {
     storage_ = std::make_shared<Storage>(static_cast<std::size_t>(numel_) * itemsize(dtype_));
   } catch (const OutOfMemory& e) {
-    throw OutOfMemory(std::string(e.what()) + " for a " + dtype_name(dtype_) + " tensor of shape " +
-                      shape_str(shape_));
+    throw OutOfMemory(with_op(std::string(e.what()) + " for a " + dtype_name(dtype_) + " tensor of shape " +
+                              shape_str(shape_)));
   }
 }
 

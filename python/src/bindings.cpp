@@ -9,6 +9,7 @@
 #include "bind_state.h"
 #include "bind_testing.h"
 #include "convert.h"
+#include "eigengrad/memory.h"
 
 namespace py = pybind11;
 using namespace eigengrad;
@@ -23,9 +24,11 @@ using BinaryFn = Variable (*)(const Variable&, const Variable&);
 /// threads go on meanwhile (below it, releasing costs more than it gives).
 constexpr std::int64_t kReleaseGilFrom = 1 << 15;
 
-/// fn(), with the GIL released when the operands are large.
+/// fn() for the op `name` (named in its MemoryError), with the GIL released when
+/// the operands are large.
 template <class Fn>
-Variable call_op(std::int64_t elements, Fn&& fn) {
+Variable call_op(const char* name, std::int64_t elements, Fn&& fn) {
+  AllocationLabel label(name);
   if (elements < kReleaseGilFrom) return fn();
   py::gil_scoped_release release;
   return fn();
@@ -35,15 +38,15 @@ Variable call_op(std::int64_t elements, Fn&& fn) {
 void def_unary(py::module_& m, py::class_<Variable>& cls, const char* name, UnaryFn fn, const char* doc) {
   m.def(name, [fn, name](py::handle x) {
     Variable v = to_variable(x, name);
-    return call_op(v.numel(), [&] { return fn(v); });
+    return call_op(name, v.numel(), [&] { return fn(v); });
   }, py::arg("x"), doc);
-  cls.def(name, [fn](const Variable& x) { return call_op(x.numel(), [&] { return fn(x); }); }, doc);
+  cls.def(name, [fn, name](const Variable& x) { return call_op(name, x.numel(), [&] { return fn(x); }); }, doc);
 }
 
 /// fn(x, y) on Variables, arrays or scalars on either side.
 Variable call_binary(BinaryFn fn, const char* name, py::handle x, py::handle y) {
   auto [a, b] = to_variable_pair(x, y, name);
-  return call_op(a.numel() + b.numel(), [&, &a = a, &b = b] { return fn(a, b); });
+  return call_op(name, a.numel() + b.numel(), [&, &a = a, &b = b] { return fn(a, b); });
 }
 
 /// eg.name(x, y).
@@ -229,10 +232,13 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   using ReduceFn = Variable (*)(const Variable&, const Axes&, bool);
   auto def_reduce = [&](const char* name, ReduceFn fn, const char* doc) {
     m.def(name, [fn, name](py::handle x, py::handle axis, bool keepdims) {
-      return fn(to_variable(x, name), parse_axes(axis, name), keepdims);
+      Variable v = to_variable(x, name);
+      const Axes axes = parse_axes(axis, name);
+      return call_op(name, 0, [&] { return fn(v, axes, keepdims); });
     }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false, doc);
     cls.def(name, [fn, name](const Variable& x, py::handle axis, bool keepdims) {
-      return fn(x, parse_axes(axis, name), keepdims);
+      const Axes axes = parse_axes(axis, name);
+      return call_op(name, 0, [&] { return fn(x, axes, keepdims); });
     }, py::arg("axis") = py::none(), py::arg("keepdims") = false, doc);
   };
   def_reduce("sum", sum, "Sum over axis (None: all, int or tuple).");
@@ -304,6 +310,33 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
         py::arg("n"), "Threads for matrix products and large element-wise kernels (default: all cores); "
                       "1 <= n <= 4 per core (at least 64, at most 1024), else ValueError.");
   m.def("get_num_threads", &get_num_threads, "The thread count set by set_num_threads.");
+  m.def("memory_stats", [] {
+    const MemoryStats s = memory_stats();
+    py::dict d;
+    d["bytes_in_use"] = s.bytes_in_use;
+    d["peak_bytes_in_use"] = s.peak_bytes_in_use;
+    d["bytes_cached"] = s.bytes_cached;
+    d["cached_blocks"] = s.cached_blocks;
+    d["cache_limit"] = s.cache_limit;
+    d["allocations"] = s.allocations;
+    d["cache_hits"] = s.cache_hits;
+    d["cache_misses"] = s.cache_misses;
+    d["borrowed_buffers"] = s.borrowed_buffers;
+    return d;
+  }, R"doc(The buffer allocator's counters, a dict of ints:
+bytes_in_use and peak_bytes_in_use (owned buffers, the sizes asked for), bytes_cached
+and cached_blocks (freed blocks of 256 KiB and more kept for reuse), cache_limit,
+allocations (buffers asked for), cache_hits and cache_misses (of requests of 256 KiB
+and more) and borrowed_buffers (live buffers over NumPy memory, whose bytes are not
+eigengrad's and are in no byte count).)doc");
+  m.def("empty_cache", &empty_cache, "Returns every cached block to the system (buffers in use stay).");
+  m.def("reset_peak_memory_stats", &reset_peak_memory_stats,
+        "Sets peak_bytes_in_use of memory_stats() to the current bytes_in_use.");
+  m.def("set_memory_cache_limit", [](py::handle n) {
+    set_memory_cache_limit(parse_integer(n, "set_memory_cache_limit", "nbytes"));
+  }, py::arg("nbytes"), "Bounds the bytes the allocator caches (0: no caching; default 256 MiB or "
+                        "EIGENGRAD_ALLOC_CACHE); trims the cache to it. A negative bound is a ValueError.");
+  m.def("get_memory_cache_limit", &memory_cache_limit, "The bound set by set_memory_cache_limit.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");

@@ -3,6 +3,7 @@
 
 #include "eigengrad/engine.h"
 #include "eigengrad/errors.h"
+#include "eigengrad/memory.h"
 #include "eigengrad/ops.h"
 #include "eigengrad/tensor.h"
 #include "eigengrad/threads.h"

@@ -39,8 +39,8 @@ class Lender {
 /// How many in-place writes a memory has seen (Note [Version counter] in node.cpp).
 using VersionCounter = std::atomic<std::uint64_t>;
 
-/// A block of memory holding tensor elements. Either owned (64-byte aligned, from the
-/// heap) or borrowed from someone else (a NumPy array), in which case `owner` keeps
+/// A block of memory holding tensor elements. Either owned (64-byte aligned, from
+/// eigengrad's allocator: eigengrad/memory.h) or borrowed from someone else (a NumPy array), in which case `owner` keeps
 /// the lender alive and releases it when the last tensor using it goes away.
 ///
 /// Every Storage has a version counter: each in-place write that eigengrad makes
@@ -80,8 +80,9 @@ class Storage {
 
  private:
   void* data_;
-  void* raw_ = nullptr;  // what malloc returned, when owned
   std::size_t nbytes_;
+  void* raw_ = nullptr;  // when owned: the allocator's block (cpp/src/allocator.h)
+  std::size_t capacity_ = 0;
   std::shared_ptr<void> owner_;  // empty when the storage owns data_
   Lender* lender_ = nullptr;
   VersionCounter own_version_{0};
