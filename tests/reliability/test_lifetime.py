@@ -216,4 +216,8 @@ def test_threads_started_and_ended_do_not_grow_memory():
     run(5)
     blocks = eg._core._testing.counter_blocks()
     run(500)
-    assert eg._core._testing.counter_blocks() == blocks  # each thread's block went back for the next
+    # Each thread's block goes back for the next. A thread's C++ thread-local
+    # destructors run as the OS thread exits, which join() may not wait for: the next
+    # thread can start first and take a new block, so a few more are allowed; a leak
+    # would be one per thread (500).
+    assert eg._core._testing.counter_blocks() <= blocks + 4
