@@ -20,7 +20,7 @@ CPP_LAYERS = [
               "cpp/include/eigengrad/threads.h", "cpp/src/threads.cpp", "cpp/src/dispatch.h",
               "cpp/src/process_state.h", "cpp/include/eigengrad/memory.h"]),
     ("tensor", ["cpp/include/eigengrad/tensor.h", "cpp/src/tensor.cpp", "cpp/src/allocator.*"]),
-    ("kernels", ["cpp/src/kernels/*"]),
+    ("kernels", ["cpp/src/kernels/*", "cpp/include/eigengrad/config.h"]),
     ("graph", ["cpp/include/eigengrad/variable.h", "cpp/src/variable.cpp", "cpp/src/node.cpp",
                "cpp/src/forward_levels.*"]),
     ("ops", ["cpp/include/eigengrad/ops.h", "cpp/include/eigengrad/nn.h", "cpp/src/ops/*"]),
@@ -33,7 +33,8 @@ CPP_LAYERS = [
 # Python: the package's modules, then what is built on the package.
 PY_LAYERS = [
     ("core", ["python/eigengrad/_core*", "python/eigengrad/_variable.py", "python/eigengrad/_inplace.py",
-              "python/eigengrad/creation.py", "python/eigengrad/random.py", "python/eigengrad/autograd.py"]),
+              "python/eigengrad/creation.py", "python/eigengrad/random.py", "python/eigengrad/autograd.py",
+              "python/eigengrad/config.py"]),
     ("transforms", ["python/eigengrad/functional.py", "python/eigengrad/function.py",
                     "python/eigengrad/gradcheck.py", "python/eigengrad/norms.py",
                     "python/eigengrad/serialization.py"]),

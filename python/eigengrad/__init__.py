@@ -27,6 +27,8 @@ from eigengrad._core import (
     empty_cache,
     exp,
     expm1,
+    get_blas_threshold,
+    get_gemm_backend,
     get_memory_cache_limit,
     get_num_threads,
     log,
@@ -46,6 +48,8 @@ from eigengrad._core import (
     relu,
     reset_peak_memory_stats,
     reshape,
+    set_blas_threshold,
+    set_gemm_backend,
     set_memory_cache_limit,
     set_num_threads,
     sigmoid,
@@ -72,6 +76,10 @@ from eigengrad.functional import grad, hessian, hvp, jacobian, jvp, value_and_gr
 from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
 from eigengrad.gradcheck import GradcheckError, gradcheck
 from eigengrad.norms import norm
+from eigengrad.config import load_blas, show_config
+from eigengrad import config as _config
+
+_config._load_blas_at_import()
 
 float32 = "float32"
 float64 = "float64"

@@ -5,6 +5,7 @@
 
 
 #include "bind_autograd.h"
+#include "bind_config.h"
 #include "bind_nn.h"
 #include "bind_state.h"
 #include "bind_testing.h"
@@ -342,6 +343,7 @@ eigengrad's and are in no byte count).)doc");
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
   bind_autograd(m);
   bind_nn(m);
+  bind_config(m);
   bind_state(m, cls);
   bind_testing(m);
 }

@@ -1,6 +1,7 @@
 // eigengrad: the whole C++ API.
 #pragma once
 
+#include "eigengrad/config.h"
 #include "eigengrad/engine.h"
 #include "eigengrad/errors.h"
 #include "eigengrad/memory.h"

@@ -1,6 +1,7 @@
-// Batched matrix products through Eigen's GEMM, with the transposes of the backward
-// rules folded into the product instead of copied.
+// Batched matrix products through Eigen's GEMM (or a loaded BLAS library: kernels/blas.cpp),
+// with the transposes of the backward rules folded into the product instead of copied.
 #include "../dispatch.h"
+#include "blas.h"
 #include "eigen.h"
 #include "kernels.h"
 #include "parallel.h"
@@ -61,6 +62,11 @@ void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std
     else O = (X.array().rowwise() * d).matrix();
     return;
   }
+  const std::int64_t k = tx ? xr : xc;
+  if (blas_takes<T>(m, n, k)) {  // a loaded BLAS library, for the sizes where it wins
+    blas_gemm(x, xc, tx, y, yc, ty, out, m, n, k);
+    return;
+  }
   // Rows [r0, r0 + len) of the product, on the calling thread (Eigen itself is
   // kept single-threaded: see threads.cpp).
   auto rows = [&](std::int64_t r0, std::int64_t len) {
@@ -70,7 +76,6 @@ void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std
     else if (tx && !ty) O.middleRows(r0, len).noalias() = Xr(X.transpose()) * Y;
     else O.middleRows(r0, len).noalias() = Xr(X.transpose()) * Y.transpose();
   };
-  const std::int64_t k = tx ? xr : xc;
   const int threads = get_num_threads();
   if (threads > 1 && m >= 2 * threads && static_cast<double>(m) * n * k >= kParallelGemmFrom) {
     // Large products only: a parallel region costs tens of microseconds when
