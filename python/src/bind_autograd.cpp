@@ -153,5 +153,17 @@ void bind_autograd(py::module_& m) {
     return result;
   }, "Records `out` as computed from `inputs` by a custom function with Python rules; `watched` are "
      "the other values its rules keep (their in-place changes are checked like the inputs').");
+  m.def("_record_reads", [](py::function fn) {
+    py::object result;
+    py::list reads;
+    {
+      ReadRecorder recorder;
+      result = fn();
+      for (const Variable& v : recorder.reads()) reads.append(py::cast(v));
+    }
+    return py::make_tuple(result, reads);
+  }, py::arg("fn"),
+  "(fn(), reads): reads are the Variables that require grad which ops read while fn ran with grad mode\n"
+  "off, each once, in the order first read (see ReadRecorder, eigengrad/ops.h).");
   m.def("_forward_levels_open", &forward_levels_open, "Whether tangents may flow (a forward level is open).");
 }
