@@ -71,7 +71,8 @@ def checkpoint(fn: Any, *args: Any, preserve_rng_state: bool = True, **kwargs: A
     ``eg.hessian``, ``eg.hvp``) while ``fn`` reads parameters that are not among
     its arguments (pass them as arguments to differentiate twice), and when an
     input was modified in place between the forward and the backward. Forward mode
-    (tangents on the inputs) raises: the node has no JVP rule. Hooks on a
+    (tangents on the arguments: ``eg.jvp``, ``eg.hessian``) runs ``fn`` once more
+    with the tangents; tangents on a parameter read inside raise. Hooks on a
     parameter ``fn`` reads run once more, on its part of the gradient, during
     the recomputation.
     """
@@ -89,11 +90,8 @@ def checkpoint(fn: Any, *args: Any, preserve_rng_state: bool = True, **kwargs: A
     if not outs:
         raise ValueError("checkpoint: fn returned an empty tuple")
     # Under no_grad only a Variable from outside fn requires grad: a parameter read
-    # (reads), or one fn returned as it is.
+    # (reads counts those returned as they are, too).
     closed = list(reads)
-    for o in outs:
-        if o.requires_grad and not any(o is c for c in closed):
-            closed.append(o)
     for c in closed:
         if not c.is_leaf:
             raise RuntimeError(
@@ -104,9 +102,7 @@ def checkpoint(fn: Any, *args: Any, preserve_rng_state: bool = True, **kwargs: A
     backward = _Recompute(fn, args, kwargs, inputs, closed, rng, several, [o.shape for o in outs], packing)
     del outs, result  # the node keeps its inputs (as the version checks), not fn's values
     node_inputs = inputs + closed
-    out = _core._record_custom("checkpoint", recorded, node_inputs, backward, None, False, node_inputs)
-    if packing:
-        packing.packed = None  # recorded: the unpacking needs only the shapes
+    out = _core._record_custom("checkpoint", recorded, node_inputs, backward, backward.jvp, False, node_inputs)
     return tuple(packing.unpack(out, 0)) if packing else out
 
 
@@ -132,6 +128,41 @@ class _Recompute:
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.inputs, self.closed, self.rng = inputs, closed, rng
         self.several, self.shapes, self.packing = several, shapes, packing
+
+    def _rerun(self, args: list) -> list:
+        """fn on `args`, with the random states of the first run (then put back)."""
+        now = _random._states() if self.rng is not None else None
+        try:
+            if self.rng is not None:
+                _random._set_states(self.rng)
+            again = self.fn(*args, **self.kwargs)
+        finally:
+            if now is not None:
+                _random._set_states(now)
+        again = [_output(o) for o in (again if self.several and isinstance(again, tuple) else (again,))]
+        if [o.shape for o in again] != self.shapes:
+            raise RuntimeError(f"checkpoint: fn returned shapes {[o.shape for o in again]} when recomputed, "
+                               f"{self.shapes} the first time; fn must compute the same thing twice")
+        return again
+
+    def jvp(self, *tangents: Optional[Variable]) -> Optional[Variable]:
+        """Forward mode: fn once more, on the inputs carrying their tangents at a level
+        of its own (so nothing is kept but the output's tangent)."""
+        if any(t is not None for t in tangents[len(self.inputs):]):
+            raise RuntimeError("checkpoint: forward mode through Variables that fn reads but that are not among "
+                               "its arguments is not supported; pass them to checkpoint as arguments")
+        with _core.ForwardLevel() as level:
+            feed = iter([_core.make_dual(x, t, level) if t is not None else x
+                         for x, t in zip(self.inputs, tangents)])
+            again = self._rerun([next(feed) if isinstance(a, Variable) else a for a in self.args])
+            given = next(t for t in tangents if t is not None)
+            x = next(x for x, t in zip(self.inputs, tangents) if t is not None)
+            lead = tuple(given.shape[: given.ndim - x.ndim])
+            touts = []
+            for o in again:
+                t = _core.tangent(o, level)
+                touts.append(t if t is not None else Variable(np.zeros(lead + o.shape, dtype=o.dtype)))
+        return self.packing.pack_tangents(touts, "checkpoint") if self.packing else touts[0]
 
     def __call__(self, gout: Variable, out: Optional[Variable]) -> tuple:
         differentiable = autograd.is_grad_enabled() or _core._forward_levels_open()
@@ -160,19 +191,8 @@ class _Recompute:
                 fresh.append(leaf)
         feed = iter(fresh)
         args = [next(feed) if isinstance(a, Variable) else a for a in self.args]
-        now = _random._states() if self.rng is not None else None
-        try:
-            if self.rng is not None:
-                _random._set_states(self.rng)
-            with autograd.enable_grad():
-                again = self.fn(*args, **self.kwargs)
-        finally:
-            if now is not None:
-                _random._set_states(now)
-        again = [_output(o) for o in (again if self.several and isinstance(again, tuple) else (again,))]
-        if [o.shape for o in again] != self.shapes:
-            raise RuntimeError(f"checkpoint: fn returned shapes {[o.shape for o in again]} when recomputed, "
-                               f"{self.shapes} the first time; fn must compute the same thing twice")
+        with autograd.enable_grad():
+            again = self._rerun(args)
         pairs = [(o, g) for o, g in zip(again, gouts) if o.requires_grad]
         wanted = [f for f, x in zip(fresh, self.inputs) if x.requires_grad] + self.closed
         grads: List[Optional[Variable]] = [None] * len(wanted)

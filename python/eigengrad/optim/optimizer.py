@@ -142,7 +142,7 @@ class Optimizer:
                             f"got {type(state_dict).__name__}")
         kind = state_dict.get("optimizer", type(self).__name__)
         if kind != type(self).__name__:
-            raise ValueError(f"{name}: the state is of a {kind} optimizer, not {type(self).__name__}")
+            raise ValueError(f"{name}: the state is from {kind}, this optimizer is {type(self).__name__}")
         saved_groups = list(state_dict["param_groups"])
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{name}: the state has {len(saved_groups)} parameter groups, "
