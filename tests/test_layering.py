@@ -36,7 +36,7 @@ PY_LAYERS = [
               "python/eigengrad/creation.py", "python/eigengrad/random.py", "python/eigengrad/autograd.py"]),
     ("transforms", ["python/eigengrad/functional.py", "python/eigengrad/function.py",
                     "python/eigengrad/gradcheck.py", "python/eigengrad/norms.py",
-                    "python/eigengrad/serialization.py", "python/eigengrad/checkpoint.py"]),
+                    "python/eigengrad/serialization.py", "python/eigengrad/checkpointing.py"]),
     ("nn", ["python/eigengrad/nn/*"]),
     ("optim", ["python/eigengrad/optim/*"]),
     ("applications", ["python/eigengrad/datasets.py", "python/eigengrad/tour.py", "python/eigengrad/demo/*"]),
