@@ -37,7 +37,7 @@ PY_LAYERS = [
               "python/eigengrad/config.py"]),
     ("transforms", ["python/eigengrad/functional.py", "python/eigengrad/function.py",
                     "python/eigengrad/gradcheck.py", "python/eigengrad/norms.py",
-                    "python/eigengrad/serialization.py"]),
+                    "python/eigengrad/serialization.py", "python/eigengrad/checkpointing.py"]),
     ("nn", ["python/eigengrad/nn/*"]),
     ("optim", ["python/eigengrad/optim/*"]),
     ("distributed", ["python/eigengrad/distributed/*"]),

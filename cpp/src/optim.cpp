@@ -45,6 +45,23 @@ ArrayMap<T> array(const Tensor& t) {
   return ArrayMap<T>(t.data_as<T>(), t.numel());
 }
 
+/// A copy of `t` for the state of parameter i (undefined stays undefined), checked
+/// against the parameter: ValueError naming op, the entry, the shapes and dtypes.
+Tensor state_copy(const std::vector<Variable>& params, std::size_t i, const Tensor& t, const char* op,
+                  const char* entry) {
+  if (i >= params.size())
+    throw std::invalid_argument(std::string(op) + ": state for parameter " + std::to_string(i) + ", but there are " +
+                                std::to_string(params.size()) + " parameters");
+  if (!t.defined()) return Tensor();
+  const Variable& p = params[i];
+  if (t.shape() != p.shape() || t.dtype() != p.dtype())
+    throw std::invalid_argument(std::string(op) + ": " + entry + " of parameter " + std::to_string(i) +
+                                " has shape " + shape_str(t.shape()) + " (" + dtype_name(t.dtype()) +
+                                "); the parameter has shape " + shape_str(p.shape()) + " (" +
+                                dtype_name(p.dtype()) + ")");
+  return t.clone();
+}
+
 }  // namespace
 
 Optimizer::Optimizer(std::vector<Variable> params, const char* op) : params_(std::move(params)) {
@@ -85,6 +102,11 @@ SGD::SGD(std::vector<Variable> params, SGDOptions options)
 void SGD::set_options(const SGDOptions& options) {
   options.validate();
   options_ = options;
+}
+
+void SGD::set_momentum_buffer(std::size_t i, const Tensor& buffer) {
+  Tensor copy = state_copy(params_, i, buffer, "SGD", "momentum_buffer");
+  momentum_[i] = std::move(copy);
 }
 
 void SGD::step() {
@@ -142,6 +164,24 @@ Adam::Adam(std::vector<Variable> params, AdamOptions options)
 void Adam::set_options(const AdamOptions& options) {
   options.validate();
   options_ = options;
+}
+
+void Adam::set_state(std::size_t i, std::int64_t step, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                     const Tensor& max_exp_avg_sq) {
+  const char* op = options_.decoupled_weight_decay ? "AdamW" : "Adam";
+  Tensor m = state_copy(params_, i, exp_avg, op, "exp_avg");
+  Tensor v = state_copy(params_, i, exp_avg_sq, op, "exp_avg_sq");
+  Tensor vmax = state_copy(params_, i, max_exp_avg_sq, op, "max_exp_avg_sq");
+  const std::string which = std::string(op) + ": parameter " + std::to_string(i);
+  if (step < 0) throw std::invalid_argument(which + " has step " + std::to_string(step) + "; expected >= 0");
+  if (step > 0 && (!m.defined() || !v.defined()))
+    throw std::invalid_argument(which + " has step " + std::to_string(step) + " but no exp_avg and exp_avg_sq");
+  if (step == 0 && (m.defined() || v.defined() || vmax.defined()))
+    throw std::invalid_argument(which + " has step 0 but moments");
+  steps_[i] = step;
+  exp_avg_[i] = std::move(m);
+  exp_avg_sq_[i] = std::move(v);
+  max_exp_avg_sq_[i] = std::move(vmax);
 }
 
 void Adam::step() {

@@ -50,6 +50,9 @@
 //  - Grad mode (tls_grad_enabled, variable.cpp): eg.no_grad and friends.
 //  - Open forward levels (tls_levels, tls_level_nodes, tls_visible,
 //    forward_levels.cpp): the stack of Note [Forward levels].
+//  - The innermost read recorder (tls_read_recorder, ops/record.cpp): eg.checkpoint
+//    learns which Variables requiring grad a function read under no_grad (Note
+//    [Read recorder]); null unless a checkpoint's forward is running.
 //  - The counter block (tls_block, tensor.cpp) and the saved-reads lookup cache
 //    (ops/ops.cpp).
 //  - The op named in MemoryErrors (tls_op, tls_backward, allocator.cpp): set by

@@ -1,4 +1,5 @@
-"""Python-side parts of Variable: NumPy indexing, repr and comparisons.
+"""Python-side parts of Variable: NumPy indexing, repr, comparisons, and the
+pickle and copy protocols.
 
 Indexing is parsed here (NumPy's rules are easier to read in Python) and then runs
 as at most four differentiable C++ ops: a strided slice, a reshape (dropping integer
@@ -7,7 +8,8 @@ axes, inserting ``None`` axes), a transpose and a ``take`` for integer arrays.
 
 from __future__ import annotations
 
-from typing import Any, List
+import copy
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -152,6 +154,56 @@ def _bool(x: Variable) -> bool:
     return bool(np.asarray(x))
 
 
+# Note [Pickling Variables]
+# A Variable pickles as its value: data (a NumPy array), dtype, shape and
+# requires_grad, plus the attributes of a Python subclass (nn.Parameter). Not
+# included: the graph (a non-leaf comes back as a leaf of its value that requires
+# grad, as torch.save does), .grad (as PyTorch's pickling), forward-mode tangents
+# and hooks. copy.copy and copy.deepcopy copy the data and .grad (as PyTorch's
+# deepcopy) and refuse a non-leaf (as PyTorch does): a copy cut from the graph
+# that still required grad would silently stop gradients from reaching the
+# original. Either way the new Variable owns its memory, also when the original
+# borrows a NumPy array's.
+
+
+def _rebuild(cls: type, data: np.ndarray, requires_grad: bool, state: Optional[Dict[str, Any]] = None) -> Variable:
+    """A ``cls`` (Variable or a subclass) over ``data``, which it keeps when ``data``
+    owns its memory and otherwise copies (an array unpickled from a protocol-5
+    buffer views memory that is not its own)."""
+    data = np.asarray(data)
+    if not (data.flags.owndata and data.flags.writeable and data.flags.c_contiguous):
+        data = np.array(data, copy=True, order="C")
+    out = cls.__new__(cls)
+    Variable.__init__(out, data, requires_grad=requires_grad)
+    if state:
+        out.__dict__.update(state)
+    return out
+
+
+def _reduce_ex(x: Variable, protocol: int) -> tuple:
+    return _rebuild, (type(x), np.asarray(x), x.requires_grad, getattr(x, "__dict__", None) or None)
+
+
+def _copy(x: Variable, memo: Optional[Dict[int, Any]]) -> Variable:
+    if not x.is_leaf:
+        raise RuntimeError(
+            f"copy.{'deepcopy' if memo is not None else 'copy'}: the Variable (shape {x.shape}, {x.dtype}) was "
+            f"computed by {x.grad_fn.name()}, and a copy cut from the graph would stop its gradients; copy "
+            "x.detach() for a leaf of its value (pickle gives the same)")
+    out = _rebuild(type(x), np.array(x, copy=True), x.requires_grad)
+    if memo is not None:
+        memo[id(x)] = out
+    if x.grad is not None:
+        out.grad = np.array(x.grad, copy=True)
+    state = getattr(x, "__dict__", None)
+    if state:
+        out.__dict__.update(copy.deepcopy(state, memo) if memo is not None else state)
+    return out
+
+
+Variable.__reduce_ex__ = _reduce_ex
+Variable.__copy__ = lambda x: _copy(x, None)
+Variable.__deepcopy__ = lambda x, memo: _copy(x, memo)
 Variable.__getitem__ = _getitem
 Variable.__repr__ = _repr
 Variable.__str__ = _repr

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+import weakref
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -26,6 +27,15 @@ class Generator:
 
     def __init__(self, seed: Optional[int] = None) -> None:
         self._rng = np.random.default_rng(seed)
+        _live.add(self)
+
+    def __reduce__(self) -> Any:
+        # The shared generator pickles and copies as a reference to itself, so that
+        # a copied model's Dropout keeps drawing from eg.random's stream; any other
+        # generator as its own stream, in its current state.
+        if self is _default:
+            return "_default"
+        return _restore_generator, (self._rng.bit_generator.state,)
 
     def seed(self, seed: Optional[int]) -> None:
         """Restarts the stream from ``seed``."""
@@ -60,6 +70,28 @@ class Generator:
     def permutation(self, n: int) -> np.ndarray:
         """A random permutation of range(n) as a NumPy array (for shuffling)."""
         return self._rng.permutation(n)
+
+
+def _restore_generator(state: dict) -> Generator:
+    gen = Generator()
+    gen._rng.bit_generator.state = state
+    return gen
+
+
+# Every live Generator, for eg.checkpoint: a recomputed forward draws the same
+# numbers as the first one (states() before it, set_states() around the recompute).
+_live: "weakref.WeakSet[Generator]" = weakref.WeakSet()
+
+
+def _states() -> List[Tuple[Generator, dict]]:
+    """The state of every live generator."""
+    return [(gen, gen._rng.bit_generator.state) for gen in list(_live)]
+
+
+def _set_states(states: List[Tuple[Generator, dict]]) -> None:
+    """Puts generators back into states taken by _states()."""
+    for gen, state in states:
+        gen._rng.bit_generator.state = state
 
 
 _default = Generator()

@@ -153,5 +153,24 @@ void bind_autograd(py::module_& m) {
     return result;
   }, "Records `out` as computed from `inputs` by a custom function with Python rules; `watched` are "
      "the other values its rules keep (their in-place changes are checked like the inputs').");
+  m.def("_record_reads", [](py::function fn) {
+    py::object result;
+    py::list reads;
+    {
+      ReadRecorder recorder;
+      result = fn();
+      // Returning a Variable reads it: fn may hand back one it closes over.
+      std::vector<Variable> returned;
+      for (py::handle item : py::isinstance<py::tuple>(result) ? py::reinterpret_borrow<py::tuple>(result)
+                                                              : py::make_tuple(result))
+        if (py::isinstance<Variable>(item)) returned.push_back(item.cast<const Variable&>());
+      detail::note_reads(returned.data(), returned.size());
+      for (const Variable& v : recorder.reads()) reads.append(py::cast(v));
+    }
+    return py::make_tuple(result, reads);
+  }, py::arg("fn"),
+  "(fn(), reads): reads are the Variables that require grad which ops read while fn ran with grad mode\n"
+  "off, and those fn returned (alone or in a tuple), each once, in the order first read (see\n"
+  "ReadRecorder, eigengrad/ops.h).");
   m.def("_forward_levels_open", &forward_levels_open, "Whether tangents may flow (a forward level is open).");
 }

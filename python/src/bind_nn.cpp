@@ -35,6 +35,11 @@ std::vector<std::int64_t> to_labels(py::handle labels, const Variable& logits) {
 
 py::object numpy_or_none(const Tensor& t) { return t.defined() ? py::object(tensor_to_numpy(t)) : py::none(); }
 
+/// An optimizer's state entry as a Tensor (None: undefined); the optimizer copies it.
+Tensor tensor_or_none(py::handle value, const char* op) {
+  return value.is_none() ? Tensor() : tensor_from_python(value, std::nullopt, op);
+}
+
 std::vector<Variable> to_params(py::handle params, const char* op) {
   std::vector<Variable> out;
   for (py::handle p : params) {
@@ -95,7 +100,10 @@ void bind_nn(py::module_& m) {
         o.step();
       })
       .def("zero_grad", &optim::SGD::zero_grad)
-      .def("momentum_buffer", [](const optim::SGD& o, std::size_t i) { return numpy_or_none(o.momentum_buffer(i)); });
+      .def("momentum_buffer", [](const optim::SGD& o, std::size_t i) { return numpy_or_none(o.momentum_buffer(i)); })
+      .def("set_momentum_buffer", [](optim::SGD& o, std::size_t i, py::handle buffer) {
+        o.set_momentum_buffer(i, tensor_or_none(buffer, "SGD.load_state_dict"));
+      });
 
   py::class_<optim::Adam>(m, "_Adam", "The C++ Adam/AdamW state and step behind eigengrad.optim.")
       .def(py::init([](py::handle params, double lr, double beta1, double beta2, double eps, double weight_decay,
@@ -121,5 +129,11 @@ void bind_nn(py::module_& m) {
         d["exp_avg_sq"] = numpy_or_none(o.exp_avg_sq(i));
         d["max_exp_avg_sq"] = numpy_or_none(o.max_exp_avg_sq(i));
         return d;
+      })
+      .def("set_state", [](optim::Adam& o, std::size_t i, std::int64_t step, py::handle exp_avg,
+                           py::handle exp_avg_sq, py::handle max_exp_avg_sq) {
+        const char* op = o.options().decoupled_weight_decay ? "AdamW.load_state_dict" : "Adam.load_state_dict";
+        o.set_state(i, step, tensor_or_none(exp_avg, op), tensor_or_none(exp_avg_sq, op),
+                    tensor_or_none(max_exp_avg_sq, op));
       });
 }

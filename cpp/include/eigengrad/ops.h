@@ -18,6 +18,12 @@ namespace eigengrad {
 
 using Axes = std::optional<std::vector<std::int64_t>>;
 
+namespace detail {
+/// Tells the thread's ReadRecorder, if any, of the inputs an op read without
+/// recording (grad mode off); a no-op when no recorder is alive.
+void note_reads(const Variable* first, std::size_t n);
+}  // namespace detail
+
 // ---- element-wise, one input -------------------------------------------------
 Variable neg(const Variable& x);
 Variable exp(const Variable& x);
@@ -122,6 +128,25 @@ Variable alias(const Variable& x);
 /// The same values in a new buffer, differentiable (gx = gout, tout = tx): how a
 /// recorded gradient gets a buffer of its own.
 Variable copy(const Variable& x);
+
+/// While alive, collects on this thread every Variable that requires grad and that
+/// an op reads with grad mode off, each once, in the order first read. Under no_grad
+/// such a Variable can only come from outside the code being run (a parameter it
+/// closes over), which is how eg.checkpoint learns the inputs of the node it records
+/// without recording a graph. Recorders nest: only the innermost one collects.
+class ReadRecorder {
+ public:
+  ReadRecorder();
+  ~ReadRecorder();
+  ReadRecorder(const ReadRecorder&) = delete;
+  ReadRecorder& operator=(const ReadRecorder&) = delete;
+  const std::vector<Variable>& reads() const { return reads_; }
+
+ private:
+  friend void detail::note_reads(const Variable* first, std::size_t n);
+  std::vector<Variable> reads_;
+  ReadRecorder* previous_;
+};
 
 /// One line of the op table (cpp/src/ops/ops.cpp).
 struct OpEntry {

@@ -60,6 +60,11 @@ class SGD final : public Optimizer {
   void set_options(const SGDOptions& options);
   /// The momentum buffer of parameter i (undefined before its first step).
   const Tensor& momentum_buffer(std::size_t i) const { return momentum_.at(i); }
+  /// Sets the momentum buffer of parameter i to a copy of `buffer` (undefined: none,
+  /// so the next step starts it from the gradient), for resuming from a checkpoint.
+  /// Throws ValueError when i is out of range or the buffer's shape or dtype is not
+  /// the parameter's.
+  void set_momentum_buffer(std::size_t i, const Tensor& buffer);
 
  private:
   SGDOptions options_;
@@ -99,6 +104,12 @@ class Adam final : public Optimizer {
   const Tensor& exp_avg(std::size_t i) const { return exp_avg_.at(i); }
   const Tensor& exp_avg_sq(std::size_t i) const { return exp_avg_sq_.at(i); }
   const Tensor& max_exp_avg_sq(std::size_t i) const { return max_exp_avg_sq_.at(i); }
+  /// Sets the state of parameter i to `step` and copies of the moments, for resuming
+  /// from a checkpoint (undefined tensors: none yet). Throws ValueError, changing
+  /// nothing, when i is out of range, step < 0, the moments are missing for step > 0
+  /// (or given for step 0), or a tensor's shape or dtype is not the parameter's.
+  void set_state(std::size_t i, std::int64_t step, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 const Tensor& max_exp_avg_sq);
 
  private:
   AdamOptions options_;

@@ -38,7 +38,10 @@ Variable record_op(const char* name, const Tensor& out, std::initializer_list<Va
     for (const Variable& x : inputs) grad = grad || x.requires_grad();
   if (forward_levels_open())
     for (const Variable& x : inputs) fwd = fwd || !x.impl()->tangents.empty();
-  if (!grad && !fwd) return Variable(out);
+  if (!grad && !fwd) {
+    if (!grad_enabled()) note_reads(inputs.begin(), inputs.size());
+    return Variable(out);
+  }
   return record(name, out, std::vector<Variable>(inputs), grad ? BackwardFn(std::forward<Vjp>(vjp)) : BackwardFn(),
                 fwd ? JvpFn(std::forward<Jvp>(jvp)) : JvpFn(), save_out);
 }

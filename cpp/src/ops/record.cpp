@@ -55,6 +55,31 @@ void attach_tangents(const char* name, const Variable& result, const std::vector
 }
 }  // namespace
 
+// Note [Read recorder]
+// eg.checkpoint runs a function without recording and must still learn which
+// Variables that require grad it read (the parameters it closes over become inputs
+// of its node). Every op that records nothing passes its inputs here; with no
+// recorder alive on the thread that is one thread-local load.
+namespace {
+thread_local ReadRecorder* tls_read_recorder = nullptr;
+}  // namespace
+
+ReadRecorder::ReadRecorder() : previous_(tls_read_recorder) { tls_read_recorder = this; }
+
+ReadRecorder::~ReadRecorder() { tls_read_recorder = previous_; }
+
+void detail::note_reads(const Variable* first, std::size_t n) {
+  ReadRecorder* recorder = tls_read_recorder;
+  if (!recorder) return;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Variable& x = first[i];
+    if (!x.defined() || !x.requires_grad()) continue;
+    auto& reads = recorder->reads_;
+    if (std::none_of(reads.begin(), reads.end(), [&](const Variable& r) { return r.impl() == x.impl(); }))
+      reads.push_back(x);
+  }
+}
+
 Variable record(const char* name, const Tensor& out, const std::vector<Variable>& inputs,
                 BackwardFn vjp, JvpFn jvp, bool save_out, bool builtin) {
   bool any = false;
@@ -86,6 +111,7 @@ Variable record(const char* name, const Tensor& out, const std::vector<Variable>
     }
     return result;
   }
+  if (!grad_enabled()) detail::note_reads(inputs.data(), inputs.size());
   result = Variable(out);
   if (needs_tangent(inputs)) attach_tangents(name, result, inputs, jvp);
   return result;

@@ -279,7 +279,10 @@ Variable concatenate(const std::vector<Variable>& inputs, std::int64_t axis) {
   bool grad = false;
   if (grad_enabled())
     for (const Variable& x : xs) grad = grad || x.requires_grad();
-  if (!grad && !needs_tangent(xs)) return Variable(out);
+  if (!grad && !needs_tangent(xs)) {
+    if (!grad_enabled()) detail::note_reads(xs.data(), xs.size());
+    return Variable(out);
+  }
   return record("concatenate", out, xs, grad ? BackwardFn(vjp) : BackwardFn(),
                 needs_tangent(xs) ? JvpFn(jvp) : JvpFn());
 }

@@ -235,6 +235,22 @@ class Module:
                 target.copy_(value)
         return missing, unexpected
 
+    # ---- copying -------------------------------------------------------------------
+    # copy.deepcopy and pickle need nothing here: the instance dict (with the three
+    # tables) is copied as any object's, parameters by Variable's own protocol
+    # (Note [Pickling Variables]), and the memo keeps a parameter shared between
+    # submodules shared in the copy.
+
+    def __copy__(self) -> "Module":
+        """A shallow copy: a new module with tables of its own that hold the same
+        parameters, buffers and submodules (training one trains the other; adding a
+        layer to one does not add it to the other)."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        for table in ("_parameters", "_buffers", "_modules"):
+            new.__dict__[table] = OrderedDict(self.__dict__[table])
+        return new
+
     # ---- calling and printing --------------------------------------------------------
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:

@@ -10,7 +10,8 @@ array([ 0.8, -1.6])
 """
 
 from eigengrad.optim import lr_scheduler
-from eigengrad.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
+from eigengrad.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
 from eigengrad.optim.optimizer import SGD, Adam, AdamW, Optimizer
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler", "LRScheduler", "StepLR", "CosineAnnealingLR"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler", "LRScheduler", "StepLR", "ExponentialLR",
+           "CosineAnnealingLR"]

@@ -2,12 +2,15 @@
 
 Call ``scheduler.step()`` once per epoch, after ``optimizer.step()``. The rates
 are closed forms of the epoch count, from each group's initial ``lr``.
+``state_dict()`` / ``load_state_dict()`` save and restore a schedule (save the
+optimizer's too: it holds the current rates).
 """
 
 from __future__ import annotations
 
+import copy
 import math
-from typing import List
+from typing import Any, Dict, List, Mapping
 
 from eigengrad.optim.optimizer import Optimizer
 
@@ -41,6 +44,29 @@ class LRScheduler:
         """The rates set by the last step (the initial rates before any)."""
         return list(self._last_lr)
 
+    def state_dict(self) -> Dict[str, Any]:
+        """The schedule's settings and position (everything but the optimizer), as
+        PyTorch's: ``{"last_epoch": 3, "base_lrs": [...], "_last_lr": [...], ...}``."""
+        return {key: copy.deepcopy(value) for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restores a state from :meth:`state_dict` of the same kind of schedule.
+        ``ValueError`` names missing or unexpected entries, or a number of rates that
+        is not the optimizer's number of parameter groups; nothing changes then."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{name}: expected a mapping (from state_dict()), got {type(state_dict).__name__}")
+        own = set(self.__dict__) - {"optimizer"}
+        missing, unexpected = sorted(own - set(state_dict)), sorted(set(state_dict) - own)
+        if missing or unexpected:
+            raise ValueError(f"{name}: missing entries {missing}, unexpected entries {unexpected} "
+                             "(the state of another kind of schedule?)")
+        groups = len(self.optimizer.param_groups)
+        for key in ("base_lrs", "_last_lr"):
+            if len(state_dict[key]) != groups:
+                raise ValueError(f"{name}: {key} has {len(state_dict[key])} rates for {groups} parameter groups")
+        self.__dict__.update(copy.deepcopy(dict(state_dict)))
+
 
 class StepLR(LRScheduler):
     """``lr = initial_lr * gamma ** (epoch // step_size)``."""
@@ -54,6 +80,19 @@ class StepLR(LRScheduler):
 
     def get_lr(self) -> List[float]:
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """``lr = initial_lr * gamma ** epoch``."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        if not gamma > 0:
+            raise ValueError(f"ExponentialLR: gamma must be > 0, got {gamma}")
+        self.gamma = gamma
+        super().__init__(optimizer)
+
+    def get_lr(self) -> List[float]:
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
