@@ -306,6 +306,9 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   m.def("get_num_threads", &get_num_threads, "The thread count set by set_num_threads.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
+  m.def("is_strong_zero_enabled", &strong_zero_enabled,
+        "Whether derivative rules keep a zero cotangent or tangent zero (process-wide).");
+  m.def("set_strong_zero", &set_strong_zero, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
   bind_autograd(m);
   bind_nn(m);

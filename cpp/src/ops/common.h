@@ -24,6 +24,13 @@ std::pair<Variable, Variable> promote_pair(const Variable& x, const Variable& y)
 std::pair<Tensor, Tensor> shifted_logsumexp(const Tensor& x, const std::vector<std::int64_t>& axes);
 /// log(sum(exp(x))) over `axes` with the reduced axes kept, finite for large |x|.
 Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes);
+/// A rule's product of a cotangent or tangent `g` and a local derivative `d`: with
+/// strong zero on, 0 where g == 0 even where d is inf or NaN (the op "strong_mul",
+/// differentiable to any order); off, exactly mul(g, d). Note [Strong zero] in
+/// kernels/strong_zero.h.
+Variable strong_mul(const Variable& g, const Variable& d);
+/// g / d in a rule, the same way ("strong_div"; off, exactly div(g, d)).
+Variable strong_div(const Variable& g, const Variable& d);
 /// A Variable that is not part of any graph (masks, counts).
 inline Variable constant(Tensor t) { return Variable(std::move(t)); }
 
