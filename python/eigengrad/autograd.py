@@ -157,10 +157,9 @@ def set_strong_zero(enabled: bool) -> None:
 
 
 class strong_zero:
-    """Context manager (or decorator): strong zero on or off inside, restored on exit.
-
-    >>> with eg.strong_zero(False):        # PyTorch's 0 * inf = nan in the rules
-    ...     g = eg.grad(f)(x)
+    """Context manager (or decorator): strong zero on or off inside, restored on exit
+    (see :func:`set_strong_zero`). ``with eg.strong_zero(False): g = eg.grad(f)(x)``
+    computes ``g`` with PyTorch's ``0 * inf = nan`` in the rules.
 
     The setting is process-wide: other threads see it while the block runs."""
 

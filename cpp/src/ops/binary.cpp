@@ -10,6 +10,7 @@ namespace eigengrad {
 
 using kernels::Binary;
 using detail::align;
+using detail::masked_mul;
 using detail::constant;
 using detail::promote_pair;
 using detail::record_op;
@@ -141,23 +142,26 @@ Variable pow(const Variable& x0, const Variable& y0) {
 }
 
 // maximum(x, y), NaN propagating
-//   w(a, b) = 1 if a > b or a is NaN, 1/2 on a tie, 0 otherwise (finite: the plain
-//   product keeps a zero cotangent zero)
+//   w(a, b) = 1 if a > b or a is NaN, 1/2 on a tie, 0 otherwise
 //   vjp: gx = unbroadcast(gout * w(x, y)), gy = unbroadcast(gout * w(y, x))
 //   jvp: tout = tx * w(x, y) + ty * w(y, x)
+//   (masked_mul: the input not selected gets exactly 0, as in PyTorch, even from an
+//   inf or NaN cotangent)
 Variable maximum(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
   return record_op("maximum", run(Binary::Maximum, x, y, "maximum"), {x, y},
                    [x, y](const BackwardArgs& a) -> Grads {
-                     return {a.need(0) ? unbroadcast(a.gout * mask(Binary::MaxWeight, x, y), x.shape(), a.lead)
+                     return {a.need(0) ? unbroadcast(masked_mul(mask(Binary::MaxWeight, x, y), a.gout), x.shape(),
+                                                     a.lead)
                                        : Variable(),
-                             a.need(1) ? unbroadcast(a.gout * mask(Binary::MaxWeight, y, x), y.shape(), a.lead)
+                             a.need(1) ? unbroadcast(masked_mul(mask(Binary::MaxWeight, y, x), a.gout), y.shape(),
+                                                     a.lead)
                                        : Variable()};
                    },
                    [x, y](const JvpArgs& a) {
                      return add_defined(
-                         term(a, 0, x, [&](const Variable& t) { return t * mask(Binary::MaxWeight, x, y); }),
-                         term(a, 1, y, [&](const Variable& t) { return t * mask(Binary::MaxWeight, y, x); }));
+                         term(a, 0, x, [&](const Variable& t) { return masked_mul(mask(Binary::MaxWeight, x, y), t); }),
+                         term(a, 1, y, [&](const Variable& t) { return masked_mul(mask(Binary::MaxWeight, y, x), t); }));
                    });
 }
 
@@ -167,15 +171,17 @@ Variable minimum(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
   return record_op("minimum", run(Binary::Minimum, x, y, "minimum"), {x, y},
                    [x, y](const BackwardArgs& a) -> Grads {
-                     return {a.need(0) ? unbroadcast(a.gout * mask(Binary::MinWeight, x, y), x.shape(), a.lead)
+                     return {a.need(0) ? unbroadcast(masked_mul(mask(Binary::MinWeight, x, y), a.gout), x.shape(),
+                                                     a.lead)
                                        : Variable(),
-                             a.need(1) ? unbroadcast(a.gout * mask(Binary::MinWeight, y, x), y.shape(), a.lead)
+                             a.need(1) ? unbroadcast(masked_mul(mask(Binary::MinWeight, y, x), a.gout), y.shape(),
+                                                     a.lead)
                                        : Variable()};
                    },
                    [x, y](const JvpArgs& a) {
                      return add_defined(
-                         term(a, 0, x, [&](const Variable& t) { return t * mask(Binary::MinWeight, x, y); }),
-                         term(a, 1, y, [&](const Variable& t) { return t * mask(Binary::MinWeight, y, x); }));
+                         term(a, 0, x, [&](const Variable& t) { return masked_mul(mask(Binary::MinWeight, x, y), t); }),
+                         term(a, 1, y, [&](const Variable& t) { return masked_mul(mask(Binary::MinWeight, y, x), t); }));
                    });
 }
 
@@ -201,7 +207,7 @@ Variable where(const Tensor& condition, const Variable& x0, const Variable& y0) 
 }
 
 // clip(x, lo, hi) = minimum(maximum(x, lo), hi)
-//   vjp: gx = gout * [lo <= x <= hi or x is NaN]
+//   vjp: gx = gout * [lo <= x <= hi or x is NaN]   (masked_mul, as maximum)
 //   jvp: tout = tx * [lo <= x <= hi or x is NaN]
 Variable clip(const Variable& x, std::optional<double> lo, std::optional<double> hi) {
   const double l = lo.value_or(-INFINITY), h = hi.value_or(INFINITY);
@@ -209,8 +215,8 @@ Variable clip(const Variable& x, std::optional<double> lo, std::optional<double>
     throw std::invalid_argument("clip: the bounds must not be NaN");
   auto inside = [x, l, h] { return constant(kernels::clip_mask(x.data(), l, h)); };
   return record_op("clip", kernels::clip(x.data(), l, h), {x},
-                   [inside](const BackwardArgs& a) -> Grads { return {a.gout * inside()}; },
-                   [inside](const JvpArgs& a) { return a.t(0) * inside(); });
+                   [inside](const BackwardArgs& a) -> Grads { return {masked_mul(inside(), a.gout)}; },
+                   [inside](const JvpArgs& a) { return masked_mul(inside(), a.t(0)); });
 }
 
 // ---- strong zero (Note [Strong zero] in kernels/strong_zero.h) ----------------------
@@ -237,8 +243,8 @@ Variable where_nonzero(const Variable& m, const Variable& v) {
 //   Why the selects [g != 0]: where g == 0 the value is 0 whatever d is, so d is not
 //   connected there (as the branch not taken of a where), and an inf or NaN tangent
 //   of d (forward over reverse through sqrt at x < 0) must not reach the result.
-Variable strong_mul(const Variable& g0, const Variable& d0) {
-  if (!strong_zero_enabled()) return mul(g0, d0);
+namespace {
+Variable record_strong_mul(const Variable& g0, const Variable& d0) {
   auto [g, d] = promote_pair(g0, d0);
   return record_op("strong_mul", run(Binary::StrongMul, g, d, "strong_mul"), {g, d},
                    [g, d](const BackwardArgs& a) -> Grads {
@@ -252,6 +258,15 @@ Variable strong_mul(const Variable& g0, const Variable& d0) {
                          term(a, 1, d, [&](const Variable& t) { return where_nonzero(g, strong_mul(t, g)); }));
                    });
 }
+}  // namespace
+
+Variable strong_mul(const Variable& g, const Variable& d) {
+  return strong_zero_enabled() ? record_strong_mul(g, d) : mul(g, d);
+}
+
+// masked_mul(w, g) = strong_mul(w, g) in both modes: w, the constant mask, is the
+// factor whose zero wins (its rules above are a select where w == 0).
+Variable masked_mul(const Variable& w, const Variable& g) { return record_strong_mul(w, g); }
 
 // strong_div(g, y) = g / y, but 0 where g == 0 (also where y is 0 or NaN)
 //   vjp: gg = unbroadcast(strong_div(gout, y)),

@@ -31,6 +31,10 @@ Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes);
 Variable strong_mul(const Variable& g, const Variable& d);
 /// g / d in a rule, the same way ("strong_div"; off, exactly div(g, d)).
 Variable strong_div(const Variable& g, const Variable& d);
+/// A cotangent or tangent `g` times a constant mask or weights `w` (finite): exactly
+/// 0 where w == 0, even where g is inf or NaN (the input not selected by maximum,
+/// clip or relu is not connected; PyTorch's masked_fill), in both modes.
+Variable masked_mul(const Variable& w, const Variable& g);
 /// A Variable that is not part of any graph (masks, counts).
 inline Variable constant(Tensor t) { return Variable(std::move(t)); }
 

@@ -108,17 +108,17 @@ Variable sigmoid(const Variable& x) {
 }
 
 // relu(x) = max(x, 0)
-//   vjp: gx = gout * [out > 0]  (relu'(0) = 0; out > 0 exactly where x > 0; a mask:
-//                                the plain product keeps a zero cotangent zero)
+//   vjp: gx = gout * [out > 0]  (relu'(0) = 0; out > 0 exactly where x > 0; masked_mul:
+//                                0 for x <= 0 whatever gout is, as the fused kernel)
 //   jvp: tout = tx * [out > 0]
 Variable relu(const Variable& x) {
   auto step = [](const Variable& out) { return constant(kernels::unary(Unary::Step, out.data())); };
   return record_op("relu", run(Unary::Relu, x), {x},
                    [step](const BackwardArgs& a) -> Grads {
                      if (fused(a)) return fused_grad(kernels::UnaryGrad::Relu, a);
-                     return {a.gout * step(a.out)};
+                     return {detail::masked_mul(step(a.out), a.gout)};
                    },
-                   [step](const JvpArgs& a) { return a.t(0) * step(a.out); }, true);
+                   [step](const JvpArgs& a) { return detail::masked_mul(step(a.out), a.t(0)); }, true);
 }
 
 // sin(x)
