@@ -161,7 +161,8 @@ Variable maximum(const Variable& x0, const Variable& y0) {
                    [x, y](const JvpArgs& a) {
                      return add_defined(
                          term(a, 0, x, [&](const Variable& t) { return masked_mul(mask(Binary::MaxWeight, x, y), t); }),
-                         term(a, 1, y, [&](const Variable& t) { return masked_mul(mask(Binary::MaxWeight, y, x), t); }));
+                         term(a, 1, y,
+                              [&](const Variable& t) { return masked_mul(mask(Binary::MaxWeight, y, x), t); }));
                    });
 }
 
@@ -181,7 +182,8 @@ Variable minimum(const Variable& x0, const Variable& y0) {
                    [x, y](const JvpArgs& a) {
                      return add_defined(
                          term(a, 0, x, [&](const Variable& t) { return masked_mul(mask(Binary::MinWeight, x, y), t); }),
-                         term(a, 1, y, [&](const Variable& t) { return masked_mul(mask(Binary::MinWeight, y, x), t); }));
+                         term(a, 1, y,
+                              [&](const Variable& t) { return masked_mul(mask(Binary::MinWeight, y, x), t); }));
                    });
 }
 

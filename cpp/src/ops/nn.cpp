@@ -201,7 +201,8 @@ Variable cross_entropy(const Variable& logits, const std::vector<std::int64_t>& 
       [logits, labels, probs, reduction, rows, per_ndim](const BackwardArgs& a) -> Grads {
         if (fused_backward(a)) {
           Tensor scale = spread_tensor(a.gout, reduction, rows);
-          return {constant(kernels::cross_entropy_backward(probs, labels, scale, strong_zero_enabled()).view(logits.shape()))};
+          Tensor gx = kernels::cross_entropy_backward(probs, labels, scale, strong_zero_enabled());
+          return {constant(gx.view(logits.shape()))};
         }
         // One more axis for the classes: the per-row cotangent broadcasts over them.
         Variable g = spread(a.gout, reduction, rows, per_ndim, a.lead);
@@ -233,7 +234,8 @@ Variable binary_cross_entropy_with_logits(const Variable& x0, const Variable& y0
         Grads g(2);
         if (fused_backward(a)) {
           Tensor scale = spread_tensor(a.gout, reduction, n);
-          if (a.need(0)) g[0] = constant(kernels::bce_with_logits_backward(x.data(), y.data(), scale, strong_zero_enabled()));
+          if (a.need(0))
+            g[0] = constant(kernels::bce_with_logits_backward(x.data(), y.data(), scale, strong_zero_enabled()));
           if (a.need(1)) g[1] = strong_mul(constant(scale), neg(x));
           return g;
         }

@@ -103,7 +103,9 @@ Variable sigmoid(const Variable& x) {
                      if (fused(a)) return fused_grad(kernels::UnaryGrad::Sigmoid, a);
                      return {strong_mul(strong_mul(a.gout, a.out), sub(scalar_like(1.0, a.out), a.out))};
                    },
-                   [](const JvpArgs& a) { return strong_mul(strong_mul(a.t(0), a.out), sub(scalar_like(1.0, a.out), a.out)); },
+                   [](const JvpArgs& a) {
+                     return strong_mul(strong_mul(a.t(0), a.out), sub(scalar_like(1.0, a.out), a.out));
+                   },
                    true);
 }
 
