@@ -21,6 +21,7 @@ Run:
     python3 bench/python/mlp.py                  # float32, about a minute
     python3 bench/python/mlp.py --dtype float64
     python3 bench/python/mlp.py --quick          # smoke run, a few seconds
+    python3 bench/python/mlp.py --strong-zero    # eigengrad alone, strong zero on vs off
 """
 
 import os
@@ -165,6 +166,26 @@ def per_step_us(fn, target_s, repeats):
     return statistics.median(run(fn, n) / n for _ in range(repeats)) * 1e6
 
 
+def strong_zero_cost(args, dtype):
+    """eigengrad's step with strong zero on and off (eg.set_strong_zero), timed in
+    alternation (on, off, on, off, ...) so that a noisy machine slows both alike."""
+    print("| network | batch | strong zero on (us) | off (us) | on / off |")
+    print("|---|---|---|---|---|")
+    for sizes, batch in CONFIGS:
+        rng = np.random.default_rng(1)
+        X = rng.standard_normal((batch, sizes[0])).astype(dtype)
+        y = rng.integers(0, sizes[-1], batch)
+        step = eigengrad_step(sizes, initial_weights(sizes, dtype), X, y)[0]
+        times = {True: [], False: []}
+        for _ in range(args.repeats):
+            for on in (True, False):
+                with eg.strong_zero(on):
+                    times[on].append(per_step_us(step, args.target, 1))
+        on, off = statistics.median(times[True]), statistics.median(times[False])
+        name = "-".join(map(str, sizes))
+        print(f"| {name} | {batch} | {on:.1f} | {off:.1f} | {on / off:.3f} |", flush=True)
+
+
 def blas_info():
     try:
         from threadpoolctl import threadpool_info
@@ -182,6 +203,8 @@ def main():
     parser.add_argument("--target", type=float, default=0.3, help="seconds per timed run")
     parser.add_argument("--quick", action="store_true", help="3 short repeats")
     parser.add_argument("--threads", type=int, default=1, help="threads for every library")
+    parser.add_argument("--strong-zero", action="store_true",
+                        help="time eigengrad alone with strong zero on and off, interleaved")
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.target = 3, 0.02
@@ -197,6 +220,8 @@ def main():
           f"torch {torch.get_num_threads() if torch else '-'}); "
           f"dtype {dtype}; step = zero_grad + forward + cross-entropy + backward + SGD(momentum {MOMENTUM})")
     print(f"median of {args.repeats} runs of about {args.target} s each, after a warm-up\n")
+    if args.strong_zero:
+        return strong_zero_cost(args, dtype)
     print("| network | batch | eigengrad (us) | torch (us) | numpy (us) | eigengrad / torch | eigengrad / numpy |")
     print("|---|---|---|---|---|---|---|")
     differences = []

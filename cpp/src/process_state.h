@@ -34,6 +34,10 @@
 //  - Forward-level ids (next_level_id, forward_levels.cpp). Why: every ForwardLevel
 //    of every thread has a distinct id, so tangents of different levels never mix.
 //  - Hook ids (Node::add_hook, node.cpp). Why: a hook handle removes its own hook.
+//  - Strong zero (strong_zero_on, ops/binary.cpp): on unless set_strong_zero(false)
+//    (eg.set_strong_zero, eg.strong_zero). Why: PyTorch's 0 * inf = NaN in the rules
+//    stays available (Note [Strong zero] in kernels/strong_zero.h); an atomic read
+//    when a rule runs, so a change applies to the next backward or tangent.
 //  - Saved-reads test mode (check_reads, node.cpp). Why: a test compares the op
 //    table with what each rule captures; off otherwise.
 //  - The op tables (op_names and saved_reads, ops/ops.cpp): constant after first use.

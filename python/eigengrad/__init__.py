@@ -71,6 +71,7 @@ from eigengrad import _variable  # noqa: F401  (adds indexing, repr, comparisons
 from eigengrad import _inplace  # noqa: F401  (adds +=, -=, *=, /=, **=)
 from eigengrad import autograd, random
 from eigengrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from eigengrad.autograd import is_strong_zero_enabled, set_strong_zero, strong_zero
 from eigengrad.function import Function, FunctionCtx, custom_vjp
 from eigengrad.checkpointing import checkpoint
 from eigengrad.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp

@@ -1,4 +1,4 @@
-"""Reverse mode: ``grad``, ``backward`` and the grad-mode switches.
+"""Reverse mode: ``grad``, ``backward``, the grad-mode switches and the strong zero.
 
 The graph is recorded and traversed in C++; these functions only convert arguments.
 """
@@ -126,3 +126,57 @@ class enable_grad(_GradModeContext):
     """Context manager (or decorator): ops inside record the graph."""
 
     _mode = True
+
+
+# ---- strong zero ------------------------------------------------------------------
+
+
+def is_strong_zero_enabled() -> bool:
+    """Whether derivative rules keep a zero cotangent or tangent zero (see
+    :func:`set_strong_zero`)."""
+    return _core.is_strong_zero_enabled()
+
+
+def set_strong_zero(enabled: bool) -> None:
+    """Turns the strong zero on (the default) or off, for the whole process.
+
+    On: in every derivative rule, reverse and forward mode and at any order, a zero
+    cotangent or tangent times an infinite or NaN local derivative gives 0, not NaN.
+    So ``eg.grad(lambda x: eg.where(x > 0, eg.sqrt(x), 0.0).sum())([-1.0, 4.0])`` is
+    ``[0, 0.25]``: the branch not taken contributes nothing. A nonzero cotangent
+    times inf stays inf and a NaN cotangent stays NaN; values computed by the ops
+    never change. Matrix products (``matmul``, ``nn.functional.linear``) are plain
+    products either way.
+
+    Off: PyTorch's (and JAX's) behaviour, ``0 * inf = nan`` (the example gives
+    ``[nan, 0.25]``).
+
+    The setting is read when a rule runs (during ``backward``, ``eg.grad``, or as a
+    forward-mode op computes its tangent), not when the forward is recorded."""
+    _core.set_strong_zero(bool(enabled))
+
+
+class strong_zero:
+    """Context manager (or decorator): strong zero on or off inside, restored on exit
+    (see :func:`set_strong_zero`). ``with eg.strong_zero(False): g = eg.grad(f)(x)``
+    computes ``g`` with PyTorch's ``0 * inf = nan`` in the rules.
+
+    The setting is process-wide: other threads see it while the block runs."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self._enabled = bool(enabled)
+
+    def __enter__(self) -> None:
+        self._previous = _core.is_strong_zero_enabled()
+        _core.set_strong_zero(self._enabled)
+
+    def __exit__(self, *exc: object) -> None:
+        _core.set_strong_zero(self._previous)
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with strong_zero(self._enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper

@@ -340,6 +340,9 @@ eigengrad's and are in no byte count).)doc");
   m.def("get_memory_cache_limit", &memory_cache_limit, "The bound set by set_memory_cache_limit.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record the graph on this thread.");
   m.def("set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
+  m.def("is_strong_zero_enabled", &strong_zero_enabled,
+        "Whether derivative rules keep a zero cotangent or tangent zero (process-wide).");
+  m.def("set_strong_zero", &set_strong_zero, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
   bind_autograd(m);
   bind_nn(m);

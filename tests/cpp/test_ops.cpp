@@ -91,5 +91,35 @@ TEST(Errors, FailedOpLeavesNoGraphBehind) {
   EXPECT_FALSE(x.grad().defined());
 }
 
+// Note [Strong zero]: where(x > 0, sqrt(x), 0) has gradient 0 at x <= 0 by default,
+// PyTorch's NaN inside StrongZeroMode(false), and the default again after it.
+TEST(StrongZero, BranchNotTakenHasZeroGradient) {
+  auto gradient = [] {
+    Variable x = make_var({-1, 0, 4}, {3}, true);
+    Tensor positive = Tensor::from_vector({0, 0, 1}, {3});
+    sum(where(positive, sqrt(x), scalar_like(0.0, x))).backward();
+    return x.grad().data().to_vector();
+  };
+  EXPECT_TRUE(strong_zero_enabled());
+  EXPECT_EQ(gradient(), (std::vector<double>{0, 0, 0.25}));
+  {
+    StrongZeroMode pytorch(false);
+    std::vector<double> g = gradient();
+    EXPECT_TRUE(std::isnan(g[0]) && std::isnan(g[1]));
+    EXPECT_EQ(g[2], 0.25);
+  }
+  EXPECT_TRUE(strong_zero_enabled());
+  EXPECT_EQ(gradient(), (std::vector<double>{0, 0, 0.25}));
+}
+
+TEST(StrongZero, NonzeroCotangentsStillGiveInfAndNan) {
+  Variable x = make_var({0, 4}, {2}, true);
+  Variable y = sqrt(x);
+  y.backward(Variable(Tensor::from_vector({1, NAN}, {2})));
+  std::vector<double> g = x.grad().data().to_vector();
+  EXPECT_TRUE(std::isinf(g[0]));
+  EXPECT_TRUE(std::isnan(g[1]));
+}
+
 }  // namespace
 }  // namespace eigengrad

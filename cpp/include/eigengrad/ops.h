@@ -148,6 +148,30 @@ class ReadRecorder {
   ReadRecorder* previous_;
 };
 
+// ---- strong zero -------------------------------------------------------------
+/// Whether derivative rules keep a zero cotangent or tangent zero: in every rule's
+/// product `g * d` of a cotangent (or tangent) g and a local derivative d, 0 * inf
+/// and 0 * NaN give 0, so `where(x > 0, sqrt(x), 0)` has gradient 0 at x <= 0. A
+/// nonzero g times inf stays inf, a NaN g stays NaN, forward values never change.
+/// On by default. Process-wide; read when a rule runs (in backward, or as a
+/// forward-mode op computes its tangent), not when the op is recorded. Off gives
+/// PyTorch's products (0 * inf = NaN). Matrix products (matmul, linear) are plain
+/// products either way. See Note [Strong zero] in cpp/src/kernels/strong_zero.h.
+bool strong_zero_enabled();
+void set_strong_zero(bool enabled);
+
+/// RAII: sets strong zero for a scope and restores the previous setting.
+class StrongZeroMode {
+ public:
+  explicit StrongZeroMode(bool enabled) : previous_(strong_zero_enabled()) { set_strong_zero(enabled); }
+  ~StrongZeroMode() { set_strong_zero(previous_); }
+  StrongZeroMode(const StrongZeroMode&) = delete;
+  StrongZeroMode& operator=(const StrongZeroMode&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// One line of the op table (cpp/src/ops/ops.cpp).
 struct OpEntry {
   const char* name;

@@ -1,15 +1,15 @@
-// Element-wise kernels: one small functor per op; plain loops the compiler
-// vectorises, Eigen arrays for the simple arithmetic ones.
+// Element-wise kernels: one small functor per op, in plain loops the compiler
+// vectorises.
 #include <algorithm>
 #include <cmath>
 
 #include "../dispatch.h"
-#include "eigen.h"
 #include "kernels.h"
 #include "math.h"
 #include "math_float.h"
 #include "parallel.h"
 #include "strided.h"
+#include "strong_zero.h"
 
 namespace eigengrad::kernels {
 
@@ -98,6 +98,8 @@ struct BinaryFn {
       case Binary::MinWeight: return (a < b || std::isnan(a)) ? T(1) : a == b ? T(0.5) : T(0);
       case Binary::Equal: return (a == b || (std::isnan(a) && std::isnan(b))) ? T(1) : T(0);
       case Binary::NonZeroMask: return a != 0 ? T(1) : T(0);
+      case Binary::StrongMul: return strong_mul(a, b);
+      case Binary::StrongDiv: return strong_div(a, b);
     }
     return a;
   }
@@ -152,6 +154,8 @@ void binary_typed(Binary op, const Tensor& x, const Tensor& y, Tensor& out) {
     case Binary::Sub: return binary_broadcast<T>([](T a, T b) { return a - b; }, x, y, out);
     case Binary::Mul: return binary_broadcast<T>([](T a, T b) { return a * b; }, x, y, out);
     case Binary::Div: return binary_broadcast<T>([](T a, T b) { return a / b; }, x, y, out);
+    case Binary::StrongMul: return binary_broadcast<T>([](T a, T b) { return strong_mul(a, b); }, x, y, out);
+    case Binary::StrongDiv: return binary_broadcast<T>([](T a, T b) { return strong_div(a, b); }, x, y, out);
     default: return binary_broadcast<T>(BinaryFn<T>{op}, x, y, out);
   }
 }
@@ -182,7 +186,23 @@ Tensor unary(Unary op, const Tensor& x) {
   return out;
 }
 
-Tensor unary_grad(UnaryGrad op, const Tensor& gout, const Tensor& out) {
+namespace {
+template <bool Strong, class T>
+void unary_grad_typed(UnaryGrad op, const T* pg, const T* po, T* px, std::int64_t n) {
+  auto each = [&](auto f) {
+    for (std::int64_t i = 0; i < n; ++i) px[i] = f(pg[i], po[i]);
+  };
+  switch (op) {
+    case UnaryGrad::Tanh: each([](T g, T o) { return rule_mul<Strong>(g, T(1) - o * o); }); break;
+    case UnaryGrad::Sigmoid: each([](T g, T o) { return rule_mul<Strong>(rule_mul<Strong>(g, o), T(1) - o); }); break;
+    // A select already: strong as it is (and a NaN gout stays NaN where out > 0).
+    case UnaryGrad::Relu: each([](T g, T o) { return o > T(0) ? g : T(0); }); break;
+    case UnaryGrad::Exp: each([](T g, T o) { return rule_mul<Strong>(g, o); }); break;
+  }
+}
+}  // namespace
+
+Tensor unary_grad(UnaryGrad op, const Tensor& gout, const Tensor& out, bool strong) {
   Tensor gx(out.shape(), out.dtype());
   dispatch(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -190,14 +210,8 @@ Tensor unary_grad(UnaryGrad op, const Tensor& gout, const Tensor& out) {
     const T* po = out.data_as<T>();
     T* px = gx.data_as<T>();
     parallel_for(out.numel(), [&](std::int64_t b, std::int64_t e) {
-      ConstArrayMap<T> g(pg + b, e - b), o(po + b, e - b);
-      ArrayMap<T> r(px + b, e - b);
-      switch (op) {
-        case UnaryGrad::Tanh: r = g * (T(1) - o.square()); break;
-        case UnaryGrad::Sigmoid: r = g * o * (T(1) - o); break;
-        case UnaryGrad::Relu: r = (o > T(0)).select(g, T(0)); break;
-        case UnaryGrad::Exp: r = g * o; break;
-      }
+      if (strong) unary_grad_typed<true, T>(op, pg + b, po + b, px + b, e - b);
+      else unary_grad_typed<false, T>(op, pg + b, po + b, px + b, e - b);
     });
   });
   return gx;

@@ -25,8 +25,9 @@ enum class UnaryGrad {
   Relu,     // gout * [out > 0]
   Exp,      // gout * out
 };
-/// gout and out have the same shape and dtype.
-Tensor unary_grad(UnaryGrad op, const Tensor& gout, const Tensor& out);
+/// gout and out have the same shape and dtype. `strong`: the product is strong_mul
+/// (Note [Strong zero] in strong_zero.h).
+Tensor unary_grad(UnaryGrad op, const Tensor& gout, const Tensor& out, bool strong);
 
 enum class Binary {
   Add, Sub, Mul, Div, Pow, Maximum, Minimum,
@@ -34,6 +35,8 @@ enum class Binary {
   MinWeight,     // the same for minimum
   Equal,         // 1 where x == y or both are NaN, else 0
   NonZeroMask,   // 1 where x != 0, else 0 (y unused: pass x)
+  StrongMul,     // x * y, but 0 where x == 0 (Note [Strong zero] in strong_zero.h)
+  StrongDiv,     // x / y, but 0 where x == 0
 };
 /// Element-wise with NumPy broadcasting; x and y share a dtype. `name` is the op
 /// named in the error when the shapes do not broadcast.

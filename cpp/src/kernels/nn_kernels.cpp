@@ -7,6 +7,7 @@
 #include "math.h"
 #include "math_float.h"
 #include "nn_kernels.h"
+#include "strong_zero.h"
 #include "sum.h"
 
 namespace eigengrad::kernels {
@@ -58,7 +59,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& labe
 }
 
 Tensor cross_entropy_backward(const Tensor& probs, const std::vector<std::int64_t>& labels,
-                              const Tensor& scale) {
+                              const Tensor& scale, bool strong) {
   const std::int64_t rows = probs.shape()[0], cols = probs.shape()[1];
   Tensor gx({rows, cols}, probs.dtype());
   dispatch(probs.dtype(), [&](auto tag) {
@@ -71,6 +72,10 @@ Tensor cross_entropy_backward(const Tensor& probs, const std::vector<std::int64_
       const T w = per_row ? s[i] : s[0];
       G.row(i) = P.row(i) * w;
       G(i, labels[i]) -= w;
+      // Note [Strong zero]: a zero cotangent gives a zero row, also where the row's
+      // probabilities are NaN (a NaN or inf logit). Other rows are untouched.
+      if (strong && w == T(0))
+        for (std::int64_t j = 0; j < cols; ++j) G(i, j) = G(i, j) != G(i, j) ? T(0) : G(i, j);
     }
   });
   return gx;
@@ -89,17 +94,21 @@ Tensor bce_with_logits(const Tensor& x, const Tensor& y) {
   return out;
 }
 
-Tensor bce_with_logits_backward(const Tensor& x, const Tensor& y, const Tensor& scale) {
+namespace {
+template <bool Strong, class T>
+void bce_backward_typed(const T* x, const T* y, const T* s, T* g, std::int64_t n, bool per_element) {
+  for (std::int64_t i = 0; i < n; ++i) g[i] = rule_mul<Strong>(s[per_element ? i : 0], math::sigmoid(x[i]) - y[i]);
+}
+}  // namespace
+
+Tensor bce_with_logits_backward(const Tensor& x, const Tensor& y, const Tensor& scale, bool strong) {
   Tensor gx(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const std::int64_t n = x.numel();
-    ConstArrayMap<T> X(x.data_as<T>(), n), Y(y.data_as<T>(), n);
-    ArrayMap<T> G(gx.data_as<T>(), n);
-    const T* s = scale.data_as<T>();
     const bool per_element = scale.numel() == n && n != 1;
-    for (std::int64_t i = 0; i < n; ++i)
-      G(i) = (math::sigmoid(X(i)) - Y(i)) * s[per_element ? i : 0];
+    auto run = strong ? bce_backward_typed<true, T> : bce_backward_typed<false, T>;
+    run(x.data_as<T>(), y.data_as<T>(), scale.data_as<T>(), gx.data_as<T>(), n, per_element);
   });
   return gx;
 }

@@ -1,6 +1,7 @@
 // Element-wise ops of two or three inputs, with NumPy broadcasting. VJPs give
 // cotangents of the broadcast shape and `unbroadcast` sums them to each input's
 // shape; JVPs `align` each input's tangent with the output before combining.
+#include <atomic>
 #include <cmath>
 
 #include "common.h"
@@ -9,9 +10,12 @@ namespace eigengrad {
 
 using kernels::Binary;
 using detail::align;
+using detail::masked_mul;
 using detail::constant;
 using detail::promote_pair;
 using detail::record_op;
+using detail::strong_div;
+using detail::strong_mul;
 using detail::unbroadcast;
 using Grads = std::vector<Variable>;
 
@@ -72,32 +76,37 @@ Variable sub(const Variable& x0, const Variable& y0) {
 // mul(x, y) = x * y
 //   vjp: gx = unbroadcast(gout * y), gy = unbroadcast(gout * x)
 //   jvp: tout = tx * y + x * ty
+//   (each product of a cotangent or tangent: strong_mul, Note [Strong zero])
 Variable mul(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
   return record_op("mul", run(Binary::Mul, x, y, "mul"), {x, y},
                    [x, y](const BackwardArgs& a) -> Grads {
-                     return {a.need(0) ? unbroadcast(a.gout * y, x.shape(), a.lead) : Variable(),
-                             a.need(1) ? unbroadcast(a.gout * x, y.shape(), a.lead) : Variable()};
+                     return {a.need(0) ? unbroadcast(strong_mul(a.gout, y), x.shape(), a.lead) : Variable(),
+                             a.need(1) ? unbroadcast(strong_mul(a.gout, x), y.shape(), a.lead) : Variable()};
                    },
                    [x, y](const JvpArgs& a) {
-                     return add_defined(term(a, 0, x, [&](const Variable& t) { return t * y; }),
-                                        term(a, 1, y, [&](const Variable& t) { return x * t; }));
+                     return add_defined(term(a, 0, x, [&](const Variable& t) { return strong_mul(t, y); }),
+                                        term(a, 1, y, [&](const Variable& t) { return strong_mul(t, x); }));
                    });
 }
 
 // div(x, y) = x / y
 //   vjp: gx = unbroadcast(gout / y), gy = unbroadcast(-gout * out / y)
 //   jvp: tout = (tx - out * ty) / y
+//   (strong_mul and strong_div: 0 / 0 is 0 for a zero cotangent at y = 0)
 Variable div(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
   return record_op("div", run(Binary::Div, x, y, "div"), {x, y},
                    [xs = x.shape(), y](const BackwardArgs& a) -> Grads {
-                     return {a.need(0) ? unbroadcast(a.gout / y, xs, a.lead) : Variable(),
-                             a.need(1) ? unbroadcast(neg(a.gout * a.out / y), y.shape(), a.lead) : Variable()};
+                     return {a.need(0) ? unbroadcast(strong_div(a.gout, y), xs, a.lead) : Variable(),
+                             a.need(1) ? unbroadcast(neg(strong_div(strong_mul(a.gout, a.out), y)), y.shape(), a.lead)
+                                       : Variable()};
                    },
                    [x, y](const JvpArgs& a) {
-                     return add_defined(term(a, 0, x, [&](const Variable& t) { return t / y; }),
-                                        term(a, 1, y, [&](const Variable& t) { return neg(a.out * t / y); }));
+                     return add_defined(term(a, 0, x, [&](const Variable& t) { return strong_div(t, y); }),
+                                        term(a, 1, y, [&](const Variable& t) {
+                                          return neg(strong_div(strong_mul(t, a.out), y));
+                                        }));
                    }, true);
 }
 
@@ -106,7 +115,9 @@ Variable div(const Variable& x0, const Variable& y0) {
 //   vjp: gx = unbroadcast(gout * dx), gy = unbroadcast(gout * dy)
 //   jvp: tout = tx * dx + ty * dy
 //   Why the guards: they give d/dx x**0 = 0 at x = 0 and d/dy x**y = 0 at x = 0,
-//   where the plain formulas evaluate 0 * inf.
+//   where the plain formulas evaluate 0 * inf. Elsewhere dx and dy may be inf or
+//   NaN (0 ** -1, (-1) ** 0.5): the products with gout and the tangents are
+//   strong_mul (Note [Strong zero]).
 Variable pow(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
   auto dx = [x, y] {
@@ -121,12 +132,12 @@ Variable pow(const Variable& x0, const Variable& y0) {
   };
   return record_op("pow", run(Binary::Pow, x, y, "pow"), {x, y},
                    [x, y, dx, dy](const BackwardArgs& a) -> Grads {
-                     return {a.need(0) ? unbroadcast(a.gout * dx(), x.shape(), a.lead) : Variable(),
-                             a.need(1) ? unbroadcast(a.gout * dy(a.out), y.shape(), a.lead) : Variable()};
+                     return {a.need(0) ? unbroadcast(strong_mul(a.gout, dx()), x.shape(), a.lead) : Variable(),
+                             a.need(1) ? unbroadcast(strong_mul(a.gout, dy(a.out)), y.shape(), a.lead) : Variable()};
                    },
                    [x, y, dx, dy](const JvpArgs& a) {
-                     return add_defined(term(a, 0, x, [&](const Variable& t) { return t * dx(); }),
-                                        term(a, 1, y, [&](const Variable& t) { return t * dy(a.out); }));
+                     return add_defined(term(a, 0, x, [&](const Variable& t) { return strong_mul(t, dx()); }),
+                                        term(a, 1, y, [&](const Variable& t) { return strong_mul(t, dy(a.out)); }));
                    }, true);
 }
 
@@ -134,19 +145,24 @@ Variable pow(const Variable& x0, const Variable& y0) {
 //   w(a, b) = 1 if a > b or a is NaN, 1/2 on a tie, 0 otherwise
 //   vjp: gx = unbroadcast(gout * w(x, y)), gy = unbroadcast(gout * w(y, x))
 //   jvp: tout = tx * w(x, y) + ty * w(y, x)
+//   (masked_mul: the input not selected gets exactly 0, as in PyTorch, even from an
+//   inf or NaN cotangent)
 Variable maximum(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
   return record_op("maximum", run(Binary::Maximum, x, y, "maximum"), {x, y},
                    [x, y](const BackwardArgs& a) -> Grads {
-                     return {a.need(0) ? unbroadcast(a.gout * mask(Binary::MaxWeight, x, y), x.shape(), a.lead)
+                     return {a.need(0) ? unbroadcast(masked_mul(mask(Binary::MaxWeight, x, y), a.gout), x.shape(),
+                                                     a.lead)
                                        : Variable(),
-                             a.need(1) ? unbroadcast(a.gout * mask(Binary::MaxWeight, y, x), y.shape(), a.lead)
+                             a.need(1) ? unbroadcast(masked_mul(mask(Binary::MaxWeight, y, x), a.gout), y.shape(),
+                                                     a.lead)
                                        : Variable()};
                    },
                    [x, y](const JvpArgs& a) {
                      return add_defined(
-                         term(a, 0, x, [&](const Variable& t) { return t * mask(Binary::MaxWeight, x, y); }),
-                         term(a, 1, y, [&](const Variable& t) { return t * mask(Binary::MaxWeight, y, x); }));
+                         term(a, 0, x, [&](const Variable& t) { return masked_mul(mask(Binary::MaxWeight, x, y), t); }),
+                         term(a, 1, y,
+                              [&](const Variable& t) { return masked_mul(mask(Binary::MaxWeight, y, x), t); }));
                    });
 }
 
@@ -156,15 +172,18 @@ Variable minimum(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
   return record_op("minimum", run(Binary::Minimum, x, y, "minimum"), {x, y},
                    [x, y](const BackwardArgs& a) -> Grads {
-                     return {a.need(0) ? unbroadcast(a.gout * mask(Binary::MinWeight, x, y), x.shape(), a.lead)
+                     return {a.need(0) ? unbroadcast(masked_mul(mask(Binary::MinWeight, x, y), a.gout), x.shape(),
+                                                     a.lead)
                                        : Variable(),
-                             a.need(1) ? unbroadcast(a.gout * mask(Binary::MinWeight, y, x), y.shape(), a.lead)
+                             a.need(1) ? unbroadcast(masked_mul(mask(Binary::MinWeight, y, x), a.gout), y.shape(),
+                                                     a.lead)
                                        : Variable()};
                    },
                    [x, y](const JvpArgs& a) {
                      return add_defined(
-                         term(a, 0, x, [&](const Variable& t) { return t * mask(Binary::MinWeight, x, y); }),
-                         term(a, 1, y, [&](const Variable& t) { return t * mask(Binary::MinWeight, y, x); }));
+                         term(a, 0, x, [&](const Variable& t) { return masked_mul(mask(Binary::MinWeight, x, y), t); }),
+                         term(a, 1, y,
+                              [&](const Variable& t) { return masked_mul(mask(Binary::MinWeight, y, x), t); }));
                    });
 }
 
@@ -190,7 +209,7 @@ Variable where(const Tensor& condition, const Variable& x0, const Variable& y0) 
 }
 
 // clip(x, lo, hi) = minimum(maximum(x, lo), hi)
-//   vjp: gx = gout * [lo <= x <= hi or x is NaN]
+//   vjp: gx = gout * [lo <= x <= hi or x is NaN]   (masked_mul, as maximum)
 //   jvp: tout = tx * [lo <= x <= hi or x is NaN]
 Variable clip(const Variable& x, std::optional<double> lo, std::optional<double> hi) {
   const double l = lo.value_or(-INFINITY), h = hi.value_or(INFINITY);
@@ -198,9 +217,84 @@ Variable clip(const Variable& x, std::optional<double> lo, std::optional<double>
     throw std::invalid_argument("clip: the bounds must not be NaN");
   auto inside = [x, l, h] { return constant(kernels::clip_mask(x.data(), l, h)); };
   return record_op("clip", kernels::clip(x.data(), l, h), {x},
-                   [inside](const BackwardArgs& a) -> Grads { return {a.gout * inside()}; },
-                   [inside](const JvpArgs& a) { return a.t(0) * inside(); });
+                   [inside](const BackwardArgs& a) -> Grads { return {masked_mul(inside(), a.gout)}; },
+                   [inside](const JvpArgs& a) { return masked_mul(inside(), a.t(0)); });
 }
+
+// ---- strong zero (Note [Strong zero] in kernels/strong_zero.h) ----------------------
+
+namespace {
+std::atomic<bool> strong_zero_on{true};
+}  // namespace
+
+bool strong_zero_enabled() { return strong_zero_on.load(std::memory_order_relaxed); }
+void set_strong_zero(bool enabled) { strong_zero_on.store(enabled, std::memory_order_relaxed); }
+
+namespace detail {
+
+namespace {
+/// `v` where `m` is nonzero, else 0 (a select, not a product).
+Variable where_nonzero(const Variable& m, const Variable& v) {
+  return where(kernels::binary(Binary::NonZeroMask, m.data(), m.data()), v, scalar_like(0.0, v));
+}
+}  // namespace
+
+// strong_mul(g, d) = g * d, but 0 where g == 0 (also where d is inf or NaN)
+//   vjp: gg = unbroadcast(strong_mul(gout, d)), gd = unbroadcast([g != 0] strong_mul(gout, g))
+//   jvp: tout = strong_mul(tg, d) + [g != 0] strong_mul(td, g)
+//   Why the selects [g != 0]: where g == 0 the value is 0 whatever d is, so d is not
+//   connected there (as the branch not taken of a where), and an inf or NaN tangent
+//   of d (forward over reverse through sqrt at x < 0) must not reach the result.
+namespace {
+Variable record_strong_mul(const Variable& g0, const Variable& d0) {
+  auto [g, d] = promote_pair(g0, d0);
+  return record_op("strong_mul", run(Binary::StrongMul, g, d, "strong_mul"), {g, d},
+                   [g, d](const BackwardArgs& a) -> Grads {
+                     return {a.need(0) ? unbroadcast(strong_mul(a.gout, d), g.shape(), a.lead) : Variable(),
+                             a.need(1) ? unbroadcast(where_nonzero(g, strong_mul(a.gout, g)), d.shape(), a.lead)
+                                       : Variable()};
+                   },
+                   [g, d](const JvpArgs& a) {
+                     return add_defined(
+                         term(a, 0, g, [&](const Variable& t) { return strong_mul(t, d); }),
+                         term(a, 1, d, [&](const Variable& t) { return where_nonzero(g, strong_mul(t, g)); }));
+                   });
+}
+}  // namespace
+
+Variable strong_mul(const Variable& g, const Variable& d) {
+  return strong_zero_enabled() ? record_strong_mul(g, d) : mul(g, d);
+}
+
+// masked_mul(w, g) = strong_mul(w, g) in both modes: w, the constant mask, is the
+// factor whose zero wins (its rules above are a select where w == 0).
+Variable masked_mul(const Variable& w, const Variable& g) { return record_strong_mul(w, g); }
+
+// strong_div(g, y) = g / y, but 0 where g == 0 (also where y is 0 or NaN)
+//   vjp: gg = unbroadcast(strong_div(gout, y)),
+//        gy = unbroadcast([out != 0] -strong_div(strong_mul(gout, out), y))
+//   jvp: tout = strong_div(tg, y) - [out != 0] strong_div(strong_mul(ty, out), y)
+//   (the selects as in strong_mul: out is 0 where g is, and where out is 0 for
+//   another reason, g / y^2 is 0 too)
+Variable strong_div(const Variable& g0, const Variable& y0) {
+  if (!strong_zero_enabled()) return div(g0, y0);
+  auto [g, y] = promote_pair(g0, y0);
+  return record_op("strong_div", run(Binary::StrongDiv, g, y, "strong_div"), {g, y},
+                   [gs = g.shape(), y](const BackwardArgs& a) -> Grads {
+                     if (!a.need(1)) return {unbroadcast(strong_div(a.gout, y), gs, a.lead), Variable()};
+                     Variable gy = where_nonzero(a.out, neg(strong_div(strong_mul(a.gout, a.out), y)));
+                     return {a.need(0) ? unbroadcast(strong_div(a.gout, y), gs, a.lead) : Variable(),
+                             unbroadcast(gy, y.shape(), a.lead)};
+                   },
+                   [g, y](const JvpArgs& a) {
+                     return add_defined(term(a, 0, g, [&](const Variable& t) { return strong_div(t, y); }),
+                                        term(a, 1, y, [&](const Variable& t) {
+                                          return where_nonzero(a.out, neg(strong_div(strong_mul(t, a.out), y)));
+                                        }));
+                   }, true);
+}
+
+}  // namespace detail
 
 // astype(x, dtype): the values in another float dtype
 //   vjp: gx = astype(gout, x.dtype)

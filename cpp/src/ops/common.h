@@ -24,6 +24,17 @@ std::pair<Variable, Variable> promote_pair(const Variable& x, const Variable& y)
 std::pair<Tensor, Tensor> shifted_logsumexp(const Tensor& x, const std::vector<std::int64_t>& axes);
 /// log(sum(exp(x))) over `axes` with the reduced axes kept, finite for large |x|.
 Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes);
+/// A rule's product of a cotangent or tangent `g` and a local derivative `d`: with
+/// strong zero on, 0 where g == 0 even where d is inf or NaN (the op "strong_mul",
+/// differentiable to any order); off, exactly mul(g, d). Note [Strong zero] in
+/// kernels/strong_zero.h.
+Variable strong_mul(const Variable& g, const Variable& d);
+/// g / d in a rule, the same way ("strong_div"; off, exactly div(g, d)).
+Variable strong_div(const Variable& g, const Variable& d);
+/// A cotangent or tangent `g` times a constant mask or weights `w` (finite): exactly
+/// 0 where w == 0, even where g is inf or NaN (the input not selected by maximum,
+/// clip or relu is not connected; PyTorch's masked_fill), in both modes.
+Variable masked_mul(const Variable& w, const Variable& g);
 /// A Variable that is not part of any graph (masks, counts).
 inline Variable constant(Tensor t) { return Variable(std::move(t)); }
 

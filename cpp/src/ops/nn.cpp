@@ -2,6 +2,8 @@
 // Each backward rule has two paths: a fused kernel for a plain backward, and the
 // same formula in differentiable ops when the rule's result must itself be
 // differentiable (create_graph, forward over reverse) or carries batch dimensions.
+// The losses' products with a cotangent or tangent are strong (Note [Strong zero]
+// in kernels/strong_zero.h) on both paths; linear's matrix products are plain.
 #include "eigengrad/nn.h"
 
 #include "../dispatch.h"
@@ -12,6 +14,7 @@ namespace eigengrad {
 
 using detail::fused_backward;
 using detail::constant;
+using detail::strong_mul;
 using Grads = std::vector<Variable>;
 
 Reduction parse_reduction(const std::string& name, const char* op) {
@@ -160,12 +163,12 @@ Variable mse_loss(const Variable& x0, const Variable& y0, Reduction reduction) {
   return detail::record_op(
       "mse_loss", reduce_loss(per, reduction), {x, y},
       [x, y, reduction, n, nd](const BackwardArgs& a) -> Grads {
-        Variable gx = (x - y) * spread(a.gout, reduction, n, nd, a.lead) * 2.0;
+        Variable gx = strong_mul(spread(a.gout, reduction, n, nd, a.lead), x - y) * 2.0;
         return {a.need(0) ? gx : Variable(), a.need(1) ? neg(gx) : Variable()};
       },
       [x, y, reduction, n, nd](const JvpArgs& a) {
         Variable t = a.has(0) ? (a.has(1) ? a.t(0) - a.t(1) : a.t(0)) : neg(a.t(1));
-        return reduce_tangent((x - y) * t * 2.0, reduction, n, nd);
+        return reduce_tangent(strong_mul(t, x - y) * 2.0, reduction, n, nd);
       });
 }
 
@@ -198,17 +201,19 @@ Variable cross_entropy(const Variable& logits, const std::vector<std::int64_t>& 
       [logits, labels, probs, reduction, rows, per_ndim](const BackwardArgs& a) -> Grads {
         if (fused_backward(a)) {
           Tensor scale = spread_tensor(a.gout, reduction, rows);
-          return {constant(kernels::cross_entropy_backward(probs, labels, scale).view(logits.shape()))};
+          Tensor gx = kernels::cross_entropy_backward(probs, labels, scale, strong_zero_enabled());
+          return {constant(gx.view(logits.shape()))};
         }
         // One more axis for the classes: the per-row cotangent broadcasts over them.
         Variable g = spread(a.gout, reduction, rows, per_ndim, a.lead);
         Shape with_classes = g.shape();
         with_classes.push_back(1);
-        return {(softmax(logits, -1) - constant(onehot(logits, labels))) * reshape(g, with_classes)};
+        return {strong_mul(reshape(g, with_classes), softmax(logits, -1) - constant(onehot(logits, labels)))};
       },
       [logits, labels, reduction, rows, per_ndim](const JvpArgs& a) {
         Variable weights = softmax(logits, -1) - constant(onehot(logits, labels));
-        return reduce_tangent(sum(weights * a.t(0), std::vector<std::int64_t>{-1}), reduction, rows, per_ndim);
+        return reduce_tangent(sum(strong_mul(a.t(0), weights), std::vector<std::int64_t>{-1}), reduction, rows,
+                              per_ndim);
       });
 }
 
@@ -229,19 +234,20 @@ Variable binary_cross_entropy_with_logits(const Variable& x0, const Variable& y0
         Grads g(2);
         if (fused_backward(a)) {
           Tensor scale = spread_tensor(a.gout, reduction, n);
-          if (a.need(0)) g[0] = constant(kernels::bce_with_logits_backward(x.data(), y.data(), scale));
-          if (a.need(1)) g[1] = neg(x) * constant(scale);
+          if (a.need(0))
+            g[0] = constant(kernels::bce_with_logits_backward(x.data(), y.data(), scale, strong_zero_enabled()));
+          if (a.need(1)) g[1] = strong_mul(constant(scale), neg(x));
           return g;
         }
         Variable s = spread(a.gout, reduction, n, nd, a.lead);
-        if (a.need(0)) g[0] = (sigmoid(x) - y) * s;
-        if (a.need(1)) g[1] = neg(x) * s;
+        if (a.need(0)) g[0] = strong_mul(s, sigmoid(x) - y);
+        if (a.need(1)) g[1] = strong_mul(s, neg(x));
         return g;
       },
       [x, y, reduction, n, nd](const JvpArgs& a) {
         Variable t;
-        if (a.has(0)) t = (sigmoid(x) - y) * a.t(0);
-        if (a.has(1)) t = add_defined(t, neg(x) * a.t(1));
+        if (a.has(0)) t = strong_mul(a.t(0), sigmoid(x) - y);
+        if (a.has(1)) t = add_defined(t, strong_mul(a.t(1), neg(x)));
         return reduce_tangent(t, reduction, n, nd);
       });
 }

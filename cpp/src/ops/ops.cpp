@@ -60,6 +60,8 @@ std::vector<OpEntry> make_table() {
       {"take_backward", kNothing, nullptr, nullptr, nullptr, false},
       {"alias", kNothing, nullptr, nullptr, nullptr, false},
       {"copy", kNothing, nullptr, nullptr, nullptr, false},
+      {"strong_mul", kYX, nullptr, nullptr, nullptr, false},
+      {"strong_div", kYY, nullptr, nullptr, nullptr, false},
   };
 }
 }  // namespace

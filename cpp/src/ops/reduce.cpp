@@ -14,6 +14,8 @@ using detail::keepdims_shape;
 using detail::normalize_axes;
 using detail::prefixed;
 using detail::record_op;
+using detail::strong_div;
+using detail::strong_mul;
 using Grads = std::vector<Variable>;
 
 // sum(x, axes)
@@ -44,7 +46,8 @@ namespace {
 
 // max(x, axes) and min(x, axes)
 //   share = [x == out] / count(x == out)   (ties share evenly; a NaN out is matched
-//                                           by the NaN entries)
+//                                           by the NaN entries; finite, so the plain
+//                                           product keeps a zero cotangent zero)
 //   vjp: gx = gout (reduced axes kept) * share
 //   jvp: tout = sum(tx * share, axes)
 Variable extremum(const char* name, Reduce op, const Variable& x, const Axes& axes, bool keepdims) {
@@ -84,6 +87,7 @@ Variable min(const Variable& x, const Axes& axes, bool keepdims) {
 //       finite direction increases the value, and NaN would poison every gradient).
 //   vjp: gx = gout (reduced axes kept) * w
 //   jvp: tout = sum(tx * w, axes)
+//   (w is NaN where x is NaN or +inf: the products are strong_mul, Note [Strong zero])
 Variable logsumexp(const Variable& x, const Axes& axes, bool keepdims) {
   std::vector<std::int64_t> ax = normalize_axes("logsumexp", axes, x.ndim());
   Shape ks = keepdims_shape(x.shape(), ax);
@@ -102,10 +106,10 @@ Variable logsumexp(const Variable& x, const Axes& axes, bool keepdims) {
   };
   return record_op("logsumexp", out, {x},
                    [weights, ks](const BackwardArgs& a) -> Grads {
-                     return {reshape(a.gout, prefixed(a.lead_shape(), ks)) * weights(a.out)};
+                     return {strong_mul(reshape(a.gout, prefixed(a.lead_shape(), ks)), weights(a.out))};
                    },
                    [weights, right = from_right(ax, x.ndim()), keepdims](const JvpArgs& a) {
-                     return sum(a.t(0) * weights(a.out), right, keepdims);
+                     return sum(strong_mul(a.t(0), weights(a.out)), right, keepdims);
                    }, true);
 }
 
@@ -115,6 +119,7 @@ Variable logsumexp(const Variable& x, const Axes& axes, bool keepdims) {
 //   jvp: tout = sum(tx * x, axes) / safe
 // At 0 the gradient is 0, the minimum-norm subgradient (PyTorch's convention):
 // x / out would be 0/0. The where() keeps every derivative of the rule finite too.
+// With an infinite x the products and quotients are strong_mul / strong_div.
 Variable norm(const Variable& x, const Axes& axes, bool keepdims) {
   std::vector<std::int64_t> ax = normalize_axes("norm", axes, x.ndim());
   Shape ks = keepdims_shape(x.shape(), ax);
@@ -127,11 +132,11 @@ Variable norm(const Variable& x, const Axes& axes, bool keepdims) {
   };
   return record_op("norm", out, {x},
                    [x, safe, ks](const BackwardArgs& a) -> Grads {
-                     return {reshape(a.gout, prefixed(a.lead_shape(), ks)) * x / safe(a.out)};
+                     return {strong_div(strong_mul(reshape(a.gout, prefixed(a.lead_shape(), ks)), x), safe(a.out))};
                    },
                    [x, safe, right = from_right(ax, x.ndim()), keepdims](const JvpArgs& a) {
                      Variable s = keepdims ? safe(a.out) : reshape(safe(a.out), a.out.shape());
-                     return sum(a.t(0) * x, right, keepdims) / s;
+                     return strong_div(sum(strong_mul(a.t(0), x), right, keepdims), s);
                    }, true);
 }
 

@@ -1,11 +1,13 @@
 // Neural-network functions along one axis, stable for large |x|. Rules name the
-// axis from the right, so batch dimensions in front pass through.
+// axis from the right, so batch dimensions in front pass through. Their weights are
+// NaN where x is NaN or +inf: the products are strong_mul (Note [Strong zero]).
 #include "common.h"
 
 namespace eigengrad {
 
 using detail::normalize_axis;
 using detail::record_op;
+using detail::strong_mul;
 using Grads = std::vector<Variable>;
 
 // softmax(x) = exp((x - m) - log(sum(exp(x - m)))) along axis, m the max
@@ -18,9 +20,11 @@ Variable softmax(const Variable& x, std::int64_t axis) {
   std::vector<std::int64_t> right{ax - x.ndim()};
   return record_op("softmax", out, {x},
                    [right](const BackwardArgs& a) -> Grads {
-                     return {a.out * (a.gout - sum(a.gout * a.out, right, true))};
+                     return {strong_mul(a.gout - sum(strong_mul(a.gout, a.out), right, true), a.out)};
                    },
-                   [right](const JvpArgs& a) { return a.out * (a.t(0) - sum(a.t(0) * a.out, right, true)); },
+                   [right](const JvpArgs& a) {
+                     return strong_mul(a.t(0) - sum(strong_mul(a.t(0), a.out), right, true), a.out);
+                   },
                    true);
 }
 
@@ -33,9 +37,9 @@ Variable log_softmax(const Variable& x, std::int64_t axis) {
   std::vector<std::int64_t> right{ax - x.ndim()};
   return record_op("log_softmax", kernels::binary(kernels::Binary::Sub, shifted, log_sum), {x},
                    [right](const BackwardArgs& a) -> Grads {
-                     return {a.gout - exp(a.out) * sum(a.gout, right, true)};
+                     return {a.gout - strong_mul(sum(a.gout, right, true), exp(a.out))};
                    },
-                   [right](const JvpArgs& a) { return a.t(0) - sum(a.t(0) * exp(a.out), right, true); },
+                   [right](const JvpArgs& a) { return a.t(0) - sum(strong_mul(a.t(0), exp(a.out)), right, true); },
                    true);
 }
 

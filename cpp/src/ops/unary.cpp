@@ -3,6 +3,9 @@
 // again). Element-wise rules broadcast over any leading batch dimensions as they are.
 // The activations' VJPs take a fused one-pass kernel in a plain backward (see
 // detail::fused_backward); the composed rule is the one that gets differentiated.
+// Every product or quotient of a cotangent or tangent with a local derivative that
+// can be inf or NaN is strong_mul / strong_div (Note [Strong zero] in
+// kernels/strong_zero.h); both paths keep a zero cotangent zero.
 #include "common.h"
 
 namespace eigengrad {
@@ -11,6 +14,8 @@ using kernels::Unary;
 using detail::constant;
 using detail::fused_backward;
 using detail::record_op;
+using detail::strong_div;
+using detail::strong_mul;
 using Grads = std::vector<Variable>;
 
 namespace {
@@ -19,7 +24,7 @@ Tensor run(Unary op, const Variable& x) { return kernels::unary(op, x.data()); }
 /// The fused one-pass backward of an activation, when the rule may take it.
 bool fused(const BackwardArgs& a) { return fused_backward(a) && a.gout.dtype() == a.out.dtype(); }
 Grads fused_grad(kernels::UnaryGrad op, const BackwardArgs& a) {
-  return {constant(kernels::unary_grad(op, a.gout.data(), a.out.data()))};
+  return {constant(kernels::unary_grad(op, a.gout.data(), a.out.data(), strong_zero_enabled()))};
 }
 }  // namespace
 
@@ -43,9 +48,9 @@ Variable exp(const Variable& x) {
   return record_op("exp", run(Unary::Exp, x), {x},
                    [](const BackwardArgs& a) -> Grads {
                      if (fused(a)) return fused_grad(kernels::UnaryGrad::Exp, a);
-                     return {a.gout * a.out};
+                     return {strong_mul(a.gout, a.out)};
                    },
-                   [](const JvpArgs& a) { return a.t(0) * a.out; }, true);
+                   [](const JvpArgs& a) { return strong_mul(a.t(0), a.out); }, true);
 }
 
 // log(x)
@@ -53,8 +58,8 @@ Variable exp(const Variable& x) {
 //   jvp: tout = tx / x
 Variable log(const Variable& x) {
   return record_op("log", run(Unary::Log, x), {x},
-                   [x](const BackwardArgs& a) -> Grads { return {a.gout / x}; },
-                   [x](const JvpArgs& a) { return a.t(0) / x; });
+                   [x](const BackwardArgs& a) -> Grads { return {strong_div(a.gout, x)}; },
+                   [x](const JvpArgs& a) { return strong_div(a.t(0), x); });
 }
 
 // sqrt(x)
@@ -62,8 +67,8 @@ Variable log(const Variable& x) {
 //   jvp: tout = tx / (2 out)
 Variable sqrt(const Variable& x) {
   return record_op("sqrt", run(Unary::Sqrt, x), {x},
-                   [](const BackwardArgs& a) -> Grads { return {a.gout / (a.out * 2.0)}; },
-                   [](const JvpArgs& a) { return a.t(0) / (a.out * 2.0); }, true);
+                   [](const BackwardArgs& a) -> Grads { return {strong_div(a.gout, a.out * 2.0)}; },
+                   [](const JvpArgs& a) { return strong_div(a.t(0), a.out * 2.0); }, true);
 }
 
 // abs(x) = |x|
@@ -72,8 +77,8 @@ Variable sqrt(const Variable& x) {
 Variable abs(const Variable& x) {
   auto sign_x = [x] { return constant(kernels::unary(Unary::Sign, x.data())); };
   return record_op("abs", run(Unary::Abs, x), {x},
-                   [sign_x](const BackwardArgs& a) -> Grads { return {a.gout * sign_x()}; },
-                   [sign_x](const JvpArgs& a) { return a.t(0) * sign_x(); });
+                   [sign_x](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, sign_x())}; },
+                   [sign_x](const JvpArgs& a) { return strong_mul(a.t(0), sign_x()); });
 }
 
 // tanh(x)
@@ -83,9 +88,9 @@ Variable tanh(const Variable& x) {
   return record_op("tanh", run(Unary::Tanh, x), {x},
                    [](const BackwardArgs& a) -> Grads {
                      if (fused(a)) return fused_grad(kernels::UnaryGrad::Tanh, a);
-                     return {a.gout * sub(scalar_like(1.0, a.out), square(a.out))};
+                     return {strong_mul(a.gout, sub(scalar_like(1.0, a.out), square(a.out)))};
                    },
-                   [](const JvpArgs& a) { return a.t(0) * sub(scalar_like(1.0, a.out), square(a.out)); },
+                   [](const JvpArgs& a) { return strong_mul(a.t(0), sub(scalar_like(1.0, a.out), square(a.out))); },
                    true);
 }
 
@@ -96,23 +101,26 @@ Variable sigmoid(const Variable& x) {
   return record_op("sigmoid", run(Unary::Sigmoid, x), {x},
                    [](const BackwardArgs& a) -> Grads {
                      if (fused(a)) return fused_grad(kernels::UnaryGrad::Sigmoid, a);
-                     return {a.gout * a.out * sub(scalar_like(1.0, a.out), a.out)};
+                     return {strong_mul(strong_mul(a.gout, a.out), sub(scalar_like(1.0, a.out), a.out))};
                    },
-                   [](const JvpArgs& a) { return a.t(0) * a.out * sub(scalar_like(1.0, a.out), a.out); },
+                   [](const JvpArgs& a) {
+                     return strong_mul(strong_mul(a.t(0), a.out), sub(scalar_like(1.0, a.out), a.out));
+                   },
                    true);
 }
 
 // relu(x) = max(x, 0)
-//   vjp: gx = gout * [out > 0]  (relu'(0) = 0; out > 0 exactly where x > 0)
+//   vjp: gx = gout * [out > 0]  (relu'(0) = 0; out > 0 exactly where x > 0; masked_mul:
+//                                0 for x <= 0 whatever gout is, as the fused kernel)
 //   jvp: tout = tx * [out > 0]
 Variable relu(const Variable& x) {
   auto step = [](const Variable& out) { return constant(kernels::unary(Unary::Step, out.data())); };
   return record_op("relu", run(Unary::Relu, x), {x},
                    [step](const BackwardArgs& a) -> Grads {
                      if (fused(a)) return fused_grad(kernels::UnaryGrad::Relu, a);
-                     return {a.gout * step(a.out)};
+                     return {detail::masked_mul(step(a.out), a.gout)};
                    },
-                   [step](const JvpArgs& a) { return a.t(0) * step(a.out); }, true);
+                   [step](const JvpArgs& a) { return detail::masked_mul(step(a.out), a.t(0)); }, true);
 }
 
 // sin(x)
@@ -120,8 +128,8 @@ Variable relu(const Variable& x) {
 //   jvp: tout = tx * cos(x)
 Variable sin(const Variable& x) {
   return record_op("sin", run(Unary::Sin, x), {x},
-                   [x](const BackwardArgs& a) -> Grads { return {a.gout * cos(x)}; },
-                   [x](const JvpArgs& a) { return a.t(0) * cos(x); });
+                   [x](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, cos(x))}; },
+                   [x](const JvpArgs& a) { return strong_mul(a.t(0), cos(x)); });
 }
 
 // cos(x)
@@ -129,8 +137,8 @@ Variable sin(const Variable& x) {
 //   jvp: tout = -tx * sin(x)
 Variable cos(const Variable& x) {
   return record_op("cos", run(Unary::Cos, x), {x},
-                   [x](const BackwardArgs& a) -> Grads { return {neg(a.gout * sin(x))}; },
-                   [x](const JvpArgs& a) { return neg(a.t(0) * sin(x)); });
+                   [x](const BackwardArgs& a) -> Grads { return {neg(strong_mul(a.gout, sin(x)))}; },
+                   [x](const JvpArgs& a) { return neg(strong_mul(a.t(0), sin(x))); });
 }
 
 // log1p(x) = log(1 + x), accurate near 0
@@ -138,8 +146,8 @@ Variable cos(const Variable& x) {
 //   jvp: tout = tx / (1 + x)
 Variable log1p(const Variable& x) {
   return record_op("log1p", run(Unary::Log1p, x), {x},
-                   [x](const BackwardArgs& a) -> Grads { return {a.gout / (x + 1.0)}; },
-                   [x](const JvpArgs& a) { return a.t(0) / (x + 1.0); });
+                   [x](const BackwardArgs& a) -> Grads { return {strong_div(a.gout, x + 1.0)}; },
+                   [x](const JvpArgs& a) { return strong_div(a.t(0), x + 1.0); });
 }
 
 // expm1(x) = e^x - 1, accurate near 0
@@ -147,8 +155,8 @@ Variable log1p(const Variable& x) {
 //   jvp: tout = tx * (out + 1)
 Variable expm1(const Variable& x) {
   return record_op("expm1", run(Unary::Expm1, x), {x},
-                   [](const BackwardArgs& a) -> Grads { return {a.gout * (a.out + 1.0)}; },
-                   [](const JvpArgs& a) { return a.t(0) * (a.out + 1.0); }, true);
+                   [](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, a.out + 1.0)}; },
+                   [](const JvpArgs& a) { return strong_mul(a.t(0), a.out + 1.0); }, true);
 }
 
 // square(x) = x^2
@@ -156,8 +164,8 @@ Variable expm1(const Variable& x) {
 //   jvp: tout = tx * 2x
 Variable square(const Variable& x) {
   return record_op("square", run(Unary::Square, x), {x},
-                   [x](const BackwardArgs& a) -> Grads { return {a.gout * (x * 2.0)}; },
-                   [x](const JvpArgs& a) { return a.t(0) * (x * 2.0); });
+                   [x](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, x * 2.0)}; },
+                   [x](const JvpArgs& a) { return strong_mul(a.t(0), x * 2.0); });
 }
 
 // sign(x), piecewise constant
