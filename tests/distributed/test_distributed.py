@@ -98,6 +98,12 @@ def test_all_reduce_and_broadcast_on_variables_and_arrays():
     assert code == 0 and "collectives ok" in output, output
 
 
+@needs_mpi
+def test_no_sync_accumulates_locally_and_the_next_backward_reduces_the_sum():
+    code, output, _ = launch("accumulate")
+    assert code == 0 and "accumulate ok" in output, output
+
+
 # ---- faults: every rank stops, with the error, in bounded time ---------------------------
 
 @needs_mpi

@@ -3,7 +3,7 @@
 Modes: ``train`` (20 steps of data-parallel training; rank 0 saves the parameters),
 ``raise`` and ``die`` (rank 1 fails at step 3), ``mismatch`` (the ranks build
 different models), ``unused`` (a parameter gets no gradient), ``collectives``
-(all_reduce and broadcast on Variables and arrays).
+(all_reduce and broadcast on Variables and arrays), ``accumulate`` (no_sync).
 """
 
 import argparse
@@ -93,6 +93,29 @@ def unused(args, world):
     ddp(X[:8])  # raises: 'extra.weight' and 'extra.bias' got no gradient
 
 
+def accumulate(args, world):
+    """Two micro-batches: the first under no_sync (local only), the second reduces the sum."""
+    import copy
+
+    X, y = data()
+    model = make_model("float64")
+    ddp = dist.DistributedDataParallel(model)
+    shadow = copy.deepcopy(model)  # the same weights, no hooks: local gradients only
+    rows = [np.arange(8) + 16 * world.rank, np.arange(8, 16) + 16 * world.rank]
+    with ddp.no_sync():
+        eg.nn.cross_entropy(ddp(X[rows[0]]), y[rows[0]]).backward()
+    local_first = {n: np.asarray(p.grad).copy() for n, p in model.named_parameters()}
+    eg.nn.cross_entropy(ddp(X[rows[1]]), y[rows[1]]).backward()
+    for r in rows:
+        eg.nn.cross_entropy(shadow(X[r]), y[r]).backward()
+    for (name, p), (_, q) in zip(model.named_parameters(), shadow.named_parameters()):
+        expected = dist.all_reduce(np.asarray(q.grad).copy(), op="mean")
+        np.testing.assert_allclose(np.asarray(p.grad), expected, rtol=1e-12, atol=1e-14, err_msg=name)
+        assert not np.allclose(local_first[name], np.asarray(p.grad))
+    if world.rank == 0:
+        print("accumulate ok")
+
+
 def collectives(args, world):
     r = world.rank
     v = eg.Variable(np.full((2, 3), r + 1.0, dtype=np.float32), requires_grad=True)
@@ -115,7 +138,7 @@ def collectives(args, world):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["train", "raise", "die", "mismatch", "unused", "collectives"])
+    parser.add_argument("mode", choices=["train", "raise", "die", "mismatch", "unused", "collectives", "accumulate"])
     parser.add_argument("--out", default="params.npz")
     parser.add_argument("--dtype", default="float64")
     parser.add_argument("--optimizer", default="sgd")
@@ -127,7 +150,7 @@ def main():
     args = parser.parse_args()
     world = dist.init(timeout=args.timeout, abort_on_error=not args.no_abort)
     {"train": train, "raise": fail, "die": fail, "mismatch": mismatch, "unused": unused,
-     "collectives": collectives}[args.mode](args, world)
+     "collectives": collectives, "accumulate": accumulate}[args.mode](args, world)
 
 
 if __name__ == "__main__":

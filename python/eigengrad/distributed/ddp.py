@@ -260,8 +260,9 @@ class DistributedDataParallel(Module):
             return
         missing = [f"'{name}'" for b in unfinished for k, name in enumerate(b.names) if k not in b.ready]
         missing += [f"'{name}'" for b in self._buckets if not b.ready for name in b.names]
-        for b in self._buckets:
+        for b in self._buckets:  # start afresh (a started reduction completes on its own)
             b.ready.clear()
+            b.request = None
         object.__setattr__(self, "_next_to_start", 0)
         raise DistributedError(
             "DistributedDataParallel: the last backward gave no gradient to " + ", ".join(missing) +
