@@ -1,6 +1,7 @@
 """eg.show_config and the GEMM backends (Eigen, and the optional BLAS library)."""
 
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -31,6 +32,14 @@ def test_show_config_prints_the_build_threads_and_backends(capsys):
         assert "OpenBLAS" in out and "libscipy_openblas" in out
     else:
         assert 'pip install "eigengrad[blas]"' in out
+
+
+def test_show_config_reports_the_instruction_set_the_build_uses():
+    # .ci/isa-matrix builds for each -march level and says which level it built.
+    expected = os.environ.get("EIGENGRAD_EXPECT_SIMD")
+    if expected is None:
+        pytest.skip("EIGENGRAD_EXPECT_SIMD is set by .ci/isa-matrix for the level it builds")
+    assert eg.show_config(mode="dicts")["build"]["simd"] == expected
 
 
 def test_show_config_dicts_and_bad_mode():
