@@ -79,6 +79,7 @@ from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, ze
 from eigengrad.gradcheck import GradcheckError, gradcheck
 from eigengrad.norms import norm
 from eigengrad.config import load_blas, show_config
+from eigengrad.dlpack import from_dlpack
 from eigengrad import config as _config
 
 _config._load_blas_at_import()
