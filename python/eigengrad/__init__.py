@@ -73,6 +73,7 @@ from eigengrad import autograd, random
 from eigengrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from eigengrad.function import Function, FunctionCtx, custom_vjp
 from eigengrad.checkpointing import checkpoint
+from eigengrad.explain import Explanation, explain
 from eigengrad.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
 from eigengrad.gradcheck import GradcheckError, gradcheck
