@@ -312,7 +312,10 @@ def _vjp(node, gout: Variable, needs: List[bool], op: str) -> tuple:
 
 def _topological(root, target) -> List[Any]:
     """The nodes below ``root`` (parents before children), not below ``target``."""
-    order, seen, stack = [], {root}, [(root, iter(root.next_functions if root != target else ()))]
+    def below(node):
+        return iter([c for c in node.next_functions if c is not None] if node != target else [])
+
+    order, seen, stack = [], {root}, [(root, below(root))]
     while stack:
         node, children = stack[-1]
         child = next(children, None)
@@ -323,7 +326,7 @@ def _topological(root, target) -> List[Any]:
             order.append(node)
             continue
         seen.add(child)
-        stack.append((child, iter(child.next_functions if child != target else ())))
+        stack.append((child, below(child)))
     order.reverse()
     return order
 
@@ -349,8 +352,8 @@ def explain(output: Variable, wrt: Variable, names: Optional[Mapping[str, Variab
         if v._gradient_edge is not None:
             labels[v._gradient_edge] = label
     root, target = output._gradient_edge, wrt._gradient_edge
-    out_label = labels.get(root, "out") if root is not None else "out"
-    wrt_label = labels.get(target, "wrt") if target is not None else "wrt"
+    out_label = next((k for k, v in (names or {}).items() if v is output), labels.get(root, "out"))
+    wrt_label = next((k for k, v in (names or {}).items() if v is wrt), labels.get(target, "wrt"))
     if root is None:
         raise ValueError(f"explain: the output {out_label} (shape {tuple(output.shape)}) does not require grad: "
                          "no graph was recorded for it")
