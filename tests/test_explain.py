@@ -313,3 +313,19 @@ def test_to_dot_is_graphviz_text_of_the_paths():
         pytest.skip("graphviz's dot is not installed")
     result = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "<svg" in result.stdout
+
+
+def test_the_readme_example_runs_and_prints_what_it_shows():
+    import io
+    import contextlib
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## The chain rule, read off the graph"):]
+    code, printed = re.findall(r"```(?:python)?\n(.*?)```", section, re.S)[:2]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    # The values are random; the printout's structure and costs are not.
+    assert out.getvalue().strip() == printed.strip()
