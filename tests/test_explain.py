@@ -329,3 +329,27 @@ def test_the_readme_example_runs_and_prints_what_it_shows():
         exec(compile(code, "README.md", "exec"), {})
     # The values are random; the printout's structure and costs are not.
     assert out.getvalue().strip() == printed.strip()
+
+
+def test_a_custom_function_is_a_dense_factor_and_a_deep_chain_is_walked_without_recursion():
+    class Cube(eg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g
+
+    x = eg.Variable(rng.standard_normal(5), requires_grad=True)
+    e = eg.explain(Cube.apply(x).sum(), x)
+    assert [(f.op, f.kind) for f in e.factors] == [("sum", "reduction"), ("Cube", "dense")]
+    np.testing.assert_allclose(e.jacobian(1), np.diag(3 * np.asarray(x) ** 2), rtol=1e-15)
+    assert e.check() < 1e-15
+    h = x
+    for _ in range(3000):
+        h = eg.tanh(h) * 1.0001
+    e = eg.explain(h.sum(), x)
+    assert len(e.factors) == 6001 and e.n_paths == 1
