@@ -32,6 +32,9 @@ vector-Jacobian product per row, by kind:
 Nothing is changed: factors come from each op's own backward rule, run with grad
 mode off on the saved values (``Node._vjp``), which keeps the graph, runs no hooks
 and touches no ``.grad``.
+
+(Past 400 lines: the walk, the printout and the DOT text share the factor records
+and are kept in one file.)
 """
 
 from __future__ import annotations
