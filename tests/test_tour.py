@@ -37,9 +37,31 @@ def test_a_descent_step_lowers_the_loss():
     assert s["L_after"] < s["L_before"]
 
 
+def test_explain_reads_the_chain_of_section_4():
+    s = tour.explain_one_layer()
+    assert s["chain"] == "dL/dW = dL/dz · dz/dy · dy/dv1 · dv1/dv2 · dv2/dW"
+    assert s["dz_dy_shape"] == (3, 3) and s["dz_dy_diagonal"] and s["dy_dW_kind"] == "linear map"
+    assert s["check"] < 1e-12 and s["W_grad_untouched"]
+    assert (s["form_cost"], s["apply_cost"]) == (63, 21)
+
+
+@pytest.mark.parametrize("graphviz", [True, False])
+def test_the_explanation_is_drawn(tmp_path, monkeypatch, graphviz):
+    e = tour.explain_one_layer()["explanation"]
+    if graphviz and tour.shutil.which("dot") is None:
+        pytest.skip("graphviz's dot is not installed")
+    if not graphviz:
+        pytest.importorskip("matplotlib")
+        monkeypatch.setattr(tour.shutil, "which", lambda name: None)
+    path = tour.render(e, str(tmp_path / "explain"))
+    assert path.endswith(".svg" if graphviz else ".png")
+    assert (tmp_path / path).stat().st_size > 1000
+
+
 def test_the_tour_runs():
     result = subprocess.run([sys.executable, "-m", "eigengrad.tour"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    for heading in ("1. Denominator layout", "2. The Jacobian", "3. The chain rule", "4. Backpropagation", "5. One"):
+    for heading in ("1. Denominator layout", "2. The Jacobian", "3. The chain rule", "4. Backpropagation", "5. One",
+                    "6. The chain of section 4"):
         assert heading in result.stdout
     assert "False" not in result.stdout

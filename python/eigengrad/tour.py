@@ -8,6 +8,10 @@ with eigengrad and checks it; ``tests/test_tour.py`` asserts the same facts.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
 import time
 from typing import Dict
 
@@ -115,6 +119,59 @@ def descent_step(lr: float = 0.5) -> Dict[str, float]:
     return {"L_before": L0.item(), "L_after": loss(eg.Variable(W1), eg.Variable(b1)).item()}
 
 
+def explain_one_layer() -> Dict[str, object]:
+    """Section 4's chain, read off the recorded graph by eg.explain and checked."""
+    W = eg.Variable(W0, requires_grad=True)
+    b = eg.Variable(B0, requires_grad=True)
+    x = eg.Variable(X0)
+    y = W @ x + b
+    z = eg.sigmoid(y)
+    L = z.sum()
+    e = eg.explain(L, W, names={"L": L, "z": z, "y": y, "W": W, "b": b})
+    by_op = {f.op: f for f in e.factors}
+    return {
+        "explanation": e,
+        "text": str(e),
+        "chain": str(e).splitlines()[0],
+        "dz_dy_shape": by_op["sigmoid"].shape,
+        "dz_dy_diagonal": by_op["sigmoid"].kind == "elementwise",
+        "dy_dW_kind": by_op["matmul"].kind,
+        "check": e.check(),
+        "W_grad_untouched": W.grad is None,
+        "form_cost": e.form_cost,
+        "apply_cost": e.apply_cost,
+    }
+
+
+def render(e: "eg.Explanation", stem: str) -> str:
+    """Draws the explanation to `stem`.svg with Graphviz's dot, else its first path to
+    `stem`.png with matplotlib; returns the file's path, or "" when neither is installed."""
+    if shutil.which("dot"):
+        subprocess.run(["dot", "-Tsvg", "-o", stem + ".svg"], input=e.to_dot(), text=True, check=True, timeout=60)
+        return stem + ".svg"
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return ""
+    chain = [e.factors[k] for k in (e.paths or [()])[0]]
+    values = [e.output_label] + [f.input for f in chain]
+    fig = Figure(figsize=(2.2 * len(values), 2.2))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_xlim(-0.5, len(values) - 0.5)
+    ax.set_ylim(-1, 1)
+    for i, label in enumerate(values):
+        ax.text(i, 0, label, ha="center", va="center", bbox={"boxstyle": "round", "fc": "white"})
+    for i, f in enumerate(chain):
+        ax.annotate("", xy=(i + 0.8, 0), xytext=(i + 0.2, 0),
+                    arrowprops={"arrowstyle": "->", "linestyle": "--" if f.diagonal else "-"})
+        ax.text(i + 0.5, 0.35, f"{f.name}\n{f.op}\n{f.shape[0]} x {f.shape[1]}", ha="center", fontsize=8)
+    fig.savefig(stem + ".png")
+    return stem + ".png"
+
+
 def main() -> None:
     np.set_printoptions(precision=4, suppress=True)
     print("1. Denominator layout: the derivative has the shape of what you differentiate by")
@@ -148,6 +205,20 @@ def main() -> None:
     print("\n5. One gradient-descent step, W <- W - 0.5 dL/dW, b <- b - 0.5 dL/db")
     s = descent_step()
     print(f"   L: {s['L_before']:.6f} -> {s['L_after']:.6f} (lower: {s['L_after'] < s['L_before']})")
+
+    print("\n6. The chain of section 4 on live values: eg.explain(L, W)")
+    s = explain_one_layer()
+    print("   " + s["text"].replace("\n", "\n   "))
+    print(f"   dz/dy is {s['dz_dy_shape'][0]} x {s['dz_dy_shape'][1]} and diagonal: {s['dz_dy_diagonal']} "
+          f"(applied as a scaling); the factor of W itself, dv2/dW with v2 = W x, is a {s['dy_dW_kind']}")
+    print(f"   the dense factors multiplied agree with reverse mode to {s['check']:.1e} (below 1e-12: "
+          f"{s['check'] < 1e-12}); W.grad untouched: {s['W_grad_untouched']}")
+    drawn = render(s["explanation"], os.path.join(tempfile.gettempdir(), "eigengrad-tour-explain"))
+    if drawn:
+        print(f"   the path, drawn: {drawn}")
+    else:
+        print("   the path in Graphviz's language (install graphviz or matplotlib to draw it):")
+        print("   " + s["explanation"].to_dot().rstrip().replace("\n", "\n   "))
 
 
 if __name__ == "__main__":

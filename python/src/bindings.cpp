@@ -123,6 +123,29 @@ PYBIND11_MODULE(_core, m) {
         for (const auto& next : n.next()) out.append(next ? py::cast(next) : py::none());
         return py::tuple(out);
       }, "The nodes receiving each input's cotangent (None where no gradient flows).")
+      .def("_vjp", [](Node& n, const Variable& gout, std::vector<bool> needs) {
+        if (!dynamic_cast<FunctionNode*>(&n))
+          throw std::invalid_argument(std::string(n.name()) + ": not an op node; it has no backward rule to run");
+        if (needs.size() != n.next().size())
+          throw std::invalid_argument(std::string(n.name()) + ": needs has " + std::to_string(needs.size()) +
+                                      " entries for " + std::to_string(n.next().size()) + " inputs");
+        std::vector<Variable> grads;
+        {
+          py::gil_scoped_release release;
+          NoGradGuard no_grad;
+          grads = n.apply(gout, needs, /*retain=*/true);
+        }
+        py::list out;
+        for (const Variable& g : grads) out.append(grad_or_none(g));
+        return py::tuple(out);
+      }, py::arg("gout"), py::arg("needs"),
+      "This op's backward rule applied to `gout` (the output's shape, or leading batch dimensions\n"
+      "first), one cotangent per input where `needs` (None elsewhere). Read-only: grad mode off,\n"
+      "saved values kept, hooks not run, no leaf's .grad touched (eg.explain).")
+      .def("__eq__", [](const Node& a, py::handle b) {
+        return py::isinstance<Node>(b) && &a == &b.cast<const Node&>();
+      })
+      .def("__hash__", [](const Node& n) { return std::hash<const Node*>()(&n); })
       .def("__repr__", [](const Node& n) { return "<eigengrad.Node " + std::string(n.name()) + ">"; });
 
   // ---- Variable ------------------------------------------------------------------
@@ -165,6 +188,11 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
       .def_property_readonly("grad_fn", [](const Variable& v) -> py::object {
         return v.grad_fn() ? py::cast(v.grad_fn()) : py::none();
       })
+      .def_property_readonly("_gradient_edge", [](const Variable& v) -> py::object {
+        std::shared_ptr<Node> node = v.gradient_edge();
+        return node ? py::cast(node) : py::none();
+      }, "The node this Variable's cotangent goes to: grad_fn, or a leaf's gradient accumulator (None when\n"
+         "it does not require grad).")
       .def_property("grad", [](const Variable& v) { return grad_or_none(v.grad()); },
                     [](Variable& v, py::handle g) {
                       v.set_grad(g.is_none() ? Variable() : to_variable(g, "grad"));
