@@ -16,9 +16,11 @@ the program exits with status 1.
 """
 
 import os
+import sys
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # before NumPy or torch load their BLAS
+if "numpy" not in sys.modules:  # a program of its own, not imported by pytest
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")  # before NumPy or torch load their BLAS
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -26,7 +28,6 @@ import math  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -137,7 +138,7 @@ def best(times, lib):
 def peak_memory_mb(module_name, size_index, quick, lib, variant, calls=2):
     """Peak resident memory (MB) that `calls` calls of one variant of lib add to a
     fresh process: the peak RSS during the calls minus the RSS before them (after
-    imports and inputs). RSS counts what a library allocates in C++ (which
+    imports, inputs and a warm-up call; see memory_child). RSS counts what a library allocates in C++ (which
     tracemalloc would not see) and, for eigengrad, the blocks its caching allocator
     keeps: the same measure for both libraries, where eg.memory_stats() has no
     PyTorch counterpart on the CPU."""
@@ -163,9 +164,13 @@ def rss_kb():
 def memory_child(module, size, lib, variant, calls):
     one_thread()
     fn = contenders(module, module.inputs(size))[lib][variant]
-    # Linux keeps a high-water mark of RSS (VmHWM, also ru_maxrss); importing torch
-    # sets it well above the steady state, so reset it to the current RSS first
-    # (writing 5 to clear_refs, Linux >= 4.0) and read it after the calls.
+    # One warm-up call first: PyTorch initialises parts of torch.func on first use
+    # (tens of MB), which is not the workload's memory. Then eigengrad's cached
+    # blocks go back (eg.empty_cache), so that its calls must allocate afresh as
+    # PyTorch's do, and the high-water mark of RSS (VmHWM, also ru_maxrss) is reset
+    # to the current RSS (writing 5 to clear_refs, Linux >= 4.0).
+    fn()
+    eg.empty_cache()
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
     before, _ = rss_kb()
@@ -226,7 +231,7 @@ def header_lines(quick):
             f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}); dtype float64; "
             f"date {time.strftime('%Y-%m-%d %H:%M %Z')}",
             f"timing: median of {3 if quick else 7} rounds (each ~{20 if quick else 200} ms of calls, after a "
-            f"warm-up call), libraries interleaved; memory: peak RSS added by 2 calls in a fresh process per library (VmHWM reset after imports)"]
+            f"warm-up call), libraries interleaved; memory: peak RSS added by 2 calls after a warm-up, in a fresh process per library"]
 
 
 def cpu_model():
