@@ -16,9 +16,11 @@ libraries compute exactly these blocks, (p, 2, 15), on the residuals of all
 observations at once (the camera and point of each observation gathered first),
 never a dense Jacobian:
 
-- reverse mode, 2 passes: one VJP per residual component, with the cotangent 1 in
-  that component of every observation (each residual depends on its own row only,
-  so the gradient of sum_i r_i[k] row by row is row k of each block);
+- reverse mode, 2 cotangents: one VJP per residual component, with the cotangent
+  1 in that component of every observation (each residual depends on its own row
+  only, so the gradient of sum_i r_i[k] row by row is row k of each block), as
+  two passes (eg.vjp) or one batched pass (eg.autograd.grad with
+  is_grads_batched, torch.func.vmap of the vjp);
 - forward mode, one pass of 15 tangents (eigengrad's batched jvp: a unit tangent
   per parameter slot, in every row at once);
 - PyTorch also the per-observation Jacobian vectorised, vmap(jacrev) and
@@ -104,12 +106,20 @@ def eigengrad(data):
         rows = [eg.concatenate([gc, gx, gw[:, None]], axis=1) for gc, gx, gw in map(vjp_fn, cotangents)]
         return eg.stack(rows, axis=1)                                      # (p, 2, 15)
 
+    batched = np.stack(cotangents)                                         # (2, p, 2)
+
+    def rev_batched():
+        leaves = [eg.Variable(a, requires_grad=True) for a in gathered(data) + (data["w"],)]
+        gc, gx, gw = eg.autograd.grad(residual(*leaves), leaves, batched, is_grads_batched=True)
+        return eg.transpose(eg.concatenate([gc, gx, gw[:, :, None]], axis=2), (1, 0, 2))
+
     def fwd():
         cams, X = gathered(data)
         _, tout = eg.jvp(residual, (cams, X, w), tangents)                 # (15, p, 2)
         return eg.transpose(tout, (1, 2, 0))
 
-    return {"eg.vjp x 2 (rev)": rev, "eg.jvp 15 tangents (fwd)": fwd}
+    return {"eg.autograd.grad batched (rev)": rev_batched, "eg.vjp x 2 (rev)": rev,
+            "eg.jvp 15 tangents (fwd)": fwd}
 
 
 def torch(data):

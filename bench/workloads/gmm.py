@@ -82,7 +82,7 @@ def eigengrad(data):
         centred = x[None, :, :] - means[:, None, :]                        # (K, N, d)
         Lx = centred @ eg.transpose(L, (0, 2, 1))                          # (K, N, d)
         sum_log_diag = eg.sum(log_diag, axis=1)
-        inner = (alphas + sum_log_diag)[:, None] - 0.5 * eg.sum(Lx * Lx, axis=2)   # (K, N)
+        inner = (alphas + sum_log_diag)[:, None] - 0.5 * eg.sum(eg.square(Lx), axis=2)   # (K, N)
         prior = 0.5 * GAMMA**2 * (eg.sum(diag * diag) + eg.sum(off * off)) - M * eg.sum(sum_log_diag)
         return const + eg.sum(eg.logsumexp(inner, axis=0)) - N * eg.logsumexp(alphas) + prior
 
@@ -112,7 +112,7 @@ def torch(data):
         centred = x[None, :, :] - means[:, None, :]
         Lx = centred @ L.transpose(1, 2)
         sum_log_diag = log_diag.sum(dim=1)
-        inner = (alphas + sum_log_diag)[:, None] - 0.5 * (Lx * Lx).sum(dim=2)
+        inner = (alphas + sum_log_diag)[:, None] - 0.5 * t.square(Lx).sum(dim=2)
         prior = 0.5 * GAMMA**2 * ((diag * diag).sum() + (off * off).sum()) - M * sum_log_diag.sum()
         return const + t.logsumexp(inner, dim=0).sum() - N * t.logsumexp(alphas, dim=0) + prior
 
