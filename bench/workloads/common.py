@@ -144,7 +144,12 @@ def peak_memory_mb(module_name, size_index, quick, lib, variant, calls=2):
     PyTorch counterpart on the CPU."""
     cmd = [sys.executable, str(HERE / f"{module_name}.py"), "--memory-child", lib, "--variant", variant,
            "--size", str(size_index), "--calls", str(calls)] + (["--quick"] if quick else [])
-    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
+    # glibc keeps freed memory resident for reuse (and raises its mmap threshold as
+    # large blocks are freed), so a warm-up call would hide the next calls' memory
+    # from RSS: in the child, every block from 128 KiB on is its own mapping, given
+    # back when freed.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072", MALLOC_TRIM_THRESHOLD_="131072")
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"memory child {' '.join(cmd[1:])} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"]

@@ -9,7 +9,8 @@ with the squared distances expanded as |P_i|^2 - 2 P_i . C_j + |C_j|^2 (one matr
 product, no (n, k, d) tensor). Its Hessian is diagonal (2 x the number of points
 nearest each centroid, in every coordinate), so H 1 is that diagonal: one
 forward-over-reverse pass, jvp(grad(f), C, ones), gives the gradient J and the
-diagonal together. The result is GradBench's "dir", J / diag(H) (k, d), and J.
+diagonal together (or reverse over reverse, H 1 as the gradient of <J, 1>: both
+libraries' double backward). The result is GradBench's "dir", J / diag(H) (k, d), and J.
 As in GradBench the last k points are the centroids, so no cluster is empty.
 
 Run:
@@ -54,7 +55,13 @@ def eigengrad(data):
         J, H = eg.jvp(grad, (C,), (ones,))
         return J / H, J
 
-    return {"eg.jvp(eg.grad)": run}
+    def double_backward():
+        leaf = eg.Variable(data["centroids"], requires_grad=True)
+        J = eg.autograd.grad(cost(leaf), [leaf], create_graph=True)[0]
+        H = eg.autograd.grad(J, [leaf], grad_outputs=ones)[0]
+        return J.detach() / H, J.detach()
+
+    return {"eg.jvp(eg.grad)": run, "eg double backward": double_backward}
 
 
 def torch(data):
