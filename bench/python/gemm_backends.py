@@ -62,8 +62,8 @@ def main():
     eg.set_num_threads(args.threads)
     config = eg.show_config(mode="dicts")
     have_blas = config["blas"]["loaded"]
-    print(f"eigengrad: SIMD {config['build']['simd']}, {args.threads} thread(s); BLAS: "
-          f"{config['blas']['config'] if have_blas else 'none (pip install \".[blas]\")'}")
+    blas = config["blas"]["config"] if have_blas else 'none (pip install ".[blas]")'
+    print(f"eigengrad: SIMD {config['build']['simd']}, {args.threads} thread(s); BLAS: {blas}")
     shapes = SHAPES if not args.quick else [(64, 64, 64), (256, 256, 256), (1024, 1024, 1024)]
     repeats = 3 if args.quick else args.repeats
     saved = eg.get_gemm_backend()

@@ -11,12 +11,15 @@
 // dtype; below it Eigen is as fast or faster (no thread start-up, no packing of
 // small panels). The defaults come from measurements, one thread, medians
 // (bench/python/gemm_backends.py prints the crossover on any machine):
-//  - AVX-512 build (AMD EPYC Zen 4 here): OpenBLAS 0.3.34 takes 0.48-0.88x Eigen's
-//    time from n = 128 on (float32 and float64), 1.4-1.9x at n = 64: from 2e6.
+//  - AVX-512 build (AMD EPYC Zen 4 here): called directly, OpenBLAS 0.3.34 (SkylakeX
+//    kernels) beats Eigen at every square size measured, n = 32 to 2048, float32
+//    and float64 (0.72-0.97x Eigen's time at n = 32-64, 0.7-0.9x from 128 on): from
+//    3e4 (n = 32), leaving the tiniest products, where a library call costs more
+//    than the product, to Eigen.
 //  - AVX2 build (AMD EPYC without AVX-512, measured in issue 12): Eigen is 2-3x
 //    faster for float32 up to n = 256, equal at 512, 2-6% slower from 1024: from 5e8.
 //  - narrower builds (SSE2, the portable x86-64): Eigen takes 1.8-1.9x OpenBLAS's
-//    time (OpenBLAS picks its kernels for the CPU at run time): from 2e6.
+//    time (OpenBLAS picks its kernels for the CPU at run time): from 3e4.
 // The choice depends only on the shape, the dtype, the setting and whether a library
 // is loaded, never on timings taken at run time, so a program gives the same bits
 // every run for a fixed thread count (OpenBLAS splits a product over its threads by
@@ -70,12 +73,10 @@ Blas& blas() {
 enum Backend : int { kAuto, kEigen, kBlas };
 std::atomic<int> backend{kAuto};
 
-#if defined(__AVX512F__)
-constexpr double kDefaultThreshold = 2e6;
-#elif defined(__AVX2__)
+#if defined(__AVX2__) && !defined(__AVX512F__)
 constexpr double kDefaultThreshold = 5e8;
 #else
-constexpr double kDefaultThreshold = 2e6;
+constexpr double kDefaultThreshold = 3e4;
 #endif
 std::atomic<double> threshold_f32{kDefaultThreshold};
 std::atomic<double> threshold_f64{kDefaultThreshold};
