@@ -31,6 +31,9 @@ import subprocess  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from benchutil import cpu_model  # noqa: E402  (bench/python/benchutil.py)
+
 import numpy as np  # noqa: E402
 
 import eigengrad as eg  # noqa: E402
@@ -239,15 +242,6 @@ def header_lines(quick):
             f"warm-up call), libraries interleaved; memory: peak RSS added by 2 calls after a warm-up, in a fresh process per library"]
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(module):
