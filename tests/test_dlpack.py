@@ -141,3 +141,18 @@ def test_torch_strided_zero_size_and_grad_tensors():
     assert z.shape == (0, 3)
     g = torch.ones(2, requires_grad=True)
     np.testing.assert_array_equal(np.asarray(eg.from_dlpack(g.detach())), [1, 1])
+
+
+needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX as the other side (pip install jax)")
+
+
+@needs_jax
+def test_jax_takes_a_variable_without_copy_and_gives_back_a_copy():
+    import jax.numpy as jnp
+
+    v = eg.exp(eg.Variable(np.zeros((4, 16), dtype=np.float32)))  # eigengrad's buffers are 64-byte aligned
+    j = jnp.from_dlpack(v)  # JAX asks for a legacy capsule (stream=None)
+    assert j.unsafe_buffer_pointer() == np.asarray(v).ctypes.data  # no copy
+    w = eg.from_dlpack(j)  # JAX's legacy capsule reads as read-only: copied, never written
+    assert not shares(w, v)
+    np.testing.assert_array_equal(np.asarray(w), np.ones((4, 16), np.float32))
