@@ -488,6 +488,18 @@ OPS: List[OpInfo] = [
         Sample((normal(0, 3),), dict(axis=-1)),
         Sample((strided(normal(2, 3)),), dict(axis=1)),
     ], domain="any real, including large offsets (stability)"),
+    # more element-wise ops (issue 14; last in the table so that the other ops'
+    # samples, drawn before them from the seeded generator, stay as they were)
+    unary("arctan", np.arctan, lambda *s: 3.0 * normal(*s), "any real"),
+    unary("arcsin", np.arcsin, lambda *s: uniform(-0.9, 0.9, *s), "x in [-0.9, 0.9] (poles of the derivative at +-1)"),
+    unary("arccos", np.arccos, lambda *s: uniform(-0.9, 0.9, *s), "x in [-0.9, 0.9] (poles of the derivative at +-1)"),
+    unary("sinh", np.sinh),
+    unary("cosh", np.cosh),
+    unary("arctanh", np.arctanh, lambda *s: uniform(-0.9, 0.9, *s), "x in [-0.9, 0.9] (poles at +-1)"),
+    unary("softplus", lambda x: np.logaddexp(0.0, x), lambda *s: 4.0 * normal(*s)),
+    unary("log_sigmoid", lambda x: -np.logaddexp(0.0, -x), lambda *s: 4.0 * normal(*s)),
+    binary("logaddexp", np.logaddexp, lambda *s: 2.0 * normal(*s), lambda *s: 2.0 * normal(*s)),
+    binary("arctan2", np.arctan2, away_from_zero, away_from_zero, "|x|, |y| >= 0.2 (the origin is singular)"),
 ]
 
 
