@@ -30,6 +30,8 @@ from eigengrad._core import (
     cos,
     cosh,
     div,
+    erf,
+    erfc,
     empty_cache,
     exp,
     expm1,

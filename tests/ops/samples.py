@@ -19,6 +19,7 @@ op family when an entry no longer fits on a screen.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
@@ -228,6 +229,14 @@ def clip_ref(x, a_min=None, a_max=None):
 
 def sigmoid_ref(x):
     return 1 / (1 + np.exp(-x))
+
+
+def erf_ref(x):  # math.erf: NumPy has none, and scipy is not a test dependency
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype)
+
+
+def erfc_ref(x):
+    return np.vectorize(math.erfc, otypes=[np.float64])(x).astype(x.dtype)
 
 
 # ---- the table --------------------------------------------------------------------------
@@ -500,6 +509,8 @@ OPS: List[OpInfo] = [
     unary("log_sigmoid", lambda x: -np.logaddexp(0.0, -x), lambda *s: 4.0 * normal(*s)),
     binary("logaddexp", np.logaddexp, lambda *s: 2.0 * normal(*s), lambda *s: 2.0 * normal(*s)),
     binary("arctan2", np.arctan2, away_from_zero, away_from_zero, "|x|, |y| >= 0.2 (the origin is singular)"),
+    unary("erf", erf_ref, lambda *s: 1.5 * normal(*s)),
+    unary("erfc", erfc_ref, lambda *s: 1.5 * normal(*s)),
 ]
 
 

@@ -1,9 +1,11 @@
 """The element-wise ops of issue 14 (arctan, arcsin, arccos, sinh, cosh, arctanh,
-softplus, log_sigmoid, logaddexp, arctan2) against NumPy (values) and PyTorch
+softplus, log_sigmoid, erf, erfc, logaddexp, arctan2) against NumPy (values) and PyTorch
 (values, gradients in both modes and second derivatives) over dense grids, in
 float64 and float32. The generic tests (tests/ops/test_generic.py) check them
 against finite differences through samples.py; the conventions at the edges of the
 domains are in tests/test_conventions.py, the special values in test_special_values.py."""
+
+import math
 
 import numpy as np
 import pytest
@@ -24,6 +26,8 @@ UNARY = {
     "softplus": (torch.nn.functional.softplus, lambda x: np.logaddexp(0.0, x), np.linspace(-19.9, 19.9, 2001)),
     "log_sigmoid": (torch.nn.functional.logsigmoid, lambda x: -np.logaddexp(0.0, -x),
                     np.linspace(-40.0, 40.0, 2001)),
+    "erf": (torch.erf, np.vectorize(math.erf), np.linspace(-6.0, 6.0, 2001)),
+    "erfc": (torch.erfc, np.vectorize(math.erfc), np.linspace(-6.0, 26.0, 2001)),
 }
 TOL = {np.float64: dict(rtol=1e-13, atol=1e-300), np.float32: dict(rtol=2e-6, atol=1e-30)}
 

@@ -14,6 +14,7 @@ it falls in the vectorised body or the scalar tail of a loop. These tests pin:
 """
 
 import hashlib
+import math
 
 import numpy as np
 import pytest
@@ -55,6 +56,9 @@ NUMPY = {
     "arctanh": np.arctanh,
     "softplus": lambda x: np.logaddexp(0.0, x),
     "log_sigmoid": lambda x: -np.logaddexp(0.0, -x),
+    # NumPy has no erf: the C library's, through math (scipy is not a test dependency)
+    "erf": lambda x: np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype),
+    "erfc": lambda x: np.vectorize(math.erfc, otypes=[np.float64])(x).astype(x.dtype),
 }
 
 
@@ -93,6 +97,10 @@ def special_points(dtype, name):
         points += [1.0, -1.0, 1.0 + float(fi.eps), -1.0 - float(fi.eps), 2.0, -2.0]
     if name in ("softplus", "log_sigmoid"):
         points += [1000.0, -1000.0, 1.0, -1.0] + ([-745.2, 745.2, 37.0, -37.0] if double else [-104.0, 17.0])
+    if name == "erfc":  # where the result underflows (gradually, then to 0)
+        points += [26.5, 26.55, 27.2, 27.3, 28.0, 30.0, -6.0, -30.0] if double else [9.0, 10.0, 10.06, 11.0, -4.0]
+    if name == "erf":  # where erf rounds to +-1
+        points += [5.9, 6.0, -6.0, 10.0] if double else [3.9, 4.0, -4.0]
     if name in ("log1p",):
         points += [-1.0 + float(fi.epsneg), -1.0 - float(fi.eps), 1e300 if double else 1e38]
     return np.array(points, dtype=dtype)
@@ -161,9 +169,10 @@ RANGES32 = {
 RANGES_MORE = {
     "arctan": (-50.0, 50.0), "arcsin": (-1.0, 1.0), "arccos": (-1.0, 1.0), "sinh": (-710.0, 710.0),
     "cosh": (-710.0, 710.0), "arctanh": (-1.0, 1.0), "softplus": (-750.0, 750.0), "log_sigmoid": (-750.0, 750.0),
+    "erf": (-7.0, 7.0), "erfc": (-7.0, 28.0),
 }
 RANGES32_MORE = dict(RANGES_MORE, sinh=(-89.0, 89.0), cosh=(-89.0, 89.0), softplus=(-105.0, 105.0),
-                     log_sigmoid=(-105.0, 105.0))
+                     log_sigmoid=(-105.0, 105.0), erfc=(-7.0, 11.0))
 ALL_RANGES = {**RANGES, **RANGES_MORE}
 
 
@@ -198,12 +207,26 @@ def test_each_element_gets_its_own_result_not_its_positions(name, dtype):
 ULP_BOUND = {
     np.float64: {"exp": 1.0, "expm1": 1.5, "log": 1.5, "log1p": 1.5, "tanh": 2.5, "sigmoid": 2.5,
                  "sin": 2.5, "cos": 2.5, "arctan": 1.5, "arcsin": 2.5, "arccos": 2.5, "sinh": 2.0,
-                 "cosh": 2.0, "arctanh": 2.0, "softplus": 2.0, "log_sigmoid": 2.0},
+                 "cosh": 2.0, "arctanh": 2.0, "softplus": 2.0, "log_sigmoid": 2.0, "erf": 2.0, "erfc": 4.0},
     np.float32: {name: 0.51 for name in ALL_RANGES},  # correctly rounded but in rare double roundings
 }
 
 
+def _mpmath_reference(name, x):
+    """erf, erfc from mpmath at 80 bits (long double has no erf in NumPy)."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.prec = 80
+    fn = getattr(mpmath, name)
+    # the mpf's value, to long double without passing through a double
+    return np.array([np.longdouble(mpmath.nstr(fn(mpmath.mpf(float(v))), 25)) for v in x], dtype=np.longdouble)
+
+
 def ulp_error(got, x, name):
+    if name in ("erf", "erfc"):
+        ref = _mpmath_reference(name, x)
+        # below the normal range, ulps of the smallest subnormal's scale
+        spacing = np.spacing(np.maximum(np.abs(ref), np.finfo(got.dtype).tiny).astype(got.dtype))
+        return np.abs(got.astype(np.longdouble) - ref) / spacing.astype(np.longdouble)
     ref = NUMPY[name](x.astype(np.longdouble))
     spacing = np.spacing(np.abs(ref.astype(got.dtype)))
     return np.abs(got.astype(np.longdouble) - ref) / spacing.astype(np.longdouble)
@@ -219,6 +242,8 @@ def test_accuracy_within_the_documented_ulp_bound(name, dtype):
     lo, hi = max(lo, -60.0), min(hi, 60.0)  # where the reference is finite and normal
     if name == "log":
         x = np.exp(rng.uniform(-700 if dtype == np.float64 else -85, 700 if dtype == np.float64 else 85, 50000))
+    elif name in ("erf", "erfc"):  # (mpmath references: fewer points)
+        x = np.concatenate([rng.uniform(lo, hi, 6000), rng.uniform(-1.0, 1.0, 2000)]).astype(dtype)
     elif name in ("arcsin", "arccos", "arctanh"):  # dense near the edges too
         x = np.concatenate([rng.uniform(-1.0, 1.0, 40000), 1.0 - np.exp(rng.uniform(-36.0, 0.0, 5000)),
                             -1.0 + np.exp(rng.uniform(-36.0, 0.0, 5000))]).astype(dtype)
@@ -277,8 +302,8 @@ def more_results_fingerprint(dtype):
 
 
 GOLDEN_MORE = {
-    "float64": "5dfd42a8f477a4ff",
-    "float32": "97bacfb3d824f4fd",
+    "float64": "5ca7e710ee64e79e",
+    "float32": "e762cb46939bd959",
 }
 
 

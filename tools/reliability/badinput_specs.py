@@ -6,6 +6,7 @@ into cases; ``badinput`` runs them."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -234,6 +235,7 @@ def specs() -> List[Spec]:
         _unary("sinh", np.sinh), _unary("cosh", np.cosh), _unary("arctanh", np.arctanh, "unit"),
         _unary("softplus", lambda x: np.logaddexp(0.0, x)), _unary("log_sigmoid", lambda x: -np.logaddexp(0.0, -x)),
         _binary("logaddexp", np.logaddexp), _binary("arctan2", np.arctan2),
+        _unary("erf", np.vectorize(math.erf, otypes=[float])), _unary("erfc", np.vectorize(math.erfc, otypes=[float])),
         Spec("where", lambda x, y: eg.where(np.array([True, False, True]), x, y),
              lambda x, y: np.where(np.array([True, False, True]), x, y), ((2, 3), (2, 3)),
              alt_shapes=(((3,), ()), ((1, 3), (2, 1))), incompatible=(((2, 4), (2, 4)), ((2, 3), (4,)))),

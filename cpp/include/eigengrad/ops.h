@@ -61,6 +61,10 @@ Variable arctanh(const Variable& x);
 Variable softplus(const Variable& x);
 /// log(sigmoid(x)) = -softplus(-x), without overflow; its derivative is sigmoid(-x).
 Variable log_sigmoid(const Variable& x);
+/// The error function, 2/sqrt(pi) times the integral of e^(-t^2) from 0 to x.
+Variable erf(const Variable& x);
+/// The complementary error function 1 - erf(x), accurate (no cancellation) for large x.
+Variable erfc(const Variable& x);
 
 // ---- element-wise, two or three inputs (broadcasting) -------------------------
 Variable add(const Variable& x, const Variable& y);

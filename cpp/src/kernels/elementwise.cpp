@@ -81,6 +81,8 @@ void unary_typed(Unary op, const T* px, T* po, std::int64_t n) {
     case Unary::Arctanh: map(px, po, n, [](T v) { return math::atanh(v); }); break;
     case Unary::Softplus: map(px, po, n, [](T v) { return math::softplus(v); }); break;
     case Unary::LogSigmoid: map(px, po, n, [](T v) { return math::log_sigmoid(v); }); break;
+    case Unary::Erf: map(px, po, n, [](T v) { return math::erf(v); }); break;
+    case Unary::Erfc: map(px, po, n, [](T v) { return math::erfc(v); }); break;
     case Unary::Sign:  // NumPy's: -1, +0 (for both zeros) or 1; NaN stays NaN
       map(px, po, n, [](T v) { return v > 0 ? T(1) : v < 0 ? T(-1) : v == 0 ? T(0) : v; });
       break;

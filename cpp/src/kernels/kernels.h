@@ -12,7 +12,7 @@ namespace eigengrad::kernels {
 
 enum class Unary {
   Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sin, Cos, Log1p, Expm1, Square,
-  Arctan, Arcsin, Arccos, Sinh, Cosh, Arctanh, Softplus, LogSigmoid,
+  Arctan, Arcsin, Arccos, Sinh, Cosh, Arctanh, Softplus, LogSigmoid, Erf, Erfc,
   Sign,     // -1, 0, 1; NaN stays NaN
   Step,     // 1 where x > 0, else 0 (the derivative of relu)
   IsNegInf  // 1 where x == -inf, else 0

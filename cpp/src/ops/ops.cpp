@@ -46,6 +46,8 @@ std::vector<OpEntry> make_table() {
       {"arctanh", kX_, arctanh, nullptr, "Inverse hyperbolic tangent; +-inf at +-1; the gradient there is +inf."},
       {"softplus", kX_, softplus, nullptr, "log(1 + exp(x)), without overflow (PyTorch's softplus, beta=1)."},
       {"log_sigmoid", kX_, log_sigmoid, nullptr, "log(sigmoid(x)) = -softplus(-x), without overflow."},
+      {"erf", kX_, erf, nullptr, "The error function."},
+      {"erfc", kX_, erfc, nullptr, "1 - erf(x), accurate for large x."},
       {"add", kNothing, nullptr, add, "x + y with broadcasting."},
       {"sub", kNothing, nullptr, sub, "x - y with broadcasting."},
       {"mul", kYX, nullptr, mul, "x * y with broadcasting."},

@@ -247,6 +247,26 @@ Variable log_sigmoid(const Variable& x) {
                    [x](const JvpArgs& a) { return strong_mul(a.t(0), sigmoid(neg(x))); });
 }
 
+// erf(x) = 2/sqrt(pi) integral_0^x e^(-t^2) dt
+//   vjp: gx = gout * 2/sqrt(pi) e^(-x^2)
+//   jvp: tout = tx * 2/sqrt(pi) e^(-x^2)
+Variable erf(const Variable& x) {
+  auto slope = [x] { return exp(neg(square(x))) * 1.1283791670955126; };
+  return record_op("erf", run(Unary::Erf, x), {x},
+                   [slope](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, slope())}; },
+                   [slope](const JvpArgs& a) { return strong_mul(a.t(0), slope()); });
+}
+
+// erfc(x) = 1 - erf(x), accurate where erf(x) is near 1
+//   vjp: gx = -gout * 2/sqrt(pi) e^(-x^2)
+//   jvp: tout = -tx * 2/sqrt(pi) e^(-x^2)
+Variable erfc(const Variable& x) {
+  auto slope = [x] { return exp(neg(square(x))) * -1.1283791670955126; };
+  return record_op("erfc", run(Unary::Erfc, x), {x},
+                   [slope](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, slope())}; },
+                   [slope](const JvpArgs& a) { return strong_mul(a.t(0), slope()); });
+}
+
 // sign(x), piecewise constant
 //   vjp: gx = 0                 (an explicit zero, so gradcheck sees a derivative)
 //   jvp: tout = 0               (undefined: a zero tangent)
