@@ -191,3 +191,53 @@ def test_norm_matches_numpy(ord):
     x = np.random.default_rng(3).standard_normal((4, 5))
     np.testing.assert_allclose(eg.norm(x, ord, axis=1).numpy(), np.linalg.norm(x, ord, axis=1), rtol=1e-13)
     assert eg.gradcheck(lambda v: eg.norm(v, ord, axis=-1), x)
+
+
+def test_arcsin_arccos_derivatives_at_the_domain_edges_are_infinite():
+    # The one-sided limits (PyTorch's values): +inf for arcsin, -inf for arccos.
+    (g,) = grad_of(eg.arcsin, [-1.0, 1.0])
+    np.testing.assert_array_equal(g, [np.inf, np.inf])
+    (g,) = grad_of(eg.arccos, [-1.0, 1.0])
+    np.testing.assert_array_equal(g, [-np.inf, -np.inf])
+    _, t = eg.jvp(eg.arcsin, (np.array([1.0]),), (np.array([1.0]),))
+    assert t.numpy()[0] == np.inf
+
+
+def test_arctanh_at_plus_minus_one_is_infinite_with_infinite_derivative():
+    x = eg.Variable(np.array([-1.0, 1.0]), requires_grad=True)
+    y = eg.arctanh(x)
+    np.testing.assert_array_equal(y.numpy(), [-np.inf, np.inf])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [np.inf, np.inf])
+
+
+def test_arctan2_gradient_at_the_origin_is_zero():
+    # Both partial derivatives are 0 at (0, 0) (the minimum-norm choice, as the norm's);
+    # y / (x^2 + y^2) is 0 / 0 there, NaN in PyTorch.
+    gx, gy = grad_of(eg.arctan2, [0.0, -0.0, 1.0], [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(gx, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(gy, [0.0, 0.0, -1.0])
+    _, t = eg.jvp(eg.arctan2, (np.zeros(1), np.zeros(1)), (np.ones(1), np.ones(1)))
+    assert t.numpy()[0] == 0.0
+
+
+def test_arctan2_has_numpy_values_on_the_axes():
+    x = np.array([0.0, -0.0, 0.0, -0.0, 1.0, -1.0, np.inf, -np.inf])
+    y = np.array([0.0, 0.0, -0.0, -0.0, 0.0, -0.0, np.inf, -np.inf])
+    got = eg.arctan2(eg.Variable(x), eg.Variable(y)).numpy()
+    np.testing.assert_array_equal(got, np.arctan2(x, y))
+    assert eg.atan2 is eg.arctan2
+
+
+def test_logaddexp_of_equal_infinities_splits_the_gradient_evenly():
+    # logaddexp(-inf, -inf) = -inf (NumPy); the gradient, sigmoid(x - y), is NaN there
+    # (inf - inf); the limit along x == y gives each input 1/2, as a tie in maximum.
+    x = eg.Variable(np.array([-np.inf, np.inf, np.inf, -np.inf, 0.0]), requires_grad=True)
+    y = eg.Variable(np.array([-np.inf, np.inf, -np.inf, 3.0, 0.0]), requires_grad=True)
+    out = eg.logaddexp(x, y)
+    np.testing.assert_array_equal(out.numpy(), [-np.inf, np.inf, np.inf, 3.0, np.log(2.0)])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, 0.5, 1.0, 0.0, 0.5])
+    np.testing.assert_array_equal(y.grad.numpy(), [0.5, 0.5, 0.0, 1.0, 0.5])
+    _, t = eg.jvp(eg.logaddexp, (np.array([-np.inf]), np.array([-np.inf])), (np.ones(1), np.ones(1)))
+    assert t.numpy()[0] == 1.0

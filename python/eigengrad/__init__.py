@@ -18,12 +18,20 @@ from eigengrad._core import (
     Variable,
     abs,
     add,
+    arccos,
+    arcsin,
+    arctan,
+    arctan2,
+    arctanh,
     astype,
     broadcast_to,
     clip,
     concatenate,
     cos,
+    cosh,
     div,
+    erf,
+    erfc,
     empty_cache,
     exp,
     expm1,
@@ -33,7 +41,9 @@ from eigengrad._core import (
     get_num_threads,
     log,
     log1p,
+    log_sigmoid,
     log_softmax,
+    logaddexp,
     logsumexp,
     matmul,
     max,
@@ -55,7 +65,9 @@ from eigengrad._core import (
     sigmoid,
     sign,
     sin,
+    sinh,
     softmax,
+    softplus,
     sqrt,
     square,
     stack,
@@ -67,6 +79,8 @@ from eigengrad._core import (
     transpose,
     where,
 )
+atan2 = arctan2  # NumPy's name is arctan2; C's and PyTorch's atan2
+
 from eigengrad import _variable  # noqa: F401  (adds indexing, repr, comparisons)
 from eigengrad import _inplace  # noqa: F401  (adds +=, -=, *=, /=, **=)
 from eigengrad import autograd, random

@@ -99,7 +99,8 @@ def test_mlp_errors():
     (ReLU(), lambda x: np.maximum(x, 0)),
     (Tanh(), np.tanh),
     (Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
-    (GELU(), lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))),
+    (GELU(approximate="tanh"), lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))),
+    (GELU(), lambda x: 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))),
 ])
 def test_activations(module, ref):
     x = np.random.default_rng(0).standard_normal((3, 4))
@@ -124,3 +125,26 @@ def test_dropout():
     assert set(np.unique(np.asarray(v.grad))) <= {0.0, 2.0}
     with pytest.raises(ValueError, match="p must be in"):
         Dropout(1.5)
+
+
+def test_gelu_matches_torch_exact_and_tanh():
+    torch = pytest.importorskip("torch")
+    x = np.linspace(-12.0, 12.0, 1201)
+    for approximate in ("none", "tanh"):
+        v = eg.Variable(x, requires_grad=True)
+        out = GELU(approximate=approximate)(v)
+        out.sum().backward()
+        xt = torch.tensor(x, requires_grad=True)
+        want = torch.nn.GELU(approximate=approximate)(xt)
+        want.sum().backward()
+        # PyTorch's 1 + erf(x / sqrt 2) cancels for negative x (absolute error ~ eps |x|)
+        np.testing.assert_allclose(out.numpy(), want.detach().numpy(), rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(v.grad.numpy(), xt.grad.numpy(), rtol=1e-13, atol=1e-14)
+    # and without the cancellation: relative accuracy where GELU is tiny (to the
+    # rounding of x / sqrt 2, which erfc's slope 2 x^2 magnifies: 1.6e-14 at -12)
+    exact = np.array([0.5 * t * math.erfc(-t / math.sqrt(2)) for t in x])
+    np.testing.assert_allclose(GELU()(x).numpy(), exact, rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="approximate"):
+        GELU(approximate="fast")
+    with pytest.raises(ValueError, match="approximate"):
+        eg.nn.functional.gelu(x, approximate="erf")

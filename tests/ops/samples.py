@@ -19,6 +19,7 @@ op family when an entry no longer fits on a screen.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
@@ -228,6 +229,14 @@ def clip_ref(x, a_min=None, a_max=None):
 
 def sigmoid_ref(x):
     return 1 / (1 + np.exp(-x))
+
+
+def erf_ref(x):  # math.erf: NumPy has none, and scipy is not a test dependency
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype)
+
+
+def erfc_ref(x):
+    return np.vectorize(math.erfc, otypes=[np.float64])(x).astype(x.dtype)
 
 
 # ---- the table --------------------------------------------------------------------------
@@ -488,6 +497,20 @@ OPS: List[OpInfo] = [
         Sample((normal(0, 3),), dict(axis=-1)),
         Sample((strided(normal(2, 3)),), dict(axis=1)),
     ], domain="any real, including large offsets (stability)"),
+    # more element-wise ops (issue 14; last in the table so that the other ops'
+    # samples, drawn before them from the seeded generator, stay as they were)
+    unary("arctan", np.arctan, lambda *s: 3.0 * normal(*s), "any real"),
+    unary("arcsin", np.arcsin, lambda *s: uniform(-0.9, 0.9, *s), "x in [-0.9, 0.9] (poles of the derivative at +-1)"),
+    unary("arccos", np.arccos, lambda *s: uniform(-0.9, 0.9, *s), "x in [-0.9, 0.9] (poles of the derivative at +-1)"),
+    unary("sinh", np.sinh),
+    unary("cosh", np.cosh),
+    unary("arctanh", np.arctanh, lambda *s: uniform(-0.9, 0.9, *s), "x in [-0.9, 0.9] (poles at +-1)"),
+    unary("softplus", lambda x: np.logaddexp(0.0, x), lambda *s: 4.0 * normal(*s)),
+    unary("log_sigmoid", lambda x: -np.logaddexp(0.0, -x), lambda *s: 4.0 * normal(*s)),
+    binary("logaddexp", np.logaddexp, lambda *s: 2.0 * normal(*s), lambda *s: 2.0 * normal(*s)),
+    binary("arctan2", np.arctan2, away_from_zero, away_from_zero, "|x|, |y| >= 0.2 (the origin is singular)"),
+    unary("erf", erf_ref, lambda *s: 1.5 * normal(*s)),
+    unary("erfc", erfc_ref, lambda *s: 1.5 * normal(*s)),
 ]
 
 

@@ -6,6 +6,7 @@ into cases; ``badinput`` runs them."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -36,6 +37,8 @@ def _values(shape: Tuple[int, ...], domain: str) -> np.ndarray:
     x = _rng.uniform(-2.0, 2.0, shape)
     if domain == "positive":
         x = np.abs(x) + 0.5
+    if domain == "unit":  # inside (-1, 1): arcsin, arccos, arctanh
+        x = x * 0.45
     return x
 
 
@@ -228,6 +231,11 @@ def specs() -> List[Spec]:
         _binary("add", np.add), _binary("sub", np.subtract), _binary("mul", np.multiply),
         _binary("div", np.divide), _binary("pow", np.power, "positive"),
         _binary("maximum", np.maximum), _binary("minimum", np.minimum),
+        _unary("arctan", np.arctan), _unary("arcsin", np.arcsin, "unit"), _unary("arccos", np.arccos, "unit"),
+        _unary("sinh", np.sinh), _unary("cosh", np.cosh), _unary("arctanh", np.arctanh, "unit"),
+        _unary("softplus", lambda x: np.logaddexp(0.0, x)), _unary("log_sigmoid", lambda x: -np.logaddexp(0.0, -x)),
+        _binary("logaddexp", np.logaddexp), _binary("arctan2", np.arctan2),
+        _unary("erf", np.vectorize(math.erf, otypes=[float])), _unary("erfc", np.vectorize(math.erfc, otypes=[float])),
         Spec("where", lambda x, y: eg.where(np.array([True, False, True]), x, y),
              lambda x, y: np.where(np.array([True, False, True]), x, y), ((2, 3), (2, 3)),
              alt_shapes=(((3,), ()), ((1, 3), (2, 1))), incompatible=(((2, 4), (2, 4)), ((2, 3), (4,)))),

@@ -43,6 +43,28 @@ Variable expm1(const Variable& x);
 Variable square(const Variable& x);
 /// -1, 0 or 1 (NaN stays NaN); not differentiable (its gradient is zero).
 Variable sign(const Variable& x);
+/// Inverse tangent, in (-pi/2, pi/2).
+Variable arctan(const Variable& x);
+/// Inverse sine, for |x| <= 1 (NaN outside); the derivative at +-1 is +inf.
+Variable arcsin(const Variable& x);
+/// Inverse cosine, for |x| <= 1 (NaN outside); the derivative at +-1 is -inf.
+Variable arccos(const Variable& x);
+/// Hyperbolic sine.
+Variable sinh(const Variable& x);
+/// Hyperbolic cosine.
+Variable cosh(const Variable& x);
+/// Inverse hyperbolic tangent, for |x| <= 1 (+-inf at +-1, NaN outside); the
+/// derivative at +-1 is +inf.
+Variable arctanh(const Variable& x);
+/// log(1 + e^x) (PyTorch's softplus with beta = 1, without its threshold), finite
+/// for finite x and without overflow; its derivative is sigmoid(x).
+Variable softplus(const Variable& x);
+/// log(sigmoid(x)) = -softplus(-x), without overflow; its derivative is sigmoid(-x).
+Variable log_sigmoid(const Variable& x);
+/// The error function, 2/sqrt(pi) times the integral of e^(-t^2) from 0 to x.
+Variable erf(const Variable& x);
+/// The complementary error function 1 - erf(x), accurate (no cancellation) for large x.
+Variable erfc(const Variable& x);
 
 // ---- element-wise, two or three inputs (broadcasting) -------------------------
 Variable add(const Variable& x, const Variable& y);
@@ -52,6 +74,12 @@ Variable div(const Variable& x, const Variable& y);
 /// x ** y. Conventions: d/dx = 0 where y == 0 (so d/dx x**0 = 0 at x = 0), and
 /// d/dy = 0 where x == 0.
 Variable pow(const Variable& x, const Variable& y);
+/// log(e^x + e^y) as NumPy's logaddexp: logaddexp(-inf, -inf) = -inf. Where x == y
+/// are both infinite, each input's derivative is 1/2 (the limit along x == y).
+Variable logaddexp(const Variable& x, const Variable& y);
+/// NumPy's arctan2(x, y): the angle in [-pi, pi] of the point (y, x), with the signs
+/// of zeros and infinities as NumPy's. At x == y == 0 both derivatives are 0.
+Variable arctan2(const Variable& x, const Variable& y);
 /// Element-wise max; NaN propagates; ties split the gradient evenly.
 Variable maximum(const Variable& x, const Variable& y);
 /// Element-wise min; NaN propagates; ties split the gradient evenly.

@@ -7,6 +7,7 @@
 #include "kernels.h"
 #include "math.h"
 #include "math_float.h"
+#include "math_more.h"
 #include "parallel.h"
 #include "strided.h"
 #include "strong_zero.h"
@@ -72,6 +73,16 @@ void unary_typed(Unary op, const T* px, T* po, std::int64_t n) {
     case Unary::Log1p: map(px, po, n, [](T v) { return math::log1p(v); }); break;
     case Unary::Expm1: map(px, po, n, [](T v) { return math::expm1(v); }); break;
     case Unary::Square: map(px, po, n, [](T v) { return v * v; }); break;
+    case Unary::Arctan: map(px, po, n, [](T v) { return math::atan(v); }); break;
+    case Unary::Arcsin: map(px, po, n, [](T v) { return math::asin(v); }); break;
+    case Unary::Arccos: map(px, po, n, [](T v) { return math::acos(v); }); break;
+    case Unary::Sinh: map(px, po, n, [](T v) { return math::sinh(v); }); break;
+    case Unary::Cosh: map(px, po, n, [](T v) { return math::cosh(v); }); break;
+    case Unary::Arctanh: map(px, po, n, [](T v) { return math::atanh(v); }); break;
+    case Unary::Softplus: map(px, po, n, [](T v) { return math::softplus(v); }); break;
+    case Unary::LogSigmoid: map(px, po, n, [](T v) { return math::log_sigmoid(v); }); break;
+    case Unary::Erf: map(px, po, n, [](T v) { return math::erf(v); }); break;
+    case Unary::Erfc: map(px, po, n, [](T v) { return math::erfc(v); }); break;
     case Unary::Sign:  // NumPy's: -1, +0 (for both zeros) or 1; NaN stays NaN
       map(px, po, n, [](T v) { return v > 0 ? T(1) : v < 0 ? T(-1) : v == 0 ? T(0) : v; });
       break;
@@ -100,6 +111,9 @@ struct BinaryFn {
       case Binary::NonZeroMask: return a != 0 ? T(1) : T(0);
       case Binary::StrongMul: return strong_mul(a, b);
       case Binary::StrongDiv: return strong_div(a, b);
+      case Binary::Logaddexp: return math::logaddexp(a, b);
+      case Binary::Arctan2: return math::atan2(a, b);
+      case Binary::SameInfinity: return (a == b && std::isinf(a)) ? T(1) : T(0);
     }
     return a;
   }
@@ -156,6 +170,8 @@ void binary_typed(Binary op, const Tensor& x, const Tensor& y, Tensor& out) {
     case Binary::Div: return binary_broadcast<T>([](T a, T b) { return a / b; }, x, y, out);
     case Binary::StrongMul: return binary_broadcast<T>([](T a, T b) { return strong_mul(a, b); }, x, y, out);
     case Binary::StrongDiv: return binary_broadcast<T>([](T a, T b) { return strong_div(a, b); }, x, y, out);
+    case Binary::Logaddexp: return binary_broadcast<T>([](T a, T b) { return math::logaddexp(a, b); }, x, y, out);
+    case Binary::Arctan2: return binary_broadcast<T>([](T a, T b) { return math::atan2(a, b); }, x, y, out);
     default: return binary_broadcast<T>(BinaryFn<T>{op}, x, y, out);
   }
 }

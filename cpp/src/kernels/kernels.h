@@ -12,6 +12,7 @@ namespace eigengrad::kernels {
 
 enum class Unary {
   Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sin, Cos, Log1p, Expm1, Square,
+  Arctan, Arcsin, Arccos, Sinh, Cosh, Arctanh, Softplus, LogSigmoid, Erf, Erfc,
   Sign,     // -1, 0, 1; NaN stays NaN
   Step,     // 1 where x > 0, else 0 (the derivative of relu)
   IsNegInf  // 1 where x == -inf, else 0
@@ -37,6 +38,9 @@ enum class Binary {
   NonZeroMask,   // 1 where x != 0, else 0 (y unused: pass x)
   StrongMul,     // x * y, but 0 where x == 0 (Note [Strong zero] in strong_zero.h)
   StrongDiv,     // x / y, but 0 where x == 0
+  Logaddexp,     // log(e^x + e^y), NumPy's
+  Arctan2,       // NumPy's arctan2(x, y): the angle of the point (y, x)
+  SameInfinity,  // 1 where x == y and both are +inf or both -inf, else 0
 };
 /// Element-wise with NumPy broadcasting; x and y share a dtype. `name` is the op
 /// named in the error when the shapes do not broadcast.

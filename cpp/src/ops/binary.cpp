@@ -187,6 +187,53 @@ Variable minimum(const Variable& x0, const Variable& y0) {
                    });
 }
 
+// logaddexp(x, y) = log(e^x + e^y), NumPy's (logaddexp(-inf, -inf) = -inf)
+//   d = x - y, but 0 where x == y == +-inf (there inf - inf is NaN; the limit along
+//   x == y gives each input half, as a tie in maximum)
+//   vjp: gx = unbroadcast(gout * sigmoid(d)), gy = unbroadcast(gout * sigmoid(-d))
+//   jvp: tout = tx * sigmoid(d) + ty * sigmoid(-d)
+Variable logaddexp(const Variable& x0, const Variable& y0) {
+  auto [x, y] = promote_pair(x0, y0);
+  auto diff = [x, y] { return where(mask(Binary::SameInfinity, x, y).data(), scalar_like(0.0, x), sub(x, y)); };
+  return record_op("logaddexp", run(Binary::Logaddexp, x, y, "logaddexp"), {x, y},
+                   [x, y, diff](const BackwardArgs& a) -> Grads {
+                     Variable d = diff();
+                     return {a.need(0) ? unbroadcast(strong_mul(a.gout, sigmoid(d)), x.shape(), a.lead) : Variable(),
+                             a.need(1) ? unbroadcast(strong_mul(a.gout, sigmoid(neg(d))), y.shape(), a.lead)
+                                       : Variable()};
+                   },
+                   [x, y, diff](const JvpArgs& a) {
+                     Variable d = diff();
+                     return add_defined(term(a, 0, x, [&](const Variable& t) { return strong_mul(t, sigmoid(d)); }),
+                                        term(a, 1, y, [&](const Variable& t) { return strong_mul(t, sigmoid(neg(d))); }));
+                   });
+}
+
+// arctan2(x, y) = the angle of the point (y, x), NumPy's
+//   r2 = x^2 + y^2, but 1 at the origin (where both derivatives are then 0: the
+//   convention, as the gradient of the norm at 0)
+//   vjp: gx = unbroadcast(gout * y / r2), gy = unbroadcast(-gout * x / r2)
+//   jvp: tout = tx * y / r2 - ty * x / r2
+Variable arctan2(const Variable& x0, const Variable& y0) {
+  auto [x, y] = promote_pair(x0, y0);
+  auto r2 = [x, y] {
+    Variable s = add(square(x), square(y));
+    return where(mask(Binary::NonZeroMask, s, s).data(), s, scalar_like(1.0, s));
+  };
+  return record_op("arctan2", run(Binary::Arctan2, x, y, "arctan2"), {x, y},
+                   [x, y, r2](const BackwardArgs& a) -> Grads {
+                     Variable r = r2();
+                     return {a.need(0) ? unbroadcast(strong_mul(a.gout, div(y, r)), x.shape(), a.lead) : Variable(),
+                             a.need(1) ? unbroadcast(neg(strong_mul(a.gout, div(x, r))), y.shape(), a.lead)
+                                       : Variable()};
+                   },
+                   [x, y, r2](const JvpArgs& a) {
+                     Variable r = r2();
+                     return add_defined(term(a, 0, x, [&](const Variable& t) { return strong_mul(t, div(y, r)); }),
+                                        term(a, 1, y, [&](const Variable& t) { return neg(strong_mul(t, div(x, r))); }));
+                   });
+}
+
 // where(c, x, y) = c ? x : y
 //   vjp: gx = unbroadcast(where(c, gout, 0)), gy = unbroadcast(where(c, 0, gout))
 //   jvp: tout = where(c, tx, ty)

@@ -168,6 +168,105 @@ Variable square(const Variable& x) {
                    [x](const JvpArgs& a) { return strong_mul(a.t(0), x * 2.0); });
 }
 
+namespace {
+/// 1 - x^2 as (1 - x)(1 + x): accurate near x = +-1, where the rules below have poles.
+Variable one_minus_square(const Variable& x) { return mul(sub(scalar_like(1.0, x), x), x + 1.0); }
+}  // namespace
+
+// arctan(x)
+//   vjp: gx = gout / (1 + x^2)
+//   jvp: tout = tx / (1 + x^2)
+Variable arctan(const Variable& x) {
+  return record_op("arctan", run(Unary::Arctan, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {strong_div(a.gout, square(x) + 1.0)}; },
+                   [x](const JvpArgs& a) { return strong_div(a.t(0), square(x) + 1.0); });
+}
+
+// arcsin(x), |x| <= 1
+//   vjp: gx = gout / sqrt((1 - x)(1 + x))   (+inf at x = +-1: the one-sided limit)
+//   jvp: tout = tx / sqrt((1 - x)(1 + x))
+Variable arcsin(const Variable& x) {
+  return record_op("arcsin", run(Unary::Arcsin, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {strong_div(a.gout, sqrt(one_minus_square(x)))}; },
+                   [x](const JvpArgs& a) { return strong_div(a.t(0), sqrt(one_minus_square(x))); });
+}
+
+// arccos(x), |x| <= 1
+//   vjp: gx = -gout / sqrt((1 - x)(1 + x))  (-inf at x = +-1)
+//   jvp: tout = -tx / sqrt((1 - x)(1 + x))
+Variable arccos(const Variable& x) {
+  return record_op("arccos", run(Unary::Arccos, x), {x},
+                   [x](const BackwardArgs& a) -> Grads {
+                     return {neg(strong_div(a.gout, sqrt(one_minus_square(x))))};
+                   },
+                   [x](const JvpArgs& a) { return neg(strong_div(a.t(0), sqrt(one_minus_square(x)))); });
+}
+
+// sinh(x)
+//   vjp: gx = gout * cosh(x)
+//   jvp: tout = tx * cosh(x)
+Variable sinh(const Variable& x) {
+  return record_op("sinh", run(Unary::Sinh, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, cosh(x))}; },
+                   [x](const JvpArgs& a) { return strong_mul(a.t(0), cosh(x)); });
+}
+
+// cosh(x)
+//   vjp: gx = gout * sinh(x)
+//   jvp: tout = tx * sinh(x)
+Variable cosh(const Variable& x) {
+  return record_op("cosh", run(Unary::Cosh, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, sinh(x))}; },
+                   [x](const JvpArgs& a) { return strong_mul(a.t(0), sinh(x)); });
+}
+
+// arctanh(x), |x| <= 1
+//   vjp: gx = gout / ((1 - x)(1 + x))     (+inf at x = +-1)
+//   jvp: tout = tx / ((1 - x)(1 + x))
+Variable arctanh(const Variable& x) {
+  return record_op("arctanh", run(Unary::Arctanh, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {strong_div(a.gout, one_minus_square(x))}; },
+                   [x](const JvpArgs& a) { return strong_div(a.t(0), one_minus_square(x)); });
+}
+
+// softplus(x) = log(1 + e^x), stable for any x
+//   vjp: gx = gout * sigmoid(x)
+//   jvp: tout = tx * sigmoid(x)
+Variable softplus(const Variable& x) {
+  return record_op("softplus", run(Unary::Softplus, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, sigmoid(x))}; },
+                   [x](const JvpArgs& a) { return strong_mul(a.t(0), sigmoid(x)); });
+}
+
+// log_sigmoid(x) = log(sigmoid(x)) = -softplus(-x), stable for any x
+//   vjp: gx = gout * sigmoid(-x)
+//   jvp: tout = tx * sigmoid(-x)
+Variable log_sigmoid(const Variable& x) {
+  return record_op("log_sigmoid", run(Unary::LogSigmoid, x), {x},
+                   [x](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, sigmoid(neg(x)))}; },
+                   [x](const JvpArgs& a) { return strong_mul(a.t(0), sigmoid(neg(x))); });
+}
+
+// erf(x) = 2/sqrt(pi) integral_0^x e^(-t^2) dt
+//   vjp: gx = gout * 2/sqrt(pi) e^(-x^2)
+//   jvp: tout = tx * 2/sqrt(pi) e^(-x^2)
+Variable erf(const Variable& x) {
+  auto slope = [x] { return exp(neg(square(x))) * 1.1283791670955126; };
+  return record_op("erf", run(Unary::Erf, x), {x},
+                   [slope](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, slope())}; },
+                   [slope](const JvpArgs& a) { return strong_mul(a.t(0), slope()); });
+}
+
+// erfc(x) = 1 - erf(x), accurate where erf(x) is near 1
+//   vjp: gx = -gout * 2/sqrt(pi) e^(-x^2)
+//   jvp: tout = -tx * 2/sqrt(pi) e^(-x^2)
+Variable erfc(const Variable& x) {
+  auto slope = [x] { return exp(neg(square(x))) * -1.1283791670955126; };
+  return record_op("erfc", run(Unary::Erfc, x), {x},
+                   [slope](const BackwardArgs& a) -> Grads { return {strong_mul(a.gout, slope())}; },
+                   [slope](const JvpArgs& a) { return strong_mul(a.t(0), slope()); });
+}
+
 // sign(x), piecewise constant
 //   vjp: gx = 0                 (an explicit zero, so gradcheck sees a derivative)
 //   jvp: tout = 0               (undefined: a zero tangent)

@@ -15,7 +15,7 @@ import numpy as np
 
 import eigengrad._core as _core
 from eigengrad import random as _random
-from eigengrad._core import Variable, relu, sigmoid, tanh
+from eigengrad._core import Variable, erfc, relu, sigmoid, tanh
 
 __all__ = [
     "linear", "relu", "tanh", "sigmoid", "gelu", "dropout",
@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_SQRT_HALF = math.sqrt(0.5)
 
 
 def linear(x: Any, weight: Any, bias: Optional[Any] = None) -> Variable:
@@ -32,12 +33,19 @@ def linear(x: Any, weight: Any, bias: Optional[Any] = None) -> Variable:
     return _core.linear(x, weight, bias)
 
 
-def gelu(x: Any) -> Variable:
-    """GELU with the tanh approximation (PyTorch's ``approximate="tanh"``):
-    ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
+def gelu(x: Any, approximate: str = "none") -> Variable:
+    """GELU, ``x Phi(x)`` with ``Phi`` the standard normal CDF, as PyTorch's:
+    ``approximate="none"`` (the default) is the exact ``0.5 x (1 + erf(x / sqrt 2))``,
+    computed as ``0.5 x erfc(-x / sqrt 2)`` (no cancellation for negative x);
+    ``approximate="tanh"`` is ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
+    Any other ``approximate`` is a ValueError."""
     x = x if isinstance(x, Variable) else Variable(x)
-    inner = (x + 0.044715 * x * x * x) * _SQRT_2_OVER_PI
-    return 0.5 * x * (1.0 + tanh(inner))
+    if approximate == "none":
+        return 0.5 * x * erfc(x * -_SQRT_HALF)
+    if approximate == "tanh":
+        inner = (x + 0.044715 * x * x * x) * _SQRT_2_OVER_PI
+        return 0.5 * x * (1.0 + tanh(inner))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 def dropout(

@@ -113,10 +113,19 @@ class Sigmoid(_Activation):
     fn = staticmethod(F.sigmoid)
 
 
-class GELU(_Activation):
-    """GELU, tanh approximation (see :func:`eigengrad.nn.functional.gelu`)."""
+class GELU(Module):
+    """GELU, ``x Phi(x)``: exact (``approximate="none"``, the default, as PyTorch's)
+    or its tanh approximation (``approximate="tanh"``); see
+    :func:`eigengrad.nn.functional.gelu`."""
 
-    fn = staticmethod(F.gelu)
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Variable:
+        return F.gelu(x, approximate=self.approximate)
 
 
 class Identity(Module):
