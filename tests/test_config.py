@@ -98,7 +98,8 @@ def test_blas_and_eigen_give_the_same_products_and_gradients(backend, dtype, xs,
 def test_blas_results_are_the_same_bits_every_time_for_a_thread_count(backend):
     eg.set_gemm_backend("blas")
     rng = np.random.default_rng(1)
-    a, b = rng.normal(size=(300, 200)).astype("float32"), rng.normal(size=(200, 250)).astype("float32")
+    # 400 x 300 x 300: large enough to run on every thread (2^24 multiply-adds on).
+    a, b = rng.normal(size=(400, 300)).astype("float32"), rng.normal(size=(300, 300)).astype("float32")
     previous = eg.get_num_threads()
     try:
         for threads in (1, 2):
@@ -121,15 +122,18 @@ def test_blas_threads_follow_set_num_threads(backend):
         assert len(infos) == 1, threadpoolctl.threadpool_info()
         return infos[0]["num_threads"]
 
+    big, small = np.ones((300, 300)), np.ones((64, 64))  # 2.7e7 and 2.6e5 multiply-adds
     try:
         for threads in (1, 2):
             eg.set_num_threads(threads)
-            eg.matmul(np.ones((64, 64)), np.ones((64, 64)))
+            eg.matmul(big, big)
             assert ours() == threads
+            eg.matmul(small, small)  # below 2^24 multiply-adds: one thread, as the Eigen path
+            assert ours() == 1
         # Changed behind our back (threadpoolctl), it is set again at the next product.
         with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
             eg.set_num_threads(2)
-            eg.matmul(np.ones((64, 64)), np.ones((64, 64)))
+            eg.matmul(big, big)
             assert ours() == 2
     finally:
         eg.set_num_threads(previous)

@@ -25,9 +25,13 @@
 // every run for a fixed thread count (OpenBLAS splits a product over its threads by
 // blocks of the output: each element is summed in the same order for a given count).
 //
-// Threads: BLAS runs on the calling thread and its own pool, sized to
-// get_num_threads() before each call that changes it; eigengrad never calls BLAS
-// from inside its OpenMP regions, so the two pools never run at once.
+// Threads: BLAS runs on the calling thread and its own pool, sized before each call
+// that changes it: get_num_threads() for large products, one thread below the size
+// from which eigengrad splits a product at all (kernels/gemm.cpp). Small products on
+// several threads cost more than they gain, and far more on a shared machine: the
+// digits demo's 64-256-10 steps took 25x longer on 2 OpenBLAS threads than on one
+// while another process held a core. eigengrad never calls BLAS from inside its
+// OpenMP regions, so the two pools never run at once.
 #include "blas.h"
 
 #include <dlfcn.h>
@@ -39,7 +43,6 @@
 #include <string>
 
 #include "eigengrad/config.h"
-#include "eigengrad/threads.h"
 #include "eigen.h"
 
 namespace eigengrad {
@@ -203,9 +206,8 @@ bool blas_takes(std::int64_t m, std::int64_t n, std::int64_t k) {
 
 template <class T>
 void blas_gemm(const T* x, std::int64_t xc, bool tx, const T* y, std::int64_t yc, bool ty, T* out,
-               std::int64_t m, std::int64_t n, std::int64_t k) {
+               std::int64_t m, std::int64_t n, std::int64_t k, int threads) {
   Blas& b = blas();
-  const int threads = get_num_threads();
   if (b.set_threads) {
     // Asked each time: another user of the library (threadpoolctl) may have changed it.
     std::lock_guard<std::mutex> lock(b.mutex);
@@ -223,9 +225,9 @@ void blas_gemm(const T* x, std::int64_t xc, bool tx, const T* y, std::int64_t yc
 template bool blas_takes<float>(std::int64_t, std::int64_t, std::int64_t);
 template bool blas_takes<double>(std::int64_t, std::int64_t, std::int64_t);
 template void blas_gemm<float>(const float*, std::int64_t, bool, const float*, std::int64_t, bool, float*,
-                               std::int64_t, std::int64_t, std::int64_t);
+                               std::int64_t, std::int64_t, std::int64_t, int);
 template void blas_gemm<double>(const double*, std::int64_t, bool, const double*, std::int64_t, bool, double*,
-                                std::int64_t, std::int64_t, std::int64_t);
+                                std::int64_t, std::int64_t, std::int64_t, int);
 
 }  // namespace kernels
 }  // namespace eigengrad

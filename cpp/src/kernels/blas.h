@@ -12,9 +12,10 @@ bool blas_takes(std::int64_t m, std::int64_t n, std::int64_t k);
 
 /// out (m x n, row-major, leading dimension n) = op(X) op(Y), with X of xr x xc
 /// and Y of yr x yc row-major, op the transpose where tx / ty. Only after
-/// blas_takes said so. Runs on eigengrad's thread count (get_num_threads).
+/// blas_takes said so. Runs on `threads` threads (the library's pool is resized
+/// when it differs).
 template <class T>
 void blas_gemm(const T* x, std::int64_t xc, bool tx, const T* y, std::int64_t yc, bool ty, T* out,
-               std::int64_t m, std::int64_t n, std::int64_t k);
+               std::int64_t m, std::int64_t n, std::int64_t k, int threads);
 
 }  // namespace eigengrad::kernels

@@ -63,8 +63,9 @@ void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std
     return;
   }
   const std::int64_t k = tx ? xr : xc;
+  const bool large = static_cast<double>(m) * n * k >= kParallelGemmFrom;
   if (blas_takes<T>(m, n, k)) {  // a loaded BLAS library, for the sizes where it wins
-    blas_gemm(x, xc, tx, y, yc, ty, out, m, n, k);
+    blas_gemm(x, xc, tx, y, yc, ty, out, m, n, k, large ? get_num_threads() : 1);
     return;
   }
   // Rows [r0, r0 + len) of the product, on the calling thread (Eigen itself is
@@ -77,7 +78,7 @@ void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std
     else O.middleRows(r0, len).noalias() = Xr(X.transpose()) * Y.transpose();
   };
   const int threads = get_num_threads();
-  if (threads > 1 && m >= 2 * threads && static_cast<double>(m) * n * k >= kParallelGemmFrom) {
+  if (threads > 1 && m >= 2 * threads && large) {
     // Large products only: a parallel region costs tens of microseconds when
     // another process holds a core, which small products must not pay.
     const std::int64_t per = (m + threads - 1) / threads;
