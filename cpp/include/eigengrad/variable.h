@@ -221,6 +221,8 @@ class FunctionNode final : public Node {
   void save_out_tangents(std::vector<std::pair<std::uint64_t, Variable>> tangents) {
     saved_out_tangents_ = std::move(tangents);
   }
+  /// The saved output (undefined when the rule does not use it or it was released).
+  Tensor saved_out() const;
   /// Drops the saved tangents of a forward level that has closed.
   void drop_out_tangents(std::uint64_t level);
   /// Records the versions of the inputs whose values the rule reads (see

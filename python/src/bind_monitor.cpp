@@ -1,0 +1,99 @@
+// eg.grad_monitor's collector in eigengrad._core. Binding code only: the engine
+// collects (cpp/src/monitor.cpp); here the line of user code is found and the
+// records are converted to Python values.
+#include "bind_monitor.h"
+
+#include <frameobject.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+
+#include "eigengrad/monitor.h"
+
+namespace py = pybind11;
+using namespace eigengrad;
+
+namespace {
+
+/// "file:line" of the innermost Python frame whose file is not under `skip` (the
+/// eigengrad package directory), or "" outside Python code. Takes the GIL: ops may
+/// run with it released.
+std::string user_line(const std::string& skip) {
+  py::gil_scoped_acquire gil;
+  PyFrameObject* frame = PyEval_GetFrame();  // borrowed
+  Py_XINCREF(frame);
+  std::string where;
+  while (frame) {
+    PyCodeObject* code = PyFrame_GetCode(frame);
+    const char* file = PyUnicode_AsUTF8(code->co_filename);
+    const bool ours = file && std::string(file).compare(0, skip.size(), skip) == 0;
+    if (file && !ours) where = std::string(file) + ":" + std::to_string(PyFrame_GetLineNumber(frame));
+    Py_DECREF(code);
+    if (!where.empty()) break;
+    PyFrameObject* back = PyFrame_GetBack(frame);
+    Py_DECREF(frame);
+    frame = back;
+  }
+  Py_XDECREF(frame);
+  if (PyErr_Occurred()) PyErr_Clear();
+  return where;
+}
+
+py::tuple shape_tuple(const Shape& shape) {
+  py::tuple t(shape.size());
+  for (std::size_t i = 0; i < shape.size(); ++i) t[i] = shape[i];
+  return t;
+}
+
+py::object nonfinite(const GradMonitor::NonFinite& f) {
+  if (!f.found) return py::none();
+  py::dict d;
+  d["op"] = f.op;
+  d["where"] = f.where.empty() ? py::object(py::none()) : py::object(py::str(f.where));
+  return std::move(d);
+}
+
+}  // namespace
+
+void bind_monitor(py::module_& m) {
+  py::class_<GradMonitor>(m, "_GradMonitor")
+      .def(py::init([](const std::string& skip) {
+             return std::make_unique<GradMonitor>([skip] { return user_line(skip); });
+           }),
+           py::arg("skip_prefix"))
+      .def("start", &GradMonitor::start)
+      .def("stop", &GradMonitor::stop)
+      .def_property_readonly("active", &GradMonitor::active)
+      .def_property_readonly("passes", &GradMonitor::passes)
+      .def("name_parameter", &GradMonitor::name_parameter)
+      .def("parameters",
+           [](const GradMonitor& self) {
+             py::list rows;
+             for (const GradMonitor::Parameter& p : self.parameters()) {
+               py::dict d;
+               d["name"] = p.label;
+               d["shape"] = shape_tuple(p.shape);
+               d["norm"] = p.norm;
+               d["max_abs"] = p.max_abs;
+               rows.append(d);
+             }
+             return rows;
+           })
+      .def("activations",
+           [](const GradMonitor& self) {
+             py::list rows;
+             for (const GradMonitor::Activation& a : self.activations()) {
+               py::dict d;
+               d["op"] = a.op;
+               d["shape"] = shape_tuple(a.shape);
+               d["dead"] = a.dead;
+               d["saturated"] = a.saturated;
+               d["where"] = a.where.empty() ? py::object(py::none()) : py::object(py::str(a.where));
+               rows.append(d);
+             }
+             return rows;
+           })
+      .def("forward_nonfinite", [](const GradMonitor& self) { return nonfinite(self.forward_nonfinite()); })
+      .def("backward_nonfinite", [](const GradMonitor& self) { return nonfinite(self.backward_nonfinite()); });
+}
