@@ -6,6 +6,7 @@
 #include <frameobject.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -27,7 +28,7 @@ std::string user_line(const std::string& skip) {
   while (frame) {
     PyCodeObject* code = PyFrame_GetCode(frame);
     const char* file = PyUnicode_AsUTF8(code->co_filename);
-    const bool ours = file && std::string(file).compare(0, skip.size(), skip) == 0;
+    const bool ours = file && std::strncmp(file, skip.c_str(), skip.size()) == 0;
     if (file && !ours) where = std::string(file) + ":" + std::to_string(PyFrame_GetLineNumber(frame));
     Py_DECREF(code);
     if (!where.empty()) break;

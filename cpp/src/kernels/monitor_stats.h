@@ -11,42 +11,47 @@
 #include <cmath>
 #include <cstdint>
 
+#include "eigen.h"
+
 namespace eigengrad::kernels {
 
 struct NormStats {
   double sumsq = 0, max_abs = 0;
 };
 
+/// The sum of squares, in double, in the fixed order of Note [Sum order] (sum.h).
 template <class T>
-NormStats norm_stats(const T* x, std::int64_t n) {
+double sum_squares(const T* x, std::int64_t n) {
   constexpr std::int64_t kLanes = 16, kLeaf = 2048;
   if (n > kLeaf) {
     const std::int64_t half = (n / 2 + kLanes - 1) / kLanes * kLanes;
-    NormStats a = norm_stats(x, half), b = norm_stats(x + half, n - half);
-    // std::fmax drops NaN; a NaN anywhere must show, so compare by hand.
-    return {a.sumsq + b.sumsq, (a.max_abs >= b.max_abs || std::isnan(a.max_abs)) ? a.max_abs : b.max_abs};
+    return sum_squares(x, half) + sum_squares(x + half, n - half);
   }
-  double sq[kLanes] = {}, mx[kLanes] = {};
+  double acc[kLanes] = {};
   std::int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
     for (std::int64_t j = 0; j < kLanes; ++j) {
       const double v = static_cast<double>(x[i + j]);
-      sq[j] += v * v;
-      const double a = std::abs(v);
-      mx[j] = a > mx[j] || a != a ? a : mx[j];
+      acc[j] += v * v;
     }
   for (std::int64_t j = 0; i + j < n; ++j) {
     const double v = static_cast<double>(x[i + j]);
-    sq[j] += v * v;
-    const double a = std::abs(v);
-    mx[j] = a > mx[j] || a != a ? a : mx[j];
+    acc[j] += v * v;
   }
   for (std::int64_t width = kLanes / 2; width > 0; width /= 2)
-    for (std::int64_t j = 0; j < width; ++j) {
-      sq[j] += sq[j + width];
-      mx[j] = mx[j + width] > mx[j] || mx[j + width] != mx[j + width] ? mx[j + width] : mx[j];
-    }
-  return {sq[0], mx[0]};
+    for (std::int64_t j = 0; j < width; ++j) acc[j] += acc[j + width];
+  return acc[0];
+}
+
+/// Sum of squares and largest |value| (Eigen's vectorised max: exact in any order).
+/// A NaN, which a SIMD max may skip, makes the sum of squares NaN; the largest
+/// |value| is then NaN too, as NumPy's max says.
+template <class T>
+NormStats norm_stats(const T* x, std::int64_t n) {
+  if (n == 0) return {};
+  const double sumsq = sum_squares(x, n);
+  if (std::isnan(sumsq)) return {sumsq, sumsq};
+  return {sumsq, static_cast<double>(ConstArrayMap<T>(x, n).abs().maxCoeff())};
 }
 
 /// True when some value is inf or NaN (x - x is NaN exactly for those).
