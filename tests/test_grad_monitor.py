@@ -225,3 +225,23 @@ def test_plot_without_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r'pip install "eigengrad\[demo\]"'):
         eg.grad_monitor().plot()
+
+
+def test_the_readme_example_runs(capsys):
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("### Watching gradients: `eg.grad_monitor`"):]
+    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert out.startswith("log ['relu']\n")
+    assert "first non-finite value in forward: log at README.md:8" in out
+
+
+def test_nonfinite_in_ops_on_plain_values_is_reported():
+    x = np.array([-1.0, 1.0])
+    with eg.grad_monitor() as m:
+        eg.sqrt(eg.Variable(x)); line = _line()  # noqa: E702
+    assert m.to_dict()["nonfinite"]["forward"] == {"op": "sqrt", "where": f"{__file__}:{line}"}

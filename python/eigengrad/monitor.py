@@ -39,6 +39,9 @@ from eigengrad import _core
 __all__ = ["GradMonitor", "grad_monitor"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# "The line of user code": the first frame outside eigengrad, where the package's
+# own applications (the demos, the tour) count as user code.
+_USER_CODE = [_PACKAGE_DIR + "demo" + os.sep, _PACKAGE_DIR + "tour.py"]
 
 
 class GradMonitor:
@@ -51,7 +54,7 @@ class GradMonitor:
                 raise TypeError("grad_monitor: model must be an eg.nn.Module (with named_parameters()), "
                                 f"got {type(model).__name__}")
             named = list(model.named_parameters())
-        self._core = _core._GradMonitor(_PACKAGE_DIR)
+        self._core = _core._GradMonitor(_PACKAGE_DIR, _USER_CODE)
         self._order: Dict[str, int] = {}
         for index, (name, p) in enumerate(named or ()):
             if not isinstance(p, _core.Variable):
@@ -98,7 +101,13 @@ class GradMonitor:
         }
 
     def report(self, file: Any = None) -> str:
-        """Prints (to ``file``, default stdout) and returns the table of the last pass."""
+        """Prints (to ``file``, default stdout) and returns the table of the last pass
+        (also ``str(monitor)``)."""
+        text = str(self)
+        print(text, file=file)
+        return text
+
+    def __str__(self) -> str:
         d = self.to_dict()
         lines = [f"grad_monitor: {d['passes']} backward pass(es); the last one:"]
         if d["parameters"]:
@@ -120,9 +129,7 @@ class GradMonitor:
                              + (f" at {_short(f['where'])}" if f["where"] else ""))
         if all(d["nonfinite"][k] is None for k in ("forward", "backward")):
             lines.append("  no inf or NaN seen")
-        text = "\n".join(lines)
-        print(text, file=file)
-        return text
+        return "\n".join(lines)
 
     def plot(self, ax: Any = None) -> Any:
         """Bar chart of the last pass's per-parameter gradient norms (log scale) with

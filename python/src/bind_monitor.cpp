@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "eigengrad/monitor.h"
 
@@ -17,10 +18,20 @@ using namespace eigengrad;
 
 namespace {
 
-/// "file:line" of the innermost Python frame whose file is not under `skip` (the
-/// eigengrad package directory), or "" outside Python code. Takes the GIL: ops may
-/// run with it released.
-std::string user_line(const std::string& skip) {
+/// Whether `file` is library code: under `skip` (the eigengrad package directory)
+/// but not under one of `keep` (the package's own applications, the demos), or
+/// Python's frozen modules.
+bool library_file(const char* file, const std::string& skip, const std::vector<std::string>& keep) {
+  if (std::strncmp(file, "<frozen ", 8) == 0) return true;
+  if (std::strncmp(file, skip.c_str(), skip.size()) != 0) return false;
+  for (const std::string& k : keep)
+    if (std::strncmp(file, k.c_str(), k.size()) == 0) return false;
+  return true;
+}
+
+/// "file:line" of the innermost Python frame of user code (library_file), or ""
+/// outside Python code. Takes the GIL: ops may run with it released.
+std::string user_line(const std::string& skip, const std::vector<std::string>& keep) {
   py::gil_scoped_acquire gil;
   PyFrameObject* frame = PyEval_GetFrame();  // borrowed
   Py_XINCREF(frame);
@@ -28,7 +39,7 @@ std::string user_line(const std::string& skip) {
   while (frame) {
     PyCodeObject* code = PyFrame_GetCode(frame);
     const char* file = PyUnicode_AsUTF8(code->co_filename);
-    const bool ours = file && std::strncmp(file, skip.c_str(), skip.size()) == 0;
+    const bool ours = file && library_file(file, skip, keep);
     if (file && !ours) where = std::string(file) + ":" + std::to_string(PyFrame_GetLineNumber(frame));
     Py_DECREF(code);
     if (!where.empty()) break;
@@ -59,10 +70,10 @@ py::object nonfinite(const GradMonitor::NonFinite& f) {
 
 void bind_monitor(py::module_& m) {
   py::class_<GradMonitor>(m, "_GradMonitor")
-      .def(py::init([](const std::string& skip) {
-             return std::make_unique<GradMonitor>([skip] { return user_line(skip); });
+      .def(py::init([](const std::string& skip, const std::vector<std::string>& keep) {
+             return std::make_unique<GradMonitor>([skip, keep] { return user_line(skip, keep); });
            }),
-           py::arg("skip_prefix"))
+           py::arg("skip_prefix"), py::arg("keep_prefixes"))
       .def("start", &GradMonitor::start)
       .def("stop", &GradMonitor::stop)
       .def_property_readonly("active", &GradMonitor::active)
