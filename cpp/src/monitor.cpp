@@ -74,32 +74,23 @@ void GradMonitor::begin_pass() {
   parameters_.clear();
   slot_.clear();
   activations_.clear();
-  for (auto it = lines_.begin(); it != lines_.end();)
-    it = it->second.first.expired() ? lines_.erase(it) : std::next(it);
 }
 
 // Ops run inside backward rules are not the forward: their non-finite values are
 // caught as the rule's cotangents (on_cotangents).
-void GradMonitor::on_recorded(const char* op, const Tensor& out, const std::shared_ptr<Node>& node) {
+void GradMonitor::on_recorded(const char* op, const Tensor& out, Node* node) {
   if (in_backward_) return;
-  std::string where;
-  bool have_where = false;
-  if (node && line_source_) {
-    where = line_source_();
-    have_where = true;
-    lines_[node.get()] = {node, where};
-  }
+  if (node && line_source_) node->set_created_at(line_source_());
   if (forward_.found || !nonfinite(out)) return;
   forward_.found = true;
   forward_.op = op;
-  forward_.where = have_where ? where : (line_source_ ? line_source_() : std::string());
+  if (node && node->created_at()) forward_.where = *node->created_at();
+  else if (line_source_) forward_.where = line_source_();
 }
 
-std::string GradMonitor::where_of(const Node& node) const {
-  auto it = lines_.find(&node);
-  if (it == lines_.end() || it->second.first.lock().get() != &node) return {};
-  return it->second.second;
-}
+namespace {
+std::string where_of(const Node& node) { return node.created_at() ? *node.created_at() : std::string(); }
+}  // namespace
 
 void GradMonitor::on_node(const Node& node) {
   const char* name = node.name();
@@ -138,7 +129,7 @@ void GradMonitor::on_accumulated(const VariableImpl& leaf, const Tensor& grad) {
     auto name = names_.find(&leaf);
     if (name == names_.end())
       name = names_.emplace(&leaf, "#" + std::to_string(unnamed_++)).first;
-    parameters_.push_back(Parameter{name->second, grad.shape(), 0, 0});
+    parameters_.push_back(Parameter{name->second, &leaf, grad.shape(), 0, 0});
   }
   Parameter& p = parameters_[it->second];
   const kernels::NormStats s = grad.numel() == 0 ? kernels::NormStats{}

@@ -48,19 +48,13 @@ class GradMonitor:
     """What ``eg.grad_monitor(model=None)`` returns; use it as a context manager."""
 
     def __init__(self, model: Any = None) -> None:
-        named = None
-        if model is not None:
-            if not hasattr(model, "named_parameters"):
-                raise TypeError("grad_monitor: model must be an eg.nn.Module (with named_parameters()), "
-                                f"got {type(model).__name__}")
-            named = list(model.named_parameters())
+        if model is not None and not hasattr(model, "named_parameters"):
+            raise TypeError("grad_monitor: model must be an eg.nn.Module (with named_parameters()), "
+                            f"got {type(model).__name__}")
+        # Names are looked up when the records are read, not here: entering a new
+        # monitor every step costs no walk over the model.
+        self._model = model
         self._core = _core._GradMonitor(_PACKAGE_DIR, _USER_CODE)
-        self._order: Dict[str, int] = {}
-        for index, (name, p) in enumerate(named or ()):
-            if not isinstance(p, _core.Variable):
-                raise TypeError(f"grad_monitor: parameter {name!r} is a {type(p).__name__}, not a Variable")
-            self._core.name_parameter(p, name)
-            self._order[name] = index
 
     def __enter__(self) -> "GradMonitor":
         self._core.start()
@@ -88,10 +82,15 @@ class GradMonitor:
         are labelled ``#k`` in the order the backward reached them.
         """
         params: List[Dict[str, Any]] = self._core.parameters()
-        if self._order:
-            known = [p for p in params if p["name"] in self._order]
-            others = [p for p in params if p["name"] not in self._order]
-            params = sorted(known, key=lambda p: self._order[p["name"]]) + others
+        if self._model is not None:
+            named = {_core._GradMonitor.key(p): (i, name) for i, (name, p) in enumerate(self._model.named_parameters())}
+            for p in params:
+                if p["key"] in named:
+                    p["name"] = named[p["key"]][1]
+            params = (sorted((p for p in params if p["key"] in named), key=lambda p: named[p["key"]][0])
+                      + [p for p in params if p["key"] not in named])
+        for p in params:
+            del p["key"]
         return {
             "passes": self._core.passes,
             "parameters": params,

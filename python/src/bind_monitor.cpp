@@ -79,12 +79,16 @@ void bind_monitor(py::module_& m) {
       .def_property_readonly("active", &GradMonitor::active)
       .def_property_readonly("passes", &GradMonitor::passes)
       .def("name_parameter", &GradMonitor::name_parameter)
+      .def_static(
+          "key", [](const Variable& v) { return reinterpret_cast<std::uintptr_t>(v.impl().get()); },
+          "What parameters() gives as a row's key for the leaf `v`.")
       .def("parameters",
            [](const GradMonitor& self) {
              py::list rows;
              for (const GradMonitor::Parameter& p : self.parameters()) {
                py::dict d;
                d["name"] = p.label;
+               d["key"] = reinterpret_cast<std::uintptr_t>(p.leaf);
                d["shape"] = shape_tuple(p.shape);
                d["norm"] = p.norm;
                d["max_abs"] = p.max_abs;

@@ -38,6 +38,7 @@ class GradMonitor {
 
   struct Parameter {
     std::string label;  // the name given with name_parameter, else "#k" by first appearance
+    const VariableImpl* leaf = nullptr;  // identifies the leaf (not owned; may be gone)
     Shape shape;
     double norm = 0, max_abs = 0;
   };
@@ -75,14 +76,12 @@ class GradMonitor {
   // Called by the engine and record() (detail::active_monitor()).
   void begin_pass();
   void end_pass() { in_backward_ = false; }
-  void on_recorded(const char* op, const Tensor& out, const std::shared_ptr<Node>& node);
+  void on_recorded(const char* op, const Tensor& out, Node* node);
   void on_node(const Node& node);
   void on_cotangents(const Node& node, const std::vector<Variable>& grads);
   void on_accumulated(const VariableImpl& leaf, const Tensor& grad);
 
  private:
-  std::string where_of(const Node& node) const;
-
   LineSource line_source_;
   bool started_ = false;
   bool in_backward_ = false;
@@ -92,9 +91,6 @@ class GradMonitor {
   std::unordered_map<const VariableImpl*, std::size_t> slot_;  // this pass's row of a leaf
   std::vector<Parameter> parameters_;
   std::vector<Activation> activations_;  // backward order
-  /// The creating line of nodes recorded while active (weak: a reused address is
-  /// told apart by the node itself).
-  std::unordered_map<const Node*, std::pair<std::weak_ptr<Node>, std::string>> lines_;
   NonFinite forward_, backward_;
 };
 

@@ -102,7 +102,7 @@ Variable record(const char* name, const Tensor& out, const std::vector<Variable>
                                                save_out ? out : Tensor(),
                                                static_cast<std::size_t>(out.ndim()));
     node->save_input_versions(inputs, builtin);
-    if (GradMonitor* monitor = detail::active_monitor()) monitor->on_recorded(name, out, node);
+    if (GradMonitor* monitor = detail::active_monitor()) monitor->on_recorded(name, out, node.get());
     result = make_result(out, node);
     if (needs_tangent(inputs)) {
       attach_tangents(name, result, inputs, jvp);
