@@ -238,7 +238,9 @@ TEST(GradMonitor, RecordsNormsDeadUnitsAndTheFirstNonFiniteCotangent) {
   GradMonitor monitor;
   {
     MonitorScope scope(monitor);
-    EXPECT_THROW(MonitorScope(monitor), std::runtime_error);
+    GradMonitor other;
+    EXPECT_THROW(monitor.start(), std::runtime_error);  // already active
+    EXPECT_THROW(other.start(), std::runtime_error);    // monitors do not nest
     sum(relu(w) + sqrt(z)).backward();
   }
   EXPECT_FALSE(monitor.active());
