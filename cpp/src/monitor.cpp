@@ -52,7 +52,6 @@ void GradMonitor::stop() {
     throw std::runtime_error("grad_monitor: stop() without start() on this thread");
   tls_monitor = nullptr;
   started_ = false;
-  in_backward_ = false;
 }
 
 bool GradMonitor::active() const { return tls_monitor == this; }
@@ -70,7 +69,7 @@ std::vector<GradMonitor::Activation> GradMonitor::activations() const {
 
 void GradMonitor::begin_pass() {
   ++passes_;
-  in_backward_ = true;
+  ++in_backward_;
   parameters_.clear();
   slot_.clear();
   activations_.clear();
@@ -79,7 +78,7 @@ void GradMonitor::begin_pass() {
 // Ops run inside backward rules are not the forward: their non-finite values are
 // caught as the rule's cotangents (on_cotangents).
 void GradMonitor::on_recorded(const char* op, const Tensor& out, Node* node) {
-  if (in_backward_) return;
+  if (in_backward_ > 0) return;
   if (node && line_source_) node->set_created_at(line_source_());
   if (forward_.found || !nonfinite(out)) return;
   forward_.found = true;

@@ -75,7 +75,7 @@ class GradMonitor {
 
   // Called by the engine and record() (detail::active_monitor()).
   void begin_pass();
-  void end_pass() { in_backward_ = false; }
+  void end_pass() { --in_backward_; }
   void on_recorded(const char* op, const Tensor& out, Node* node);
   void on_node(const Node& node);
   void on_cotangents(const Node& node, const std::vector<Variable>& grads);
@@ -84,7 +84,7 @@ class GradMonitor {
  private:
   LineSource line_source_;
   bool started_ = false;
-  bool in_backward_ = false;
+  int in_backward_ = 0;  // passes running (a hook may run a backward inside one)
   std::int64_t passes_ = 0;
   std::int64_t unnamed_ = 0;
   std::unordered_map<const VariableImpl*, std::string> names_;
