@@ -37,6 +37,14 @@ def test_a_descent_step_lowers_the_loss():
     assert s["L_after"] < s["L_before"]
 
 
+def test_grad_monitor_on_the_layer_of_section_4():
+    s = tour.monitor_one_layer()
+    assert s["W_norm"] == pytest.approx(s["W_norm_by_hand"], rel=1e-12)
+    assert s["W_max_abs"] == pytest.approx(s["W_max_abs_by_hand"], rel=1e-12)
+    assert s["saturated"] == s["saturated_by_hand"] and 0 < s["saturated"] < 1
+    assert s["nan_op"] == "log" and s["nan_line"] == s["nan_line_in_tour"]
+
+
 def test_explain_reads_the_chain_of_section_4():
     s = tour.explain_one_layer()
     assert s["chain"] == "dL/dW = dL/dz · dz/dy · dy/dv1 · dv1/dv2 · dv2/dW"

@@ -22,6 +22,7 @@ Run:
     python3 bench/python/mlp.py --dtype float64
     python3 bench/python/mlp.py --quick          # smoke run, a few seconds
     python3 bench/python/mlp.py --strong-zero    # eigengrad alone, strong zero on vs off
+    python3 bench/python/mlp.py --monitor        # eigengrad alone, eg.grad_monitor off vs on
 """
 
 import os
@@ -186,6 +187,42 @@ def strong_zero_cost(args, dtype):
         print(f"| {name} | {batch} | {on:.1f} | {off:.1f} | {on / off:.3f} |", flush=True)
 
 
+def monitor_cost(args, dtype):
+    """eigengrad's step without and with eg.grad_monitor around the forward and
+    backward (a new monitor per step, as a user would write it), timed in
+    alternation. With a build that has no grad_monitor, the 'on' column is empty
+    (to compare 'off' with an older build run by the same script)."""
+    have = hasattr(eg, "grad_monitor")
+    print("| network | batch | monitor off (us) | on (us) | on / off |")
+    print("|---|---|---|---|---|")
+    for sizes, batch in CONFIGS:
+        rng = np.random.default_rng(1)
+        X = rng.standard_normal((batch, sizes[0])).astype(dtype)
+        y = rng.integers(0, sizes[-1], batch)
+        model = eg.nn.MLP(sizes, dtype=X.dtype)
+        optimizer = eg.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+
+        def off():
+            optimizer.zero_grad()
+            eg.nn.cross_entropy(model(X), y).backward()
+            optimizer.step()
+
+        def on():
+            optimizer.zero_grad()
+            with eg.grad_monitor(model):
+                eg.nn.cross_entropy(model(X), y).backward()
+            optimizer.step()
+
+        times = {off: [], on: []}
+        for _ in range(args.repeats):
+            for fn in (off, on) if have else (off,):
+                times[fn].append(per_step_us(fn, args.target, 1))
+        t_off = statistics.median(times[off])
+        t_on = statistics.median(times[on]) if have else float("nan")
+        name = "-".join(map(str, sizes))
+        print(f"| {name} | {batch} | {t_off:.1f} | {t_on:.1f} | {t_on / t_off:.3f} |", flush=True)
+
+
 def blas_info():
     try:
         from threadpoolctl import threadpool_info
@@ -205,6 +242,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="threads for every library")
     parser.add_argument("--strong-zero", action="store_true",
                         help="time eigengrad alone with strong zero on and off, interleaved")
+    parser.add_argument("--monitor", action="store_true",
+                        help="time eigengrad alone without and with eg.grad_monitor, interleaved")
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.target = 3, 0.02
@@ -222,6 +261,8 @@ def main():
     print(f"median of {args.repeats} runs of about {args.target} s each, after a warm-up\n")
     if args.strong_zero:
         return strong_zero_cost(args, dtype)
+    if args.monitor:
+        return monitor_cost(args, dtype)
     print("| network | batch | eigengrad (us) | torch (us) | numpy (us) | eigengrad / torch | eigengrad / numpy |")
     print("|---|---|---|---|---|---|---|")
     differences = []

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "eigengrad/memory.h"
+#include "eigengrad/monitor.h"
 #include "eigengrad/ops.h"
 #include "lock_stripes.h"
 
@@ -109,6 +110,19 @@ class GraphTask {
     }
 
     GradMode mode(create_graph_);
+    // Note [Monitor in the engine]
+    // With eg.grad_monitor active on this thread (eigengrad/monitor.h), the pass
+    // reports activation nodes before their rule frees the saved output, the
+    // cotangents each rule produced, and (AccumulateGrad::apply) each leaf's new
+    // gradient. Off, this is one thread-local load per pass and a test per node.
+    GradMonitor* monitor = detail::active_monitor();
+    struct PassEnd {
+      GradMonitor* monitor;
+      ~PassEnd() {
+        if (monitor) monitor->end_pass();
+      }
+    } pass_end{monitor};
+    if (monitor) monitor->begin_pass();
     std::vector<bool> needs;
     std::uint64_t steps = 0;  // nodes run, for the interrupt check
     while (!ready.empty()) {
@@ -131,7 +145,9 @@ class GraphTask {
       const bool is_leaf_sink = s.children.empty() && dynamic_cast<AccumulateGrad*>(node);
       if (gout.defined() && !(is_leaf_sink && !targets_.empty())) {
         AllocationLabel label(node->name(), true);
+        if (monitor && !is_leaf_sink) monitor->on_node(*node);
         grads = node->apply(gout, needs, retain);
+        if (monitor) monitor->on_cotangents(*node, grads);
         if (!is_leaf_sink && grads.size() != needs.size())
           throw InternalError(std::string(node->name()) + ": backward rule returned " +
                               std::to_string(grads.size()) + " gradients for " +
@@ -285,6 +301,7 @@ std::vector<Variable> AccumulateGrad::apply(const Variable& gout, const std::vec
   // The sum is computed outside the lock and stored only if no other thread has
   // stored one meanwhile; otherwise it is computed again (Note [Threads]).
   detail::SpinLock& lock = detail::stripe(leaf.get());
+  Tensor stored;  // the new gradient, for an active grad_monitor (Note [Monitor in the engine])
   for (;;) {
     Variable old;
     {
@@ -296,10 +313,12 @@ std::vector<Variable> AccumulateGrad::apply(const Variable& gout, const std::vec
     updated = old.defined() ? add(old, gout) : detail::with_own_buffer(gout, grad_enabled());
     std::lock_guard<detail::SpinLock> guard(lock);
     if (leaf->grad.same(old)) {
+      if (detail::active_monitor()) stored = updated.data();
       std::swap(leaf->grad, updated);  // the old gradient dies outside the lock
       break;
     }
   }
+  if (stored.defined()) detail::active_monitor()->on_accumulated(*leaf, stored);
   if (has_hooks()) run_post_accumulate_hooks(leaf);
   return {};
 }

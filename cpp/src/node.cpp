@@ -320,6 +320,11 @@ std::vector<Variable> FunctionNode::apply(const Variable& gout, const std::vecto
   return grads;
 }
 
+Tensor FunctionNode::saved_out() const {
+  std::lock_guard<detail::SpinLock> lock(detail::stripe(this));
+  return saved_out_;
+}
+
 void FunctionNode::drop_out_tangents(std::uint64_t level) {
   std::vector<std::pair<std::uint64_t, Variable>> dropped;  // destroyed outside the lock
   std::lock_guard<detail::SpinLock> lock(detail::stripe(this));

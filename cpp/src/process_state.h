@@ -57,6 +57,9 @@
 //  - The innermost read recorder (tls_read_recorder, ops/record.cpp): eg.checkpoint
 //    learns which Variables requiring grad a function read under no_grad (Note
 //    [Read recorder]); null unless a checkpoint's forward is running.
+//  - The active gradient monitor (tls_monitor, monitor.cpp): eg.grad_monitor's
+//    collector, which the engine and record() report to; null unless a monitor is
+//    entered on this thread (one load per op and per backward pass when off).
 //  - The counter block (tls_block, tensor.cpp) and the saved-reads lookup cache
 //    (ops/ops.cpp).
 //  - The op named in MemoryErrors (tls_op, tls_backward, allocator.cpp): set by

@@ -89,6 +89,7 @@ from eigengrad.autograd import is_strong_zero_enabled, set_strong_zero, strong_z
 from eigengrad.function import Function, FunctionCtx, custom_vjp
 from eigengrad.checkpointing import checkpoint
 from eigengrad.explain import Explanation, explain
+from eigengrad.monitor import GradMonitor, grad_monitor
 from eigengrad.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
 from eigengrad.gradcheck import GradcheckError, gradcheck

@@ -8,6 +8,7 @@ with eigengrad and checks it; ``tests/test_tour.py`` asserts the same facts.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import subprocess
@@ -172,6 +173,36 @@ def render(e: "eg.Explanation", stem: str) -> str:
     return stem + ".png"
 
 
+def monitor_one_layer() -> Dict[str, object]:
+    """eg.grad_monitor on section 4's layer, batched (50 inputs) with W scaled by 8 so
+    that some sigmoid units saturate; then a log of values below 0 makes a NaN."""
+    X = np.random.default_rng(8).standard_normal((4, 50))
+    W = eg.Variable(8 * W0, requires_grad=True)
+    b = eg.Variable(B0, requires_grad=True)
+    with eg.grad_monitor() as m:
+        z = eg.sigmoid(W @ X + B0[:, None] + b[:, None] - B0[:, None])
+        z.sum().backward()
+    rows = {p["shape"]: p for p in m.to_dict()["parameters"]}
+    (act,) = m.to_dict()["activations"]
+    s = sigma(8 * W0 @ X + B0[:, None])
+    by_hand = (s * (1 - s)) @ X.T  # dL/dW = sum over the batch of sigma'(y) x^T
+    with eg.grad_monitor() as bad:
+        eg.log(z - 0.5).sum(); nan_line = inspect.currentframe().f_lineno  # noqa: E702
+    nan = bad.to_dict()["nonfinite"]["forward"]
+    return {
+        "monitor": m,
+        "W_norm": rows[(3, 4)]["norm"],
+        "W_norm_by_hand": float(np.linalg.norm(by_hand)),
+        "W_max_abs": rows[(3, 4)]["max_abs"],
+        "W_max_abs_by_hand": float(np.abs(by_hand).max()),
+        "saturated": act["saturated"],
+        "saturated_by_hand": float(np.mean(s * (1 - s) < 1e-3)),
+        "nan_op": nan["op"],
+        "nan_line": int(nan["where"].rpartition(":")[2]),
+        "nan_line_in_tour": nan_line,
+    }
+
+
 def main() -> None:
     np.set_printoptions(precision=4, suppress=True)
     print("1. Denominator layout: the derivative has the shape of what you differentiate by")
@@ -219,6 +250,16 @@ def main() -> None:
     else:
         print("   the path in Graphviz's language (install graphviz or matplotlib to draw it):")
         print("   " + s["explanation"].to_dot().rstrip().replace("\n", "\n   "))
+
+    print("\n7. Watching a backward pass: eg.grad_monitor on the layer of section 4 (W scaled by 8, 50 inputs)")
+    s = monitor_one_layer()
+    print("   " + str(s["monitor"]).replace("\n", "\n   "))
+    print(f"   |dL/dW| = {s['W_norm']:.6f}, by the formula of section 4: {s['W_norm_by_hand']:.6f}; "
+          f"max |dL/dW| = {s['W_max_abs']:.6f} (by hand {s['W_max_abs_by_hand']:.6f})")
+    print(f"   saturated sigmoid units (sigma'(y) < 1e-3): {s['saturated']:.1%}, counted by hand "
+          f"{s['saturated_by_hand']:.1%}")
+    print(f"   log(z - 0.5) makes a NaN where z < 0.5: the monitor names {s['nan_op']!r} at line {s['nan_line']} "
+          f"(the tour's line: {s['nan_line_in_tour']})")
 
 
 if __name__ == "__main__":

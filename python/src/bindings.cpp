@@ -6,6 +6,7 @@
 
 #include "bind_autograd.h"
 #include "bind_config.h"
+#include "bind_monitor.h"
 #include "bind_nn.h"
 #include "bind_state.h"
 #include "bind_testing.h"
@@ -374,6 +375,7 @@ eigengrad's and are in no byte count).)doc");
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
   bind_autograd(m);
   bind_nn(m);
+  bind_monitor(m);
   bind_config(m);
   bind_state(m, cls);
   bind_testing(m);

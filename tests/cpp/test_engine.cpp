@@ -224,3 +224,38 @@ TEST(GradMode, NoGradGuardStopsRecording) {
 
 }  // namespace
 }  // namespace eigengrad
+
+namespace eigengrad {
+namespace {
+
+using namespace test_util;
+
+// GradMonitor (eigengrad/monitor.h) from C++: norms after accumulation, a relu's
+// dead fraction, the first non-finite cotangent, and no nesting.
+TEST(GradMonitor, RecordsNormsDeadUnitsAndTheFirstNonFiniteCotangent) {
+  Variable w = make_var({3.0, -4.0}, {2}, true);
+  Variable z = make_var({0.0, 1.0}, {2}, true);
+  GradMonitor monitor;
+  {
+    MonitorScope scope(monitor);
+    GradMonitor other;
+    EXPECT_THROW(monitor.start(), std::runtime_error);  // already active
+    EXPECT_THROW(other.start(), std::runtime_error);    // monitors do not nest
+    sum(relu(w) + sqrt(z)).backward();
+  }
+  EXPECT_FALSE(monitor.active());
+  ASSERT_EQ(monitor.passes(), 1);
+  ASSERT_EQ(monitor.activations().size(), 1u);
+  EXPECT_EQ(monitor.activations()[0].op, "relu");
+  EXPECT_DOUBLE_EQ(monitor.activations()[0].dead, 0.5);
+  for (const GradMonitor::Parameter& p : monitor.parameters()) {
+    const std::vector<double> g = (p.shape == w.shape() && p.leaf == w.impl().get() ? w : z).grad().data().to_vector();
+    EXPECT_EQ(p.max_abs, std::max(std::abs(g[0]), std::abs(g[1])));
+  }
+  EXPECT_TRUE(monitor.backward_nonfinite().found);
+  EXPECT_EQ(monitor.backward_nonfinite().op, "sqrt");  // 0.5 / sqrt(0)
+  EXPECT_FALSE(monitor.forward_nonfinite().found);
+}
+
+}  // namespace
+}  // namespace eigengrad

@@ -37,6 +37,18 @@ def test_digits_demo_options(tmp_path, capsys):
     assert "optimizer: sgd, lr 0.1" in capsys.readouterr().out
 
 
+def test_digits_demo_monitor_prints_the_table_every_epoch(tmp_path, capsys):
+    plain = digits.main(["--epochs", "2", "--hidden", "16", "--activation", "relu", "--out", str(tmp_path),
+                         "--no-progress"])
+    capsys.readouterr()
+    watched = digits.main(["--epochs", "2", "--hidden", "16", "--activation", "relu", "--out", str(tmp_path),
+                           "--no-progress", "--monitor"])
+    out = capsys.readouterr().out
+    assert out.count("grad_monitor:") == 2 and out.count("0.weight") == 2 and "relu" in out
+    assert "no inf or NaN seen" in out
+    assert watched["history"]["test_loss"] == plain["history"]["test_loss"]  # the monitor changes nothing
+
+
 def test_digits_demo_is_reproducible(tmp_path):
     runs = [digits.main(["--epochs", "1", "--out", str(tmp_path), "--no-progress"]) for _ in range(2)]
     assert runs[0]["history"]["test_loss"] == runs[1]["history"]["test_loss"]

@@ -5,6 +5,7 @@
 #include "eigengrad/engine.h"
 #include "eigengrad/errors.h"
 #include "eigengrad/memory.h"
+#include "eigengrad/monitor.h"
 #include "eigengrad/ops.h"
 #include "eigengrad/tensor.h"
 #include "eigengrad/threads.h"

@@ -183,6 +183,10 @@ class Node : public std::enable_shared_from_this<Node> {
   void visit_hooks(const std::function<void(const GradHook&)>& fn) const;
   /// Removes every hook.
   void clear_hooks();
+  /// The line of user code that created this node, when it was recorded under an
+  /// active eg.grad_monitor (eigengrad/monitor.h); null otherwise.
+  const std::string* created_at() const { return created_at_.get(); }
+  void set_created_at(std::string where) { created_at_ = std::make_unique<std::string>(std::move(where)); }
 
  protected:
   const char* name_;
@@ -201,6 +205,7 @@ class Node : public std::enable_shared_from_this<Node> {
 
   std::atomic<bool> has_hooks_{false};
   std::unique_ptr<std::vector<Hook>> hooks_;  // under the node's lock
+  std::unique_ptr<std::string> created_at_;   // set once, before the node is shared
 };
 
 /// The node of an op: a backward rule (whose captures are the saved values) and,
@@ -221,6 +226,8 @@ class FunctionNode final : public Node {
   void save_out_tangents(std::vector<std::pair<std::uint64_t, Variable>> tangents) {
     saved_out_tangents_ = std::move(tangents);
   }
+  /// The saved output (undefined when the rule does not use it or it was released).
+  Tensor saved_out() const;
   /// Drops the saved tangents of a forward level that has closed.
   void drop_out_tangents(std::uint64_t level);
   /// Records the versions of the inputs whose values the rule reads (see

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "eigengrad/monitor.h"
 #include "eigengrad/ops.h"
 #include "../kernels/kernels.h"
 
@@ -51,6 +52,7 @@ Variable record_op(const char* name, const Tensor& out, std::initializer_list<Va
     for (const Variable& x : inputs) fwd = fwd || !x.impl()->tangents.empty();
   if (!grad && !fwd) {
     if (!grad_enabled()) note_reads(inputs.begin(), inputs.size());
+    if (GradMonitor* monitor = detail::active_monitor()) monitor->on_recorded(name, out, nullptr);
     return Variable(out);
   }
   return record(name, out, std::vector<Variable>(inputs), grad ? BackwardFn(std::forward<Vjp>(vjp)) : BackwardFn(),

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../forward_levels.h"
+#include "eigengrad/monitor.h"
 #include "eigengrad/ops.h"
 
 namespace eigengrad {
@@ -101,6 +102,7 @@ Variable record(const char* name, const Tensor& out, const std::vector<Variable>
                                                save_out ? out : Tensor(),
                                                static_cast<std::size_t>(out.ndim()));
     node->save_input_versions(inputs, builtin);
+    if (GradMonitor* monitor = detail::active_monitor()) monitor->on_recorded(name, out, node.get());
     result = make_result(out, node);
     if (needs_tangent(inputs)) {
       attach_tangents(name, result, inputs, jvp);
@@ -112,6 +114,7 @@ Variable record(const char* name, const Tensor& out, const std::vector<Variable>
     return result;
   }
   if (!grad_enabled()) detail::note_reads(inputs.data(), inputs.size());
+  if (GradMonitor* monitor = detail::active_monitor()) monitor->on_recorded(name, out, nullptr);
   result = Variable(out);
   if (needs_tangent(inputs)) attach_tangents(name, result, inputs, jvp);
   return result;

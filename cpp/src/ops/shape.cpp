@@ -281,6 +281,7 @@ Variable concatenate(const std::vector<Variable>& inputs, std::int64_t axis) {
     for (const Variable& x : xs) grad = grad || x.requires_grad();
   if (!grad && !needs_tangent(xs)) {
     if (!grad_enabled()) detail::note_reads(xs.data(), xs.size());
+    if (GradMonitor* monitor = detail::active_monitor()) monitor->on_recorded("concatenate", out, nullptr);
     return Variable(out);
   }
   return record("concatenate", out, xs, grad ? BackwardFn(vjp) : BackwardFn(),

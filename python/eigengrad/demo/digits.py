@@ -5,7 +5,9 @@ the pixels are standardised with the training set's statistics. A 64-256-10
 network (GELU) is trained with Adam and a cosine learning-rate schedule on
 mini-batches, printing the loss and accuracy of every epoch and its time. At the
 end it saves the weights (``digits_mlp.npz``, load them with ``eg.load``) and a
-plot of the curves (``digits_curves.png``) under ``--out``.
+plot of the curves (``digits_curves.png``) under ``--out``. ``--monitor`` prints
+``eg.grad_monitor``'s table (per-parameter gradient norms, dead and saturated
+units, the first inf or NaN) once per epoch.
 
 ``mpiexec -n N python -m eigengrad.demo --distributed`` trains the same network on
 N processes (data parallel, ``eigengrad.distributed``; needs ``pip install
@@ -17,6 +19,7 @@ the gradients are averaged over the ranks during backward. Rank 0 prints and sav
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -47,6 +50,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("eigengrad-demo"),
                         help="directory for the weights and the plot (./eigengrad-demo)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar, only the per-epoch lines")
+    parser.add_argument("--monitor", action="store_true",
+                        help="print eg.grad_monitor's table (gradient norms, dead and saturated units, "
+                             "the first inf or NaN) once per epoch")
     parser.add_argument("--distributed", action="store_true",
                         help="data-parallel over the processes of `mpiexec -n N` (--batch-size is the global batch)")
     return parser.parse_args(argv)
@@ -152,11 +158,15 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0, 0
+        # One monitor per epoch around every step's forward and backward: the table
+        # shows the epoch's last step and the first inf or NaN of the whole epoch.
+        monitor = eg.grad_monitor(model) if args.monitor else contextlib.nullcontext()
         for rows in parallel.batches():
-            logits = trained(X_train[rows])
-            loss = eg.nn.cross_entropy(logits, y_train[rows])
             optimizer.zero_grad()
-            loss.backward()
+            with monitor:
+                logits = trained(X_train[rows])
+                loss = eg.nn.cross_entropy(logits, y_train[rows])
+                loss.backward()
             optimizer.step()
             loss_sum += loss.item() * len(rows)
             correct += int(np.sum(np.argmax(np.asarray(logits), axis=1) == y_train[rows]))
@@ -172,6 +182,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             progress.write(f"epoch {epoch:3d}/{args.epochs}  train loss {history['train_loss'][-1]:.4f}  "
                            f"acc {history['train_acc'][-1]:.4f}  |  test loss {test_loss:.4f}  acc {test_acc:.4f}  "
                            f"|  {1e3 * seconds:.1f} ms")
+            if args.monitor:
+                progress.write(str(monitor))
     progress.close()
     per_epoch = float(np.mean(history["seconds"]))
     final = history["test_acc"][-1]

@@ -1,0 +1,97 @@
+// One-read statistics of a contiguous run of values, for eg.grad_monitor
+// (cpp/src/monitor.cpp): a gradient's sum of squares and largest |value|, whether
+// any value is not finite, and how many activations are dead or saturated.
+//
+// Written like kernels/sum.h: kLanes interleaved partial results, so that the
+// compiler vectorises the loop at whatever width the CPU has. The sum of squares
+// accumulates in double (also for float32 input) and is combined pairwise by
+// halves past kLeaf, so its rounding error grows with log n.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "eigen.h"
+
+namespace eigengrad::kernels {
+
+struct NormStats {
+  double sumsq = 0, max_abs = 0;
+};
+
+/// The sum of squares, in double, in the fixed order of Note [Sum order] (sum.h).
+template <class T>
+double sum_squares(const T* x, std::int64_t n) {
+  constexpr std::int64_t kLanes = 16, kLeaf = 2048;
+  if (n > kLeaf) {
+    const std::int64_t half = (n / 2 + kLanes - 1) / kLanes * kLanes;
+    return sum_squares(x, half) + sum_squares(x + half, n - half);
+  }
+  double acc[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (std::int64_t j = 0; j < kLanes; ++j) {
+      const double v = static_cast<double>(x[i + j]);
+      acc[j] += v * v;
+    }
+  for (std::int64_t j = 0; i + j < n; ++j) {
+    const double v = static_cast<double>(x[i + j]);
+    acc[j] += v * v;
+  }
+  for (std::int64_t width = kLanes / 2; width > 0; width /= 2)
+    for (std::int64_t j = 0; j < width; ++j) acc[j] += acc[j + width];
+  return acc[0];
+}
+
+/// Sum of squares and largest |value| (Eigen's vectorised max: exact in any order).
+/// A NaN, which a SIMD max may skip, makes the sum of squares NaN; the largest
+/// |value| is then NaN too, as NumPy's max says.
+template <class T>
+NormStats norm_stats(const T* x, std::int64_t n) {
+  if (n == 0) return {};
+  const double sumsq = sum_squares(x, n);
+  if (std::isnan(sumsq)) return {sumsq, sumsq};
+  return {sumsq, static_cast<double>(ConstArrayMap<T>(x, n).abs().maxCoeff())};
+}
+
+/// True when some value is inf or NaN (x - x is NaN exactly for those).
+template <class T>
+bool any_nonfinite(const T* x, std::int64_t n) {
+  constexpr std::int64_t kLanes = 16;
+  T acc[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (std::int64_t j = 0; j < kLanes; ++j) acc[j] += x[i + j] - x[i + j];
+  for (std::int64_t j = 0; i + j < n; ++j) acc[j] += x[i + j] - x[i + j];
+  for (std::int64_t j = 0; j < kLanes; ++j)
+    if (acc[j] != acc[j]) return true;
+  return false;
+}
+
+/// How many values are exactly zero (a relu's dead units).
+template <class T>
+std::int64_t count_zero(const T* x, std::int64_t n) {
+  std::int64_t count = 0;
+  for (std::int64_t i = 0; i < n; ++i) count += x[i] == T(0);
+  return count;
+}
+
+/// How many outputs have a local derivative below `threshold`: sigmoid's
+/// out (1 - out) when `is_tanh` is false, tanh's 1 - out^2 otherwise (in double).
+template <class T>
+std::int64_t count_saturated(const T* out, std::int64_t n, bool is_tanh, double threshold) {
+  std::int64_t count = 0;
+  if (is_tanh)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double y = out[i];
+      count += 1.0 - y * y < threshold;
+    }
+  else
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double y = out[i];
+      count += y * (1.0 - y) < threshold;
+    }
+  return count;
+}
+
+}  // namespace eigengrad::kernels
