@@ -34,7 +34,7 @@ import math
 import os
 from typing import Any, Dict, List, Optional
 
-from eigengrad import _core
+import eigengrad._core as _core
 
 __all__ = ["GradMonitor", "grad_monitor"]
 
