@@ -122,7 +122,9 @@ def init(comm: Any = None, *, timeout: Optional[float] = None, abort_on_error: b
         raise ValueError(f"init: timeout must be positive seconds, got {timeout!r}")
     _world = World(MPI.COMM_WORLD if comm is None else comm, timeout)
     if threads is None:
-        local_ranks = _world.comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
+        node = _world.comm.Split_type(MPI.COMM_TYPE_SHARED)  # the ranks on this machine
+        local_ranks = node.Get_size()
+        node.Free()
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         threads = max(1, cores // local_ranks)
     set_num_threads(threads)
