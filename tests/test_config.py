@@ -141,16 +141,25 @@ def test_blas_threads_follow_set_num_threads(backend):
 
 @needs_blas
 def test_auto_uses_blas_from_the_threshold_on(backend):
-    """The threshold decides: products at or above it match the BLAS backend's bits."""
-    rng = np.random.default_rng(2)
-    a, b = rng.normal(size=(96, 400)), rng.normal(size=(400, 96))  # k = 400: the libraries block it differently
-    eg.set_gemm_backend("blas")
-    blas = np.asarray(eg.matmul(a, b))
-    eg.set_gemm_backend("eigen")
-    eigen = np.asarray(eg.matmul(a, b))
-    assert not np.array_equal(blas, eigen)  # different summation orders: a test that can tell
-    eg.set_gemm_backend("auto")
-    eg.set_blas_threshold("float64", 96.0 * 96 * 400)
-    assert np.array_equal(np.asarray(eg.matmul(a, b)), blas)
-    eg.set_blas_threshold("float64", 96.0 * 96 * 400 + 1)
-    assert np.array_equal(np.asarray(eg.matmul(a, b)), eigen)
+    """The threshold decides. Seen through the library's thread pool: eigengrad sizes it
+    (to 2 threads for a product this large) only when it calls the library. (The bits
+    cannot tell: on some builds Eigen and OpenBLAS sum in the same order.)"""
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="needs threadpoolctl (the test extra)")
+
+    def ours():
+        return next(i["num_threads"] for i in threadpoolctl.threadpool_info() if "scipy_openblas32" in i["filepath"])
+
+    big = np.ones((300, 300))  # 2.7e7 multiply-adds: large enough for every thread
+    previous = eg.get_num_threads()
+    try:
+        eg.set_num_threads(2)
+        eg.set_gemm_backend("auto")
+        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+            eg.set_blas_threshold("float64", 300.0**3 + 1)
+            eg.matmul(big, big)
+            assert ours() == 1  # Eigen computed it: the library was not called
+            eg.set_blas_threshold("float64", 300.0**3)
+            eg.matmul(big, big)
+            assert ours() == 2  # the library computed it
+    finally:
+        eg.set_num_threads(previous)
