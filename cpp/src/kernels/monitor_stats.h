@@ -2,16 +2,16 @@
 // (cpp/src/monitor.cpp): a gradient's sum of squares and largest |value|, whether
 // any value is not finite, and how many activations are dead or saturated.
 //
-// Written like kernels/sum.h: kLanes interleaved partial results, so that the
-// compiler vectorises the loop at whatever width the CPU has. The sum of squares
-// accumulates in double (also for float32 input) and is combined pairwise by
-// halves past kLeaf, so its rounding error grows with log n.
+// The sum of squares is kernels/sum.h's pairwise sum of the squares, accumulated in
+// double (also for float32 input). The other loops keep kLanes interleaved partial
+// results in the same way, so that the compiler vectorises them at any width.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
 #include "eigen.h"
+#include "sum.h"
 
 namespace eigengrad::kernels {
 
@@ -22,25 +22,10 @@ struct NormStats {
 /// The sum of squares, in double, in the fixed order of Note [Sum order] (sum.h).
 template <class T>
 double sum_squares(const T* x, std::int64_t n) {
-  constexpr std::int64_t kLanes = 16, kLeaf = 2048;
-  if (n > kLeaf) {
-    const std::int64_t half = (n / 2 + kLanes - 1) / kLanes * kLanes;
-    return sum_squares(x, half) + sum_squares(x + half, n - half);
-  }
-  double acc[kLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (std::int64_t j = 0; j < kLanes; ++j) {
-      const double v = static_cast<double>(x[i + j]);
-      acc[j] += v * v;
-    }
-  for (std::int64_t j = 0; i + j < n; ++j) {
-    const double v = static_cast<double>(x[i + j]);
-    acc[j] += v * v;
-  }
-  for (std::int64_t width = kLanes / 2; width > 0; width /= 2)
-    for (std::int64_t j = 0; j < width; ++j) acc[j] += acc[j + width];
-  return acc[0];
+  return sum_of<double>(x, n, [](T v) {
+    const double d = static_cast<double>(v);
+    return d * d;
+  });
 }
 
 /// Sum of squares and largest |value| (Eigen's vectorised max: exact in any order).

@@ -16,21 +16,27 @@
 
 namespace eigengrad::kernels {
 
-template <class T>
-T sum(const T* x, std::int64_t n) {
+/// The sum of term(x[i]) over i < n, accumulated in Acc, in the order of Note [Sum order].
+template <class Acc, class T, class Term>
+Acc sum_of(const T* x, std::int64_t n, Term term) {
   constexpr std::int64_t kLanes = 16, kLeaf = 2048;
   if (n > kLeaf) {
     const std::int64_t half = (n / 2 + kLanes - 1) / kLanes * kLanes;
-    return sum(x, half) + sum(x + half, n - half);
+    return sum_of<Acc>(x, half, term) + sum_of<Acc>(x + half, n - half, term);
   }
-  T acc[kLanes] = {};
+  Acc acc[kLanes] = {};
   std::int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    for (std::int64_t j = 0; j < kLanes; ++j) acc[j] += x[i + j];
-  for (std::int64_t j = 0; i + j < n; ++j) acc[j] += x[i + j];
+    for (std::int64_t j = 0; j < kLanes; ++j) acc[j] += term(x[i + j]);
+  for (std::int64_t j = 0; i + j < n; ++j) acc[j] += term(x[i + j]);
   for (std::int64_t width = kLanes / 2; width > 0; width /= 2)
     for (std::int64_t j = 0; j < width; ++j) acc[j] += acc[j + width];
   return acc[0];
+}
+
+template <class T>
+T sum(const T* x, std::int64_t n) {
+  return sum_of<T>(x, n, [](T v) { return v; });
 }
 
 }  // namespace eigengrad::kernels
