@@ -131,6 +131,12 @@ def collectives(args, world):
     b = eg.Variable(np.full(5, float(r)))
     dist.broadcast(b, root=1)
     assert np.array_equal(np.asarray(b), np.ones(5))
+    # The wrapper copies rank 0's buffers (and parameters) to every rank.
+    layer = eg.nn.Linear(2, 2, generator=r)
+    layer.register_buffer("stat", np.full(3, float(r + 5)))
+    dist.DistributedDataParallel(layer)
+    assert np.array_equal(np.asarray(layer.stat), np.full(3, 5.0)), np.asarray(layer.stat)
+    assert np.array_equal(np.asarray(layer.weight), np.asarray(eg.nn.Linear(2, 2, generator=0).weight))
     dist.barrier()
     if r == 0:
         print("collectives ok")

@@ -30,7 +30,7 @@ import numpy as np
 
 from eigengrad._variable import Variable
 from eigengrad.autograd import no_grad
-from eigengrad.distributed._world import DistributedError, World, all_gather_bytes, world
+from eigengrad.distributed._world import DistributedError, World, all_gather_bytes, broadcast, world
 from eigengrad.nn.module import Module, Parameter
 
 
@@ -193,12 +193,8 @@ class DistributedDataParallel(Module):
                 with no_grad():
                     for k, p in enumerate(bucket.params):
                         p.copy_(bucket.slot(k))
-        for name, value in self.module.named_buffers():
-            array = np.ascontiguousarray(np.asarray(value)).copy()
-            w.wait([w.comm.Ibcast(array, root=0)], f"DistributedDataParallel: broadcasting buffer '{name}'")
-            if w.rank != 0:
-                with no_grad():
-                    value.copy_(array)
+        for _, value in self.module.named_buffers():
+            broadcast(value, root=0)
 
     def _register_hooks(self) -> None:
         me = weakref.ref(self)
