@@ -83,8 +83,11 @@ void GradMonitor::on_recorded(const char* op, const Tensor& out, Node* node) {
   if (forward_.found || !nonfinite(out)) return;
   forward_.found = true;
   forward_.op = op;
-  if (node && node->created_at()) forward_.where = *node->created_at();
-  else if (line_source_) forward_.where = line_source_();
+  if (node && node->created_at()) {
+    forward_.where = *node->created_at();
+  } else if (line_source_) {
+    if (auto where = line_source_()) forward_.where = *where;
+  }
 }
 
 namespace {

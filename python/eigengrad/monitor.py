@@ -42,6 +42,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # "The line of user code": the first frame outside eigengrad, where the package's
 # own applications (the demos, the tour) count as user code.
 _USER_CODE = [_PACKAGE_DIR + "demo" + os.sep, _PACKAGE_DIR + "tour.py"]
+_core._GradMonitor.set_library_files(_PACKAGE_DIR, _USER_CODE)
 
 
 class GradMonitor:
@@ -54,7 +55,7 @@ class GradMonitor:
         # Names are looked up when the records are read, not here: entering a new
         # monitor every step costs no walk over the model.
         self._model = model
-        self._core = _core._GradMonitor(_PACKAGE_DIR, _USER_CODE)
+        self._core = _core._GradMonitor()
 
     def __enter__(self) -> "GradMonitor":
         self._core.start()

@@ -32,9 +32,11 @@ namespace eigengrad {
 /// pay one thread-local load per pass or op.
 class GradMonitor {
  public:
-  /// Where user code stands ("file:line"); called only while active, for nodes
-  /// recorded and for non-finite outputs. Empty when unknown.
-  using LineSource = std::function<std::string()>;
+  /// Where user code stands ("file:line"); called only while active, for every node
+  /// recorded and for non-finite outputs; null or empty when unknown. It is called
+  /// once per op, so it should be cheap: a shared string lets nodes made on the same
+  /// line share one copy.
+  using LineSource = std::function<std::shared_ptr<const std::string>()>;
 
   struct Parameter {
     std::string label;  // the name given with name_parameter, else "#k" by first appearance

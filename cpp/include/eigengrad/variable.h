@@ -185,8 +185,9 @@ class Node : public std::enable_shared_from_this<Node> {
   void clear_hooks();
   /// The line of user code that created this node, when it was recorded under an
   /// active eg.grad_monitor (eigengrad/monitor.h); null otherwise.
+  /// The string is shared: nodes made on the same line point at one copy.
   const std::string* created_at() const { return created_at_.get(); }
-  void set_created_at(std::string where) { created_at_ = std::make_unique<std::string>(std::move(where)); }
+  void set_created_at(std::shared_ptr<const std::string> where) { created_at_ = std::move(where); }
 
  protected:
   const char* name_;
@@ -205,7 +206,7 @@ class Node : public std::enable_shared_from_this<Node> {
 
   std::atomic<bool> has_hooks_{false};
   std::unique_ptr<std::vector<Hook>> hooks_;  // under the node's lock
-  std::unique_ptr<std::string> created_at_;   // set once, before the node is shared
+  std::shared_ptr<const std::string> created_at_;  // set once, before the node is shared
 };
 
 /// The node of an op: a backward rule (whose captures are the saved values) and,
