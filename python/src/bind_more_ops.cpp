@@ -1,5 +1,6 @@
 // Bindings of cumsum, cumprod, prod, var, std, flip, roll, tril, triu, diagonal,
-// diag, trace, take_along_axis, scatter_add, sort, argsort, argmax and argmin.
+// diag, trace, pad, tensordot, take_along_axis, scatter_add, sort, argsort, argmax
+// and argmin.
 // Conversion only: the C++ ops validate and compute. Integer results (IndexArray)
 // become NumPy int64 arrays; axis=None means "of the flattened array" where NumPy
 // says so.
@@ -80,6 +81,50 @@ std::vector<std::int64_t> parse_shifts(py::handle shift) {
   return {parse_integer(shift, "roll", "shift")};
 }
 
+/// numpy.pad's pad_width: an int, (before, after), or one such pair per axis.
+std::vector<std::pair<std::int64_t, std::int64_t>> parse_pad_width(py::handle width, std::int64_t ndim) {
+  py::module_ np = py::module_::import("numpy");
+  py::array arr = np.attr("asarray")(width);
+  const char kind = arr.dtype().kind();
+  if ((kind != 'i' && kind != 'u') || arr.ndim() > 2)
+    throw TypeError("pad: pad_width must be an integer, a (before, after) pair or one pair per axis, got " +
+                    py::repr(width).cast<std::string>());
+  py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> pairs;
+  try {
+    pairs = np.attr("broadcast_to")(arr.attr("astype")("int64"), py::make_tuple(ndim, 2));
+  } catch (const py::error_already_set&) {
+    throw std::invalid_argument("pad: pad_width of shape " +
+                                shape_str(Shape(arr.shape(), arr.shape() + arr.ndim())) +
+                                " does not give a (before, after) pair for each of " + std::to_string(ndim) + " axes");
+  }
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for (std::int64_t d = 0; d < ndim; ++d) out.emplace_back(pairs.at(d, 0), pairs.at(d, 1));
+  return out;
+}
+
+/// numpy.tensordot's axes: N (the last N of x with the first N of y) or two sequences.
+std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> parse_tensordot_axes(py::handle axes,
+                                                                                    const Variable& x) {
+  if (py::isinstance<py::tuple>(axes) || py::isinstance<py::list>(axes)) {
+    if (py::len(axes) != 2) throw TypeError("tensordot: axes must be an integer or a pair of axis sequences");
+    py::object ax = axes.attr("__getitem__")(0), ay = axes.attr("__getitem__")(1);
+    auto seq = [](py::handle a) {
+      Axes parsed = parse_axes(a, "tensordot");
+      return parsed ? *parsed : std::vector<std::int64_t>{};
+    };
+    return {seq(ax), seq(ay)};
+  }
+  const std::int64_t n = parse_integer(axes, "tensordot", "axes");
+  if (n < 0 || n > x.ndim())
+    throw std::invalid_argument("tensordot: axes=" + std::to_string(n) + " for x of shape " + shape_str(x.shape()));
+  std::vector<std::int64_t> ax, ay;
+  for (std::int64_t i = 0; i < n; ++i) {
+    ax.push_back(x.ndim() - n + i);
+    ay.push_back(i);
+  }
+  return {ax, ay};
+}
+
 }  // namespace
 
 void bind_more_ops(py::module_& m, py::class_<Variable>& cls) {
@@ -150,6 +195,24 @@ void bind_more_ops(py::module_& m, py::class_<Variable>& cls) {
   }, py::arg("x"), py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1,
   "numpy.trace: the sum along the offset-th diagonal of axes (axis1, axis2).");
   cls.def("trace", trace_fn, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1);
+
+  m.def("pad", [](py::handle x, py::handle pad_width, py::handle mode, py::handle constant_values) {
+    Variable v = to_variable(x, "pad");
+    if (!py::isinstance<py::str>(mode) || mode.cast<std::string>() != "constant")
+      throw std::invalid_argument("pad: only mode='constant' is supported, got " + py::repr(mode).cast<std::string>());
+    py::array c = py::module_::import("numpy").attr("asarray")(constant_values);
+    const char kind = c.dtype().kind();
+    if (c.ndim() != 0 || (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b'))
+      throw TypeError("pad: constant_values must be a real scalar, got " + py::repr(constant_values).cast<std::string>());
+    return pad(v, parse_pad_width(pad_width, v.ndim()), c.attr("item")().cast<double>());
+  }, py::arg("x"), py::arg("pad_width"), py::arg("mode") = "constant", py::arg("constant_values") = 0,
+  "numpy.pad(mode='constant'): constant_values around each axis; the gradient is gout's middle.");
+  m.def("tensordot", [](py::handle x, py::handle y, py::handle axes) {
+    auto [a, b] = to_variable_pair(x, y, "tensordot");
+    auto [ax, ay] = parse_tensordot_axes(axes, a);
+    return tensordot(a, b, ax, ay);
+  }, py::arg("x"), py::arg("y"), py::arg("axes") = 2,
+  "numpy.tensordot: sum over paired axes (N: the last N of x with the first N of y).");
 
   // ---- indexing and ordering ---------------------------------------------------------
   m.def("take_along_axis", [](py::handle x, py::handle indices, py::handle axis) {

@@ -808,3 +808,26 @@ OPS += [
         Sample((strided(distinct14(3, 4)),), dict()),
     ], domain="distinct values (no ties: there the gradient follows the stable order, tests/test_conventions.py)"),
 ]
+
+OPS += [
+    OpInfo("pad", eg.pad, np.pad, [
+        Sample((n14(2, 3),), dict(pad_width=1)),
+        Sample((n14(2, 3),), dict(pad_width=((1, 0), (0, 2)), constant_values=1.5)),
+        Sample((n14(3),), dict(pad_width=(2, 1))),
+        Sample((n14(2, 3, 2),), dict(pad_width=((0, 0), (1, 1), (2, 0)))),
+        Sample((n14(),), dict(pad_width=1)),
+        Sample((n14(0, 3),), dict(pad_width=((1, 1), (0, 0)))),
+        Sample((n14(4, 3).T,), dict(pad_width=((1, 0), (0, 1)))),
+        Sample((strided(n14(3, 4)),), dict(pad_width=2)),
+    ], domain="any real; mode 'constant' (NumPy's default)"),
+    OpInfo("tensordot", eg.tensordot, np.tensordot, [
+        Sample((n14(2, 3, 4), n14(3, 4, 5)), dict(axes=2)),
+        Sample((n14(2, 3), n14(3, 4)), dict(axes=1)),
+        Sample((n14(2, 3), n14(4)), dict(axes=0)),
+        Sample((n14(2, 3, 4), n14(4, 3, 2)), dict(axes=([1, 2], [1, 0]))),
+        Sample((n14(3, 2), n14(2, 3)), dict(axes=([0, 1], [1, 0]))),
+        Sample((n14(0, 3), n14(3, 2)), dict(axes=1)),
+        Sample((n14(2, 0), n14(0, 3)), dict(axes=1)),
+        Sample((n14(4, 3).T, strided(n14(4, 2))), dict(axes=([1], [0]))),
+    ], domain="any real; axes as N or as two sequences"),
+]

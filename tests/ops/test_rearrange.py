@@ -1,4 +1,4 @@
-"""flip, roll, tril, triu, diagonal, diag and trace (cpp/src/ops/rearrange.cpp)
+"""flip, roll, tril, triu, diagonal, diag, trace and pad (cpp/src/ops/rearrange.cpp)
 against PyTorch: values, both modes and second order. NumPy and finite differences:
 the generic tests (samples.py)."""
 
@@ -26,6 +26,8 @@ CASES = {
     "diag of a vector": (lambda v: eg.diag(v, 2), lambda t: torch.diag(t, 2), X[0]),
     "trace": (lambda v: eg.trace(v), lambda t: torch.trace(t), X),
     "trace offset": (lambda v: eg.trace(v, 1), lambda t: torch.diagonal(t, 1).sum(), X),
+    "pad": (lambda v: eg.pad(v, ((0, 1), (2, 0), (1, 1)), constant_values=0.5),
+            lambda t: torch.nn.functional.pad(t, (1, 1, 2, 0, 0, 1), value=0.5), B),
 }
 
 
@@ -46,3 +48,16 @@ def test_errors_name_the_op_and_shape():
         eg.flip(B, axis=3)
     with pytest.raises(ValueError, match="roll: shift and axis must have the same length"):
         eg.roll(B, (1, 2), axis=(0, 1, 2))
+
+
+def test_tensordot_matches_torch():  # cpp/src/ops/contract.cpp
+    y = rng.standard_normal((4, 3, 2))
+    check_against_torch(lambda a, b: eg.tensordot(a, b, ([1, 2], [1, 0])),
+                        lambda a, b: torch.tensordot(a, b, dims=([1, 2], [1, 0])), [B, y])
+    check_against_torch(lambda a, b: eg.tensordot(a, b, 1), lambda a, b: torch.tensordot(a, b, dims=1), [B, y])
+    with pytest.raises(ValueError, match=r"tensordot: shape-mismatch for sum: axis 2 of x of shape \(2, 3, 4\)"):
+        eg.tensordot(B, y, ([2], [1]))
+    with pytest.raises(ValueError, match="pad: negative pad width"):
+        eg.pad(X, ((0, -1), (0, 0)))
+    with pytest.raises(ValueError, match="pad: only mode='constant'"):
+        eg.pad(X, 1, mode="reflect")

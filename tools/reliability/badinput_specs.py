@@ -325,6 +325,10 @@ def specs() -> List[Spec]:
              alt_shapes=(((),), ((3, 0),)), incompatible=(((0, 3),),)),
         Spec("argmin", eg.argmin, np.argmin, ((2, 3, 4),), axis=True, kw={"axis": 1},
              alt_shapes=(((),), ((3, 0),)), incompatible=(((0, 3),),)),
+        Spec("pad", lambda x: eg.pad(x, ((1, 0), (0, 2))), lambda x: np.pad(x, ((1, 0), (0, 2))), ((2, 3),),
+             alt_shapes=(((0, 3),), ((1, 1),)), incompatible=(((2, 3, 4),), ((3,),), ((),))),
+        Spec("tensordot", eg.tensordot, np.tensordot, ((2, 3, 4), (3, 4, 5)),
+             alt_shapes=(((3, 4), (3, 4)), ((0, 3, 4), (3, 4, 2))), incompatible=(((2, 3, 4), (4, 3, 5)), ((4,), (4,)))),
         # ---- end of issue 14 block
     ]
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eigengrad/variable.h"
@@ -199,6 +200,15 @@ IndexArray argsort(const Variable& x, std::int64_t axis = -1);
 IndexArray argmax(const Variable& x, std::optional<std::int64_t> axis = std::nullopt, bool keepdims = false);
 /// numpy.argmin, as argmax.
 IndexArray argmin(const Variable& x, std::optional<std::int64_t> axis = std::nullopt, bool keepdims = false);
+
+/// numpy.pad with mode "constant": pad_width[d] = {before, after} elements of
+/// `value` around axis d (one pair per axis, none negative).
+Variable pad(const Variable& x, const std::vector<std::pair<std::int64_t, std::int64_t>>& pad_width,
+             double value = 0);
+/// numpy.tensordot: the sum over axes_x[i] of x paired with axes_y[i] of y; the
+/// result has x's other axes, then y's.
+Variable tensordot(const Variable& x, const Variable& y, const std::vector<std::int64_t>& axes_x,
+                   const std::vector<std::int64_t>& axes_y);
 
 // ==== end of issue 14 block ===================================================
 

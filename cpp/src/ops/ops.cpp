@@ -76,6 +76,7 @@ std::vector<OpEntry> make_table() {
       {"flip", kNothing}, {"roll", kNothing}, {"tril", kNothing}, {"triu", kNothing},
       {"diagonal", kNothing}, {"diag", kNothing}, {"trace", kNothing},
       {"take_along_axis", kNothing}, {"scatter_add", kNothing}, {"sort", kNothing},
+      {"pad", kNothing}, {"tensordot", kNothing},
       // ---- end of issue 14 block
       // internal ops (recorded by other ops' rules; not public)
       {"slice_backward", kNothing, nullptr, nullptr, nullptr, false},

@@ -1,5 +1,6 @@
 // Rearrangements written with the differentiable ops of shape.cpp and binary.cpp
-// (slice, concatenate, take, where): flip, roll, tril, triu, diagonal, diag, trace.
+// (slice, concatenate, take, where): flip, roll, tril, triu, diagonal, diag, trace,
+// pad.
 // Their rules are those ops' rules, so they hold at any order and with batch
 // dimensions; nothing here records a node of its own.
 #include <algorithm>
@@ -138,6 +139,36 @@ Variable diag(const Variable& x, std::int64_t k) {
 // trace(x) = sum(diagonal(x, offset, axis1, axis2), -1)
 Variable trace(const Variable& x, std::int64_t offset, std::int64_t axis1, std::int64_t axis2) {
   return sum(diagonal(x, offset, axis1, axis2), std::vector<std::int64_t>{-1});
+}
+
+// pad(x, pad_width, value): along each axis, concatenate(full(before, value), x,
+// full(after, value)); the gradient is the slice of gout that x filled
+Variable pad(const Variable& x, const std::vector<std::pair<std::int64_t, std::int64_t>>& pad_width, double value) {
+  if (pad_width.size() != x.shape().size())
+    throw std::invalid_argument("pad: " + std::to_string(pad_width.size()) + " (before, after) pairs for an array of shape " +
+                                shape_str(x.shape()));
+  Variable out = x;
+  for (std::int64_t a = 0; a < x.ndim(); ++a) {
+    const auto [before, after] = pad_width[static_cast<std::size_t>(a)];
+    if (before < 0 || after < 0)
+      throw std::invalid_argument("pad: negative pad width (" + std::to_string(before) + ", " + std::to_string(after) +
+                                  ") for axis " + std::to_string(a));
+    if (before == 0 && after == 0) continue;
+    std::vector<Variable> parts;
+    for (std::int64_t width : {before, std::int64_t{-1}, after}) {
+      if (width < 0) {
+        parts.push_back(out);
+        continue;
+      }
+      if (width == 0) continue;
+      Shape edge = out.shape();
+      edge[a] = width;
+      shape_numel(edge, x.dtype());  // "array is too big" or MemoryError before allocating
+      parts.push_back(constant(Tensor::full(edge, value, x.dtype())));
+    }
+    out = concatenate(parts, a);
+  }
+  return out;
 }
 
 }  // namespace eigengrad
