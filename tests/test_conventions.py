@@ -241,3 +241,110 @@ def test_logaddexp_of_equal_infinities_splits_the_gradient_evenly():
     np.testing.assert_array_equal(y.grad.numpy(), [0.5, 0.5, 0.0, 1.0, 0.5])
     _, t = eg.jvp(eg.logaddexp, (np.array([-np.inf]), np.array([-np.inf])), (np.ones(1), np.ones(1)))
     assert t.numpy()[0] == 1.0
+
+
+# ---- issue 14: scans, sort and the arg-reductions (one block for merging) -------------
+
+
+@pytest.mark.parametrize("x, expected", [
+    # d/dx_i sum_j cumprod(x)_j = sum_{j>=i} prod_{k<=j, k!=i} x_k, by hand
+    ([2.0, 0.0, 3.0, 4.0], [1.0, 2.0 + 2.0 * 3.0 + 2.0 * 3.0 * 4.0, 0.0, 0.0]),
+    ([2.0, 0.0, 3.0, 0.0], [1.0, 2.0 + 2.0 * 3.0, 0.0, 0.0]),
+    ([0.0, 0.0, 5.0], [1.0, 0.0, 0.0]),
+], ids=["one zero", "two zeros", "two leading zeros"])
+def test_cumprod_gradient_is_exact_at_zeros(x, expected):
+    # No division by x: at one zero and at two zeros the gradient is the exact
+    # polynomial derivative (PyTorch's), in both modes.
+    (g,) = grad_of(lambda v: eg.cumprod(v, axis=0), x)
+    np.testing.assert_array_equal(g, expected)
+    n = len(x)
+    _, t = eg.jvp(lambda v: eg.cumprod(v, axis=0), (np.array(x),), (np.eye(n),))
+    np.testing.assert_array_equal(t.numpy().sum(axis=-1), expected)  # row b: d out / d x_b
+
+
+def test_prod_gradient_is_exact_at_one_and_two_zeros():
+    # The product of the others: at one zero, nonzero only at the zero; at two, 0.
+    (g,) = grad_of(lambda v: eg.prod(v, axis=1), [[2.0, 0.0, 3.0], [0.0, 5.0, 0.0], [1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(g, [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0], [6.0, 3.0, 2.0]])
+    h = eg.hessian(lambda v: eg.prod(v))(np.array([2.0, 0.0, 3.0]))
+    np.testing.assert_array_equal(h.numpy(), [[0.0, 3.0, 0.0], [3.0, 0.0, 2.0], [0.0, 2.0, 0.0]])
+
+
+def test_cumprod_keeps_a_zero_cotangent_zero_past_an_infinity():
+    # Only out[0] = x[0] is used: the cotangent of out[1:] is 0, and 0 * inf in the
+    # rule stays 0 (strong zero); with strong zero off, PyTorch's NaN.
+    (g,) = grad_of(lambda v: eg.cumprod(v, axis=0)[0], [2.0, np.inf, 3.0])
+    np.testing.assert_array_equal(g, [1.0, 0.0, 0.0])
+    with eg.strong_zero(False):
+        (g,) = grad_of(lambda v: eg.cumprod(v, axis=0)[0], [2.0, np.inf, 3.0])
+    assert np.isnan(g).any()
+
+
+def test_sort_is_stable_and_its_gradient_follows_the_stable_order():
+    # Equal values keep their order (numpy.sort(kind="stable")): the first of the
+    # two 2.0s fills the first slot they take, and gets that slot's cotangent.
+    x = eg.Variable(np.array([2.0, 1.0, 2.0, -0.0, 0.0]), requires_grad=True)
+    out = eg.sort(x)
+    np.testing.assert_array_equal(out.numpy(), [-0.0, 0.0, 1.0, 2.0, 2.0])
+    assert np.signbit(out.numpy()[0]) and not np.signbit(out.numpy()[1])
+    out.backward(np.array([10.0, 20.0, 30.0, 40.0, 50.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [40.0, 30.0, 50.0, 10.0, 20.0])
+
+
+def test_argsort_is_stable_with_nan_last():
+    x = np.array([3.0, np.nan, 1.0, 3.0, -np.inf, np.nan, 1.0])
+    got = eg.argsort(x)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, np.argsort(x, kind="stable"))
+    np.testing.assert_array_equal(got, [4, 2, 6, 0, 3, 1, 5])
+    np.testing.assert_array_equal(eg.sort(x).numpy(), np.sort(x))
+
+
+def test_argmax_and_argmin_give_the_first_extremum_or_the_first_nan():
+    x = np.array([[1.0, 5.0, 5.0, 0.0, 0.0], [2.0, np.nan, 7.0, np.nan, -1.0]])
+    np.testing.assert_array_equal(eg.argmax(x, axis=1), [1, 1])
+    np.testing.assert_array_equal(eg.argmin(x, axis=1), [3, 1])
+    assert eg.argmax(x) == np.argmax(x) == 6 and eg.argmin(x[:1]) == 3
+    np.testing.assert_array_equal(eg.argmax(x, axis=0, keepdims=True), np.argmax(x, axis=0, keepdims=True))
+
+
+def test_arg_reductions_return_int64_arrays_that_are_not_differentiable():
+    x = eg.Variable(np.array([[1.0, 3.0], [4.0, 2.0]]), requires_grad=True)
+    for got in (eg.argmax(x, axis=1), eg.argmin(x, axis=0), eg.argsort(x), x.argmax(axis=1)):
+        assert isinstance(got, np.ndarray) and got.dtype == np.int64
+    assert isinstance(eg.argmax(x), np.int64)
+    with pytest.raises(TypeError, match="take_along_axis: indices must be integers"):
+        eg.take_along_axis(x, eg.Variable(np.zeros((2, 1))), axis=1)
+
+
+def test_std_gradient_over_a_constant_slice_is_zero():
+    # std = norm(x - mean(x)) / sqrt(n - ddof): the norm's convention at 0 (gradient 0,
+    # the minimum-norm subgradient); sqrt(var) written out gives NaN (PyTorch's).
+    (g,) = grad_of(lambda v: eg.std(v, axis=1, ddof=1), [[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(g, [[0.0, 0.0, 0.0], [-0.5, 0.0, 0.5]], rtol=1e-15, atol=0)
+    _, t = eg.jvp(lambda v: eg.std(v), (np.full(3, 2.0),), (np.array([1.0, -1.0, 3.0]),))
+    assert t.numpy() == 0.0
+
+
+def test_scatter_add_and_take_along_axis_add_up_repeated_indices():
+    x = eg.Variable(np.arange(3.0), requires_grad=True)
+    eg.take_along_axis(x, np.array([2, 2, 0, 2]), axis=0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 3.0])
+    out = eg.scatter_add(np.zeros(3), np.array([2, 2, 0, 2]), np.array([1.0, 2.0, 3.0, 4.0]), axis=0)
+    np.testing.assert_array_equal(out.numpy(), [3.0, 0.0, 7.0])
+
+
+def test_scans_and_prod_combine_in_order():
+    # Left to right, one element after another (the same bits on every instruction
+    # set): the bits of a Python loop, for a long axis with many columns.
+    rng = np.random.default_rng(0)
+    for dtype in (np.float64, np.float32):
+        x = rng.standard_normal((257, 19)).astype(dtype)
+        y = (1 + x / 64).astype(dtype)
+        want_sum, want_prod = x.copy(), y.copy()
+        for i in range(1, len(x)):
+            want_sum[i] = want_sum[i - 1] + x[i]
+            want_prod[i] = want_prod[i - 1] * y[i]
+        assert eg.cumsum(x, axis=0).numpy().tobytes() == want_sum.tobytes()
+        assert eg.cumprod(y, axis=0).numpy().tobytes() == want_prod.tobytes()
+        assert eg.prod(y, axis=0).numpy().tobytes() == want_prod[-1].tobytes()

@@ -79,6 +79,30 @@ from eigengrad._core import (
     transpose,
     where,
 )
+# issue 14: scans, reductions, rearrangements and indexing (one block for merging)
+from eigengrad._core import (  # noqa: E402
+    argmax,
+    argmin,
+    argsort,
+    cumprod,
+    cumsum,
+    diag,
+    diagonal,
+    flip,
+    pad,
+    prod,
+    roll,
+    scatter_add,
+    sort,
+    std,
+    take_along_axis,
+    tensordot,
+    trace,
+    tril,
+    triu,
+    var,
+)
+
 atan2 = arctan2  # NumPy's name is arctan2; C's and PyTorch's atan2
 
 from eigengrad import _variable  # noqa: F401  (adds indexing, repr, comparisons)

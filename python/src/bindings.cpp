@@ -7,6 +7,7 @@
 #include "bind_autograd.h"
 #include "bind_config.h"
 #include "bind_monitor.h"
+#include "bind_more_ops.h"
 #include "bind_nn.h"
 #include "bind_state.h"
 #include "bind_testing.h"
@@ -373,6 +374,7 @@ eigengrad's and are in no byte count).)doc");
         "Whether derivative rules keep a zero cotangent or tangent zero (process-wide).");
   m.def("set_strong_zero", &set_strong_zero, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
+  bind_more_ops(m, cls);  // issue 14: scans, rearrangements, indexing
   bind_autograd(m);
   bind_nn(m);
   bind_monitor(m);

@@ -584,3 +584,250 @@ OPS += [
                Sample((normal(3, 2).T, strided(uniform(0, 1, 2, 3))), dict(reduction="none")),
            ], domain="logits any real (the loss is smooth); targets in [0, 1]"),
 ]
+
+
+# ---- issue 14: scans, reductions, rearrangements, indexing (scan.cpp, rearrange.cpp,
+# index.cpp). One block for merging; its own seeded generator, so that its draws do
+# not depend on the entries before it.
+
+_rng14 = np.random.default_rng(14)
+
+
+def n14(*shape: int) -> np.ndarray:
+    return _rng14.standard_normal(shape)
+
+
+def distinct14(*shape: int) -> np.ndarray:
+    """Values at least 0.2 apart, in random order (no ties for sort)."""
+    size = int(np.prod(shape))
+    values = _rng14.permutation(size) * 0.3 - 0.15 * size + _rng14.uniform(-0.05, 0.05, size)
+    return values.reshape(shape)
+
+
+def spread14(*shape: int) -> np.ndarray:
+    """Values with |x| in [0.5, 1.5] and random signs: products neither vanish nor blow up."""
+    return _rng14.choice([-1.0, 1.0], shape) * _rng14.uniform(0.5, 1.5, shape)
+
+
+def with_zeros(*zeros: int) -> np.ndarray:
+    """A 6-vector with exact zeros at the positions `zeros` (cumprod and prod at zeros)."""
+    x = spread14(6)
+    x[list(zeros)] = 0.0
+    return x
+
+
+def flat_ref(fn):
+    """A NumPy scan taking axis=None as NumPy does (of the flattened array)."""
+    return lambda x, axis=None: fn(x, axis=axis)
+
+
+def moment_samples() -> List[Sample]:
+    return [
+        Sample((n14(2, 3, 4),), dict(axis=None)),
+        Sample((n14(2, 3, 4),), dict(axis=1)),
+        Sample((n14(2, 3, 4),), dict(axis=(0, 2), keepdims=True)),
+        Sample((n14(2, 3, 4),), dict(axis=-1, ddof=1)),
+        Sample((n14(5),), dict(axis=0, ddof=2)),
+        Sample((n14(3, 4),), dict(axis=0, ddof=0.5)),
+        Sample((n14(0, 3),), dict(axis=1)),
+        Sample((n14(4, 3).T,), dict(axis=1)),
+        Sample((strided(n14(3, 4)),), dict(axis=-2, keepdims=True)),
+    ]
+
+
+def scatter_add_op(x, values, indices, axis=-1):
+    return eg.scatter_add(x, indices, values, axis=axis)
+
+
+def scatter_add_ref(x, values, indices, axis=-1):
+    out = np.array(x, dtype=np.result_type(x, values))
+    indices = np.asarray(indices)
+    coords = list(np.indices(indices.shape))
+    coords[axis] = indices
+    np.add.at(out, tuple(coords), np.broadcast_to(values, indices.shape))
+    return out
+
+
+def take_along_axis_ref(x, indices, axis=-1):
+    if axis is None:
+        return np.take_along_axis(x.ravel(), np.asarray(indices), axis=0)
+    indices = np.asarray(indices)
+    shape = [max(a, b) if d != axis % x.ndim else a for d, (a, b) in enumerate(zip(x.shape, indices.shape))]
+    shape = [xs if d == axis % x.ndim else s for d, (xs, s) in enumerate(zip(x.shape, shape))]
+    return np.take_along_axis(np.broadcast_to(x, shape), indices, axis=axis)
+
+
+def sort_ref(x, axis=-1):
+    return np.sort(x, axis=axis, kind="stable")
+
+
+OPS += [
+    OpInfo("cumsum", eg.cumsum, flat_ref(np.cumsum), [
+        Sample((n14(5),), dict(axis=0)),
+        Sample((n14(2, 3),), dict(axis=1)),
+        Sample((n14(2, 3, 4),), dict(axis=-2)),
+        Sample((n14(2, 3),), dict(axis=None)),
+        Sample((n14(37, 3),), dict(axis=0)),
+        Sample((n14(0, 3),), dict(axis=0)),
+        Sample((n14(2, 0),), dict(axis=1)),
+        Sample((n14(4, 3).T,), dict(axis=1)),
+        Sample((strided(n14(3, 4)),), dict(axis=0)),
+    ]),
+    OpInfo("cumprod", eg.cumprod, flat_ref(np.cumprod), [
+        Sample((spread14(5),), dict(axis=0)),
+        Sample((spread14(2, 3),), dict(axis=1)),
+        Sample((spread14(2, 3, 4),), dict(axis=-2)),
+        Sample((spread14(2, 3),), dict(axis=None)),
+        Sample((with_zeros(2),), dict(axis=0)),
+        Sample((with_zeros(1, 4),), dict(axis=0)),
+        Sample((np.stack([with_zeros(0), with_zeros(3, 5)]),), dict(axis=1)),
+        Sample((1.0 + 0.05 * n14(40),), dict(axis=0)),
+        Sample((n14(0, 3),), dict(axis=0)),
+        Sample((spread14(4, 3).T,), dict(axis=1)),
+        Sample((strided(spread14(3, 4)),), dict(axis=0)),
+    ], domain="|x| in [0.5, 1.5], and exact zeros (one and two per slice): the gradient has no division by x"),
+    OpInfo("prod", eg.prod, np.prod, [
+        Sample((spread14(2, 3, 4),), dict(axis=None)),
+        Sample((spread14(2, 3, 4),), dict(axis=1)),
+        Sample((spread14(2, 3, 4),), dict(axis=(0, 2), keepdims=True)),
+        Sample((spread14(2, 3, 4),), dict(axis=-1)),
+        Sample((spread14(3),), dict(axis=())),
+        Sample((np.array(0.7),), dict(axis=None)),
+        Sample((with_zeros(3),), dict(axis=0)),
+        Sample((with_zeros(0, 5),), dict(axis=0)),
+        Sample((np.stack([with_zeros(1), with_zeros(), with_zeros(2, 4)]),), dict(axis=1, keepdims=True)),
+        Sample((n14(0, 3),), dict(axis=0)),
+        Sample((n14(0, 3),), dict(axis=1)),
+        Sample((spread14(4, 3).T,), dict(axis=1)),
+        Sample((strided(spread14(3, 4)),), dict(axis=(0, 1))),
+    ], domain="|x| in [0.5, 1.5], and exact zeros (one and two per slice); 1 over an empty slice"),
+    OpInfo("var", eg.var, np.var, moment_samples()),
+    OpInfo("std", eg.std, np.std, moment_samples(),
+           domain="any real, no constant slice (the kink of the norm: tests/test_conventions.py)"),
+    OpInfo("flip", eg.flip, np.flip, [
+        Sample((n14(2, 3),), dict(axis=None)),
+        Sample((n14(2, 3, 4),), dict(axis=1)),
+        Sample((n14(2, 3, 4),), dict(axis=(0, -1))),
+        Sample((n14(),), dict(axis=None)),
+        Sample((n14(0, 3),), dict(axis=0)),
+        Sample((n14(4, 3).T,), dict(axis=1)),
+        Sample((strided(n14(3, 4)),), dict(axis=None)),
+    ]),
+    OpInfo("roll", eg.roll, np.roll, [
+        Sample((n14(5),), dict(shift=2)),
+        Sample((n14(2, 3),), dict(shift=-4)),
+        Sample((n14(2, 3),), dict(shift=1, axis=1)),
+        Sample((n14(2, 3, 4),), dict(shift=(1, -2), axis=(0, 2))),
+        Sample((n14(2, 3),), dict(shift=(1, 2), axis=(1, 1))),
+        Sample((n14(3, 4),), dict(shift=7, axis=(0, 1))),
+        Sample((n14(0, 3),), dict(shift=1, axis=0)),
+        Sample((n14(4, 3).T,), dict(shift=1, axis=0)),
+        Sample((strided(n14(3, 4)),), dict(shift=-1, axis=-1)),
+    ]),
+    OpInfo("tril", eg.tril, np.tril, [
+        Sample((n14(3, 3),), dict()),
+        Sample((n14(3, 4),), dict(k=1)),
+        Sample((n14(4, 3),), dict(k=-2)),
+        Sample((n14(2, 3, 3),), dict(k=0)),
+        Sample((n14(3, 3),), dict(k=5)),
+        Sample((n14(0, 3),), dict()),
+        Sample((n14(4, 3).T,), dict(k=1)),
+        Sample((strided(n14(3, 4)),), dict(k=-1)),
+    ]),
+    OpInfo("triu", eg.triu, np.triu, [
+        Sample((n14(3, 3),), dict()),
+        Sample((n14(3, 4),), dict(k=1)),
+        Sample((n14(4, 3),), dict(k=-2)),
+        Sample((n14(2, 3, 3),), dict(k=0)),
+        Sample((n14(3, 3),), dict(k=-5)),
+        Sample((n14(2, 0, 3),), dict()),
+        Sample((n14(4, 3).T,), dict(k=1)),
+        Sample((strided(n14(3, 4)),), dict(k=-1)),
+    ]),
+    OpInfo("diagonal", eg.diagonal, np.diagonal, [
+        Sample((n14(3, 3),), dict()),
+        Sample((n14(3, 4),), dict(offset=1)),
+        Sample((n14(4, 3),), dict(offset=-2)),
+        Sample((n14(2, 3, 4),), dict(offset=1, axis1=1, axis2=2)),
+        Sample((n14(2, 3, 4),), dict(axis1=-1, axis2=0)),
+        Sample((n14(3, 3),), dict(offset=7)),
+        Sample((n14(0, 3),), dict()),
+        Sample((n14(4, 3).T,), dict(offset=-1)),
+        Sample((strided(n14(3, 4)),), dict()),
+    ]),
+    OpInfo("diag", eg.diag, np.diag, [
+        Sample((n14(3),), dict()),
+        Sample((n14(3),), dict(k=2)),
+        Sample((n14(2),), dict(k=-1)),
+        Sample((n14(3, 4),), dict()),
+        Sample((n14(3, 4),), dict(k=-1)),
+        Sample((n14(0),), dict(k=1)),
+        Sample((n14(0, 3),), dict()),
+        Sample((n14(4, 3).T,), dict(k=1)),
+        Sample((strided(n14(4)),), dict(k=-2)),
+    ]),
+    OpInfo("trace", eg.trace, np.trace, [
+        Sample((n14(3, 3),), dict()),
+        Sample((n14(3, 4),), dict(offset=1)),
+        Sample((n14(4, 3),), dict(offset=-2)),
+        Sample((n14(2, 3, 4),), dict(axis1=1, axis2=2)),
+        Sample((n14(2, 3, 4),), dict(offset=-1, axis1=-1, axis2=0)),
+        Sample((n14(0, 3),), dict()),
+        Sample((n14(2, 0, 0),), dict(axis1=1, axis2=2)),
+        Sample((n14(4, 3).T,), dict()),
+        Sample((strided(n14(3, 4)),), dict(offset=1)),
+    ]),
+    OpInfo("take_along_axis", eg.take_along_axis, take_along_axis_ref, [
+        Sample((n14(2, 3),), dict(indices=np.array([[2, 0, 0, 1], [1, 1, -1, 0]]), axis=1)),
+        Sample((n14(3, 2),), dict(indices=np.array([[2, 0]]), axis=0)),
+        Sample((n14(2, 3, 4),), dict(indices=np.array([[[0], [3], [-4]]]), axis=-1)),
+        Sample((n14(1, 4),), dict(indices=np.array([[3, 0], [1, 1], [2, 2]]), axis=1)),
+        Sample((n14(5),), dict(indices=np.array([4, 4, 0]), axis=None)),
+        Sample((n14(2, 3),), dict(indices=np.zeros((2, 0), np.int64), axis=1)),
+        Sample((n14(0, 3),), dict(indices=np.zeros((0, 2), np.int64), axis=1)),
+        Sample((n14(4, 3).T,), dict(indices=np.array([[0, 3], [1, 2], [3, 3]]), axis=1)),
+        Sample((strided(n14(3, 4)),), dict(indices=np.array([[2, 0, 1, 1]]), axis=0)),
+    ], domain="any real; indices repeat, wrap (negative) and broadcast"),
+    OpInfo("scatter_add", scatter_add_op, scatter_add_ref, [
+        Sample((n14(2, 3), n14(2, 4)), dict(indices=np.array([[2, 0, 0, 1], [1, 1, -1, 0]]), axis=1)),
+        Sample((n14(3, 2), n14(1, 2)), dict(indices=np.array([[2, 0]]), axis=0)),
+        Sample((n14(2, 3, 4), n14(1, 3, 1)), dict(indices=np.array([[[0], [3], [-4]]]), axis=-1)),
+        Sample((n14(4), n14(6)), dict(indices=np.array([0, 3, 3, 1, 0, 3]), axis=0)),
+        Sample((n14(2, 3), n14()), dict(indices=np.array([[1], [2]]), axis=1)),
+        Sample((n14(2, 3), n14(2, 0)), dict(indices=np.zeros((2, 0), np.int64), axis=1)),
+        Sample((n14(0, 3), n14(0, 2)), dict(indices=np.zeros((0, 2), np.int64), axis=1)),
+        Sample((n14(4, 3).T, strided(n14(3, 2))), dict(indices=np.array([[0, 3], [1, 2], [3, 3]]), axis=1)),
+    ], domain="any real; indices repeat (their values add up) and wrap; values broadcast to the indices"),
+    OpInfo("sort", eg.sort, sort_ref, [
+        Sample((distinct14(5),), dict()),
+        Sample((distinct14(3, 4),), dict(axis=0)),
+        Sample((distinct14(2, 3, 4),), dict(axis=-2)),
+        Sample((distinct14(2, 3),), dict(axis=None)),
+        Sample((distinct14(0, 3),), dict(axis=1)),
+        Sample((distinct14(4, 3).T,), dict(axis=1)),
+        Sample((strided(distinct14(3, 4)),), dict()),
+    ], domain="distinct values (no ties: there the gradient follows the stable order, tests/test_conventions.py)"),
+]
+
+OPS += [
+    OpInfo("pad", eg.pad, np.pad, [
+        Sample((n14(2, 3),), dict(pad_width=1)),
+        Sample((n14(2, 3),), dict(pad_width=((1, 0), (0, 2)), constant_values=1.5)),
+        Sample((n14(3),), dict(pad_width=(2, 1))),
+        Sample((n14(2, 3, 2),), dict(pad_width=((0, 0), (1, 1), (2, 0)))),
+        Sample((n14(),), dict(pad_width=1)),
+        Sample((n14(0, 3),), dict(pad_width=((1, 1), (0, 0)))),
+        Sample((n14(4, 3).T,), dict(pad_width=((1, 0), (0, 1)))),
+        Sample((strided(n14(3, 4)),), dict(pad_width=2)),
+    ], domain="any real; mode 'constant' (NumPy's default)"),
+    OpInfo("tensordot", eg.tensordot, np.tensordot, [
+        Sample((n14(2, 3, 4), n14(3, 4, 5)), dict(axes=2)),
+        Sample((n14(2, 3), n14(3, 4)), dict(axes=1)),
+        Sample((n14(2, 3), n14(4)), dict(axes=0)),
+        Sample((n14(2, 3, 4), n14(4, 3, 2)), dict(axes=([1, 2], [1, 0]))),
+        Sample((n14(3, 2), n14(2, 3)), dict(axes=([0, 1], [1, 0]))),
+        Sample((n14(0, 3), n14(3, 2)), dict(axes=1)),
+        Sample((n14(2, 0), n14(0, 3)), dict(axes=1)),
+        Sample((n14(4, 3).T, strided(n14(4, 2))), dict(axes=([1], [0]))),
+    ], domain="any real; axes as N or as two sequences"),
+]

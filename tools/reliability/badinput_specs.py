@@ -219,6 +219,16 @@ def _ce_ref(logits):
     return np.mean(lse - logits[np.arange(logits.shape[0]), labels])
 
 
+def _scatter_add_ref(x, values, axis):
+    """scatter_add's answer with NumPy's add.at (issue 14)."""
+    indices = np.array([[0, 2, 2]])
+    out = np.array(x, dtype=np.result_type(x, values, np.float64))
+    coords = list(np.indices(indices.shape))
+    coords[axis] = indices
+    np.add.at(out, tuple(coords), np.broadcast_to(values, indices.shape))
+    return out
+
+
 def specs() -> List[Spec]:
     """Every public differentiable op (the names of ``eg._core.op_names()``, sum_to
     and slice included) and the operators, as the cases drive them."""
@@ -282,6 +292,44 @@ def specs() -> List[Spec]:
         Spec("cross_entropy", _ce_call, _ce_ref, ((4, 3),), incompatible=(((2, 2, 3),), ((),))),
         Spec("binary_cross_entropy_with_logits", eg.nn.functional.binary_cross_entropy_with_logits, _bce_ref,
              ((2, 3), (2, 3)), alt_shapes=(((), ()),), incompatible=(((2, 3), (2,)),)),
+        # ---- issue 14: scans, rearrangements, indexing (one block for merging)
+        Spec("cumsum", eg.cumsum, np.cumsum, ((2, 3, 4),), axis=True, kw={"axis": 1},
+             alt_shapes=(((0, 3),), ((5,),))),
+        Spec("cumprod", eg.cumprod, np.cumprod, ((2, 3, 4),), axis=True, kw={"axis": 1},
+             alt_shapes=(((0, 3),), ((5,),))),
+        Spec("prod", eg.prod, np.prod, ((2, 3, 4),), axis=True, kw={"axis": 1}, alt_shapes=(((),), ((0, 3),))),
+        Spec("var", eg.var, np.var, ((2, 3, 4),), axis=True, kw={"axis": 1}, alt_shapes=(((),), ((2, 0),))),
+        Spec("std", eg.std, np.std, ((2, 3, 4),), axis=True, kw={"axis": 1}, alt_shapes=(((),), ((2, 0),))),
+        Spec("flip", eg.flip, np.flip, ((2, 3, 4),), axis=True, kw={"axis": 1}, alt_shapes=(((0, 3),),)),
+        Spec("roll", lambda x, axis=0: eg.roll(x, 2, axis=axis), lambda x, axis=0: np.roll(x, 2, axis=axis),
+             ((2, 3, 4),), axis=True, kw={"axis": 1}, alt_shapes=(((0, 3),), ((5,),))),
+        Spec("tril", eg.tril, np.tril, ((2, 3, 4),), alt_shapes=(((0, 3),), ((3, 3),)), incompatible=(((3,),), ((),))),
+        Spec("triu", eg.triu, np.triu, ((2, 3, 4),), alt_shapes=(((0, 3),), ((3, 3),)), incompatible=(((3,),), ((),))),
+        Spec("diagonal", eg.diagonal, np.diagonal, ((3, 4),), alt_shapes=(((0, 3),), ((2, 3, 4),)),
+             incompatible=(((3,),), ((),))),
+        Spec("diag", eg.diag, np.diag, ((3, 4),), alt_shapes=(((0, 3),), ((3,),), ((0,),)),
+             incompatible=(((2, 3, 4),), ((),))),
+        Spec("trace", eg.trace, np.trace, ((3, 4),), alt_shapes=(((0, 3),), ((2, 3, 4),)),
+             incompatible=(((3,),), ((),)), names=("diagonal",)),
+        Spec("take_along_axis", lambda x, axis=1: eg.take_along_axis(x, np.array([[[0], [2]]]), axis=axis),
+             lambda x, axis=1: np.take_along_axis(x, np.array([[[0], [2]]]), axis=axis), ((2, 3, 4),),
+             axis=True, kw={"axis": 1}, incompatible=(((2, 1),), ((4, 3, 2),))),
+        Spec("scatter_add", lambda x, v: eg.scatter_add(x, np.array([[0, 2, 2]]), v, axis=1),
+             lambda x, v: _scatter_add_ref(x, v, 1), ((2, 3), (1, 3)),
+             alt_shapes=(((2, 3), ()), ((2, 3), (1, 1))), incompatible=(((2, 3), (2, 3)), ((1, 2), (1, 3)), ((3,), (3,)))),
+        Spec("sort", eg.sort, lambda x, axis=-1: np.sort(x, axis=axis, kind="stable"), ((2, 3, 4),), axis=True,
+             kw={"axis": 1}, alt_shapes=(((0, 3),), ((5,),))),
+        Spec("argsort", eg.argsort, lambda x, axis=-1: np.argsort(x, axis=axis, kind="stable"), ((2, 3, 4),),
+             axis=True, kw={"axis": 1}, alt_shapes=(((0, 3),), ((5,),))),
+        Spec("argmax", eg.argmax, np.argmax, ((2, 3, 4),), axis=True, kw={"axis": 1},
+             alt_shapes=(((),), ((3, 0),)), incompatible=(((0, 3),),)),
+        Spec("argmin", eg.argmin, np.argmin, ((2, 3, 4),), axis=True, kw={"axis": 1},
+             alt_shapes=(((),), ((3, 0),)), incompatible=(((0, 3),),)),
+        Spec("pad", lambda x: eg.pad(x, ((1, 0), (0, 2))), lambda x: np.pad(x, ((1, 0), (0, 2))), ((2, 3),),
+             alt_shapes=(((0, 3),), ((1, 1),)), incompatible=(((2, 3, 4),), ((3,),), ((),))),
+        Spec("tensordot", eg.tensordot, np.tensordot, ((2, 3, 4), (3, 4, 5)),
+             alt_shapes=(((3, 4), (3, 4)), ((0, 3, 4), (3, 4, 2))), incompatible=(((2, 3, 4), (4, 3, 5)), ((4,), (4,)))),
+        # ---- end of issue 14 block
     ]
 
 

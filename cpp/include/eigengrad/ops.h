@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eigengrad/variable.h"
@@ -135,6 +136,81 @@ Variable matmul(const Variable& x, const Variable& y);
 Variable softmax(const Variable& x, std::int64_t axis = -1);
 /// x - logsumexp(x) along `axis`.
 Variable log_softmax(const Variable& x, std::int64_t axis = -1);
+
+// ==== issue 14: scans, reductions, rearrangements and indexing ================
+// (cpp/src/ops/scan.cpp, rearrange.cpp, index.cpp; one block for merging)
+
+/// Integer positions along an axis, row-major with `shape`: what argsort, argmax and
+/// argmin return, and what take_along_axis and scatter_add take. Not a Variable
+/// (Variables hold floats) and not differentiable. Negative entries count from the
+/// end of the axis, as in NumPy.
+struct IndexArray {
+  std::vector<std::int64_t> values;
+  Shape shape;
+};
+
+/// numpy.cumsum along `axis`: out[i] = x[0] + ... + x[i], added in order (the same
+/// bits on every instruction set).
+Variable cumsum(const Variable& x, std::int64_t axis);
+/// numpy.cumprod along `axis`, multiplied in order. The gradient is exact where x
+/// holds zeros (no division by x): gx[i] = prod(x[:i]) * sum_{j>=i} gout[j] prod(x[i+1:j+1]).
+Variable cumprod(const Variable& x, std::int64_t axis);
+/// numpy.prod over `axes` (1 over an empty slice), multiplied in order; gradient
+/// exact at zeros, as cumprod's.
+Variable prod(const Variable& x, const Axes& axes = std::nullopt, bool keepdims = false);
+/// numpy.var: mean((x - mean(x))^2) with divisor n - ddof (inf or NaN when that is <= 0).
+Variable var(const Variable& x, const Axes& axes = std::nullopt, double ddof = 0, bool keepdims = false);
+/// numpy.std = sqrt(var), computed as norm(x - mean(x)) / sqrt(n - ddof): over a
+/// constant slice the gradient is 0 (the norm's convention at 0).
+Variable std(const Variable& x, const Axes& axes = std::nullopt, double ddof = 0, bool keepdims = false);
+
+/// numpy.flip: the order of the elements reversed along `axes` (all when empty).
+Variable flip(const Variable& x, const Axes& axes = std::nullopt);
+/// numpy.roll: elements shifted by shifts[k] along axes[k] (wrapping around). With
+/// `axes` empty, x is flattened, rolled by shifts[0] and reshaped back.
+Variable roll(const Variable& x, const std::vector<std::int64_t>& shifts, const Axes& axes = std::nullopt);
+/// numpy.tril: zeros above the k-th diagonal of the last two axes (ndim >= 2).
+Variable tril(const Variable& x, std::int64_t k = 0);
+/// numpy.triu: zeros below the k-th diagonal of the last two axes (ndim >= 2).
+Variable triu(const Variable& x, std::int64_t k = 0);
+/// numpy.diagonal: the offset-th diagonal of the axes (axis1, axis2), as the last axis.
+Variable diagonal(const Variable& x, std::int64_t offset = 0, std::int64_t axis1 = 0, std::int64_t axis2 = 1);
+/// numpy.diag: for 1-d x, the square matrix with x on its k-th diagonal; for 2-d x,
+/// its k-th diagonal.
+Variable diag(const Variable& x, std::int64_t k = 0);
+/// numpy.trace: the sum of diagonal(x, offset, axis1, axis2).
+Variable trace(const Variable& x, std::int64_t offset = 0, std::int64_t axis1 = 0, std::int64_t axis2 = 1);
+
+/// numpy.take_along_axis: out[..., j, ...] = x[..., indices[..., j, ...], ...] along
+/// `axis`; indices has x's ndim and broadcasts with x on the other axes. The gradient
+/// adds gout back at the taken positions (repeated indices add up).
+Variable take_along_axis(const Variable& x, const IndexArray& indices, std::int64_t axis);
+/// The adjoint of take_along_axis: x with values[p] added at the position p with its
+/// `axis` coordinate replaced by indices[p] (repeated indices add up). indices has
+/// x's ndim and, on the other axes, sizes no larger than x's (PyTorch's scatter_add);
+/// values broadcasts to indices' shape.
+Variable scatter_add(const Variable& x, const IndexArray& indices, const Variable& values, std::int64_t axis);
+/// numpy.sort along `axis` (stable, NaN last); the gradient goes back through the
+/// permutation argsort gives (to the first of equal values the first slot, and so on).
+Variable sort(const Variable& x, std::int64_t axis = -1);
+/// numpy.argsort(kind="stable") along `axis`: ties keep their order, NaN last.
+IndexArray argsort(const Variable& x, std::int64_t axis = -1);
+/// numpy.argmax along `axis` (nullopt: of the flattened x): the first maximum, or
+/// the first NaN. With `keepdims` the axis stays as size 1.
+IndexArray argmax(const Variable& x, std::optional<std::int64_t> axis = std::nullopt, bool keepdims = false);
+/// numpy.argmin, as argmax.
+IndexArray argmin(const Variable& x, std::optional<std::int64_t> axis = std::nullopt, bool keepdims = false);
+
+/// numpy.pad with mode "constant": pad_width[d] = {before, after} elements of
+/// `value` around axis d (one pair per axis, none negative).
+Variable pad(const Variable& x, const std::vector<std::pair<std::int64_t, std::int64_t>>& pad_width,
+             double value = 0);
+/// numpy.tensordot: the sum over axes_x[i] of x paired with axes_y[i] of y; the
+/// result has x's other axes, then y's.
+Variable tensordot(const Variable& x, const Variable& y, const std::vector<std::int64_t>& axes_x,
+                   const std::vector<std::int64_t>& axes_y);
+
+// ==== end of issue 14 block ===================================================
 
 // ---- operators (C++ convenience) ---------------------------------------------
 inline Variable operator+(const Variable& x, const Variable& y) { return add(x, y); }

@@ -69,6 +69,15 @@ std::vector<OpEntry> make_table() {
       {"softmax", kNothing}, {"log_softmax", kNothing},
       {"linear", kYX}, {"mse_loss", kXYXY}, {"cross_entropy", kX_},
       {"binary_cross_entropy_with_logits", kXYX},
+      // ---- issue 14: scans, rearrangements, indexing (scan.cpp, rearrange.cpp, index.cpp).
+      // cumprod, cumsum and scatter_add record nodes; the others are composites of
+      // recorded ops, listed (as mean is) so that they have samples and bindings.
+      {"cumsum", kNothing}, {"cumprod", kX_}, {"prod", kNothing}, {"var", kNothing}, {"std", kNothing},
+      {"flip", kNothing}, {"roll", kNothing}, {"tril", kNothing}, {"triu", kNothing},
+      {"diagonal", kNothing}, {"diag", kNothing}, {"trace", kNothing},
+      {"take_along_axis", kNothing}, {"scatter_add", kNothing}, {"sort", kNothing},
+      {"pad", kNothing}, {"tensordot", kNothing},
+      // ---- end of issue 14 block
       // internal ops (recorded by other ops' rules; not public)
       {"slice_backward", kNothing, nullptr, nullptr, nullptr, false},
       {"take_backward", kNothing, nullptr, nullptr, nullptr, false},
@@ -76,6 +85,7 @@ std::vector<OpEntry> make_table() {
       {"copy", kNothing, nullptr, nullptr, nullptr, false},
       {"strong_mul", kYX, nullptr, nullptr, nullptr, false},
       {"strong_div", kYY, nullptr, nullptr, nullptr, false},
+      {"linrec", kYY, nullptr, nullptr, nullptr, false},  // issue 14: cumprod's rules (scan.cpp)
   };
 }
 }  // namespace
