@@ -18,9 +18,10 @@ Conventions (pinned by tests/ops/test_decompositions.py):
   NumPy; their gradient is the derivative of that function, so it is zero on the
   other side of the diagonal (PyTorch returns a symmetric gradient instead; for a
   symmetric parameterisation both give the same gradient of the parameters).
-- At repeated eigenvalues or singular values the ``1 / (w_j - w_i)`` factors of
-  the rules are taken as 0: finite gradients, right for losses that do not depend
-  on the basis chosen inside a repeated eigenspace (PyTorch gives inf or NaN).
+- At repeated eigenvalues or singular values (equal to ``8 n eps max|w|``) the
+  ``1 / (w_j - w_i)`` factors of the rules are taken as 0: finite gradients, right
+  for losses that do not depend on the basis chosen inside a repeated eigenspace
+  (PyTorch gives inf or NaN).
 - ``det``'s gradient is the cofactor matrix, finite and exact at singular
   matrices too; ``slogdet``'s gradient at a singular matrix raises LinAlgError.
 - ``svd(full_matrices=True)`` and ``qr(mode="complete")``: the further columns
@@ -208,9 +209,9 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
 
     Notes
     -----
-    Gradients use ``1 / (w_j - w_i)``, taken as 0 where two eigenvalues are exactly
-    equal (finite; right for losses invariant to the basis of a repeated
-    eigenspace, such as functions of the eigenvalues alone).
+    Gradients use ``1 / (w_j - w_i)``, taken as 0 where two eigenvalues agree to
+    rounding, ``8 M eps max|w|`` (finite; right for losses invariant to the basis of
+    a repeated eigenspace, such as functions of the eigenvalues or projectors).
     """
     if UPLO not in ("L", "U", "l", "u"):
         raise ValueError(f"eigh: UPLO argument must be 'L' or 'U', got {UPLO!r}")
@@ -248,9 +249,10 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     Notes
     -----
     Derivatives of U and Vh exist where the singular values are distinct (and
-    non-zero when M != N); at exactly equal ones the ``1 / (s_j^2 - s_i^2)``
-    factors are taken as 0, which is right for gauge-invariant losses only. S is
-    differentiable wherever its values are distinct.
+    non-zero when M != N). Where two agree to rounding (``8 K eps max(S)``) the
+    ``1 / (s_j - s_i)`` factors are taken as 0 (the ``1 / (s_i + s_j)`` ones
+    stay): the gradient is then right for gauge-invariant losses such as
+    ``U @ Vh`` or functions of S.
     """
     if hermitian:
         raise NotImplementedError("svd: hermitian=True is not supported; use eigh for symmetric matrices")

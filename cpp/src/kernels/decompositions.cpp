@@ -75,6 +75,10 @@ std::vector<std::int64_t> batch_map(const Shape& in, const Shape& out) {
   throw LinAlgError(std::string(op) + ": " + what + " (input of shape " + shape_str(shape) + where + ")");
 }
 
+/// Why solve, inv and qr refuse a matrix: pivoting on NaN gives results that depend
+/// on the implementation (NumPy's LAPACK and Eigen differ), so none is returned.
+constexpr const char* kNotFinite = "the matrix holds NaN or inf";
+
 template <class T>
 bool all_finite(const T* p, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i)
@@ -123,7 +127,9 @@ Tensor lu_solve(const Tensor& a, const Tensor& b, const Shape& batch, const char
     std::int64_t factored = -1;
     for (std::size_t i = 0; i < ia.size(); ++i) {
       if (ia[i] != factored) {
-        lu.compute(ConstMatrixMap<T>(pa + ia[i] * n * n, n, n));
+        const T* ai = pa + ia[i] * n * n;
+        if (!all_finite(ai, n * n)) fail(op, kNotFinite, a.shape(), ia[i], count(batch_of(a.shape())));
+        lu.compute(ConstMatrixMap<T>(ai, n, n));
         factored = ia[i];
         if (has_zero_pivot(lu)) fail(op, "singular matrix", a.shape(), ia[i], count(batch_of(a.shape())));
       }
@@ -143,6 +149,7 @@ Tensor inverse(const Tensor& a, const char* op) {
     using T = typename decltype(tag)::type;
     Eigen::PartialPivLU<Mat<T>> lu;
     for (std::int64_t i = 0; i < batch; ++i) {
+      if (!all_finite(a.data_as<T>() + i * n * n, n * n)) fail(op, kNotFinite, a.shape(), i, batch);
       lu.compute(ConstMatrixMap<T>(a.data_as<T>() + i * n * n, n, n));
       if (has_zero_pivot(lu)) fail(op, "singular matrix", a.shape(), i, batch);
       MatrixMap<T>(out.data_as<T>() + i * n * n, n, n) = lu.inverse();
@@ -268,7 +275,7 @@ Tensor cholesky(const Tensor& a, const char* op) {
   return out;
 }
 
-std::pair<Tensor, Tensor> qr(const Tensor& a, bool complete) {
+std::pair<Tensor, Tensor> qr(const Tensor& a, bool complete, const char* op) {
   eigen_single_threaded();
   const std::int64_t m = a.shape()[a.shape().size() - 2], n = a.shape().back();
   const std::int64_t batch = count(batch_of(a.shape()));
@@ -284,8 +291,17 @@ std::pair<Tensor, Tensor> qr(const Tensor& a, bool complete) {
         if (complete) MatrixMap<T>(rest.data_as<T>() + i * m * m, m, m).setIdentity();
         continue;
       }
-      hqr.compute(ConstMatrixMap<T>(a.data_as<T>() + i * m * n, m, n));
+      Mat<T> ai = ConstMatrixMap<T>(a.data_as<T>() + i * m * n, m, n);
+      if (!ai.allFinite()) fail(op, kNotFinite, a.shape(), i, batch);
+      // Householder vectors are normalised through squared norms, which overflow
+      // from |a| ~ 1e154 (float64): huge matrices are scaled by a power of two first
+      // (exact), and R scaled back.
+      const T big = std::ldexp(T(1), std::numeric_limits<T>::max_exponent / 2 - 12);
+      const T largest = ai.cwiseAbs().maxCoeff();
+      const T scale = largest > big ? std::ldexp(T(1), std::ilogb(largest)) : T(1);
+      hqr.compute(ai / scale);
       Mat<T> r = hqr.matrixQR().topRows(n).template triangularView<Eigen::Upper>();
+      r *= scale;
       Mat<T> q = complete ? Mat<T>(hqr.householderQ() * Mat<T>::Identity(m, m))
                           : Mat<T>(hqr.householderQ() * Mat<T>::Identity(m, n));
       for (Eigen::Index j = 0; j < n; ++j)

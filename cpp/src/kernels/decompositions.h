@@ -18,9 +18,10 @@ namespace eigengrad::kernels {
 
 /// X with a X = b for a (..., n, n) and b (..., n, k) whose batch shapes broadcast
 /// to `batch` (LU with partial pivoting; one factorisation per distinct a). An
-/// exact zero pivot (LAPACK's test, as NumPy) raises LinAlgError.
+/// exact zero pivot (LAPACK's test, as NumPy) raises LinAlgError, and so does NaN or
+/// inf in a (NumPy returns what its pivoting happens to give).
 Tensor lu_solve(const Tensor& a, const Tensor& b, const Shape& batch, const char* op);
-/// The inverse of each matrix of a (..., n, n); an exact zero pivot raises.
+/// The inverse of each matrix of a (..., n, n); an exact zero pivot, NaN or inf raises.
 Tensor inverse(const Tensor& a, const char* op);
 /// det of each matrix: the product of the LU pivots and the permutation's sign.
 Tensor det(const Tensor& a);
@@ -37,7 +38,8 @@ Tensor cholesky(const Tensor& a, const char* op);
 /// Householder QR of each (m, n) matrix, m >= n, with R's diagonal made
 /// non-negative: [Q; R] packed as (..., m + n, n). With `complete`, also the
 /// m - n further columns of the square Q, (..., m, m - n); else undefined.
-std::pair<Tensor, Tensor> qr(const Tensor& a, bool complete);
+/// NaN or inf raises LinAlgError.
+std::pair<Tensor, Tensor> qr(const Tensor& a, bool complete, const char* op);
 /// Eigenvalues (ascending) and eigenvectors of each symmetric matrix, read from
 /// its lower triangle: [w; V] packed as (..., n + 1, n), each eigenvector's entry
 /// of largest magnitude (the first such) positive. Non-finite input raises.

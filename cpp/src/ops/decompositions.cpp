@@ -16,14 +16,22 @@
 // symmetric parameterisation a = f(p) both give the same gradient of p.)
 //
 // Note [Repeated eigenvalues]
-// The eigh and svd rules divide by w_j - w_i (s_j^2 - s_i^2). Where two values are
-// exactly equal the factor is taken as 0, not inf: the gradient is then the one of
-// any loss that does not depend on the choice of basis inside the repeated
-// eigenspace (functions of the eigenvalues, of the whole eigenspace's projector),
-// and finite. For a loss that does depend on that choice no gradient exists;
-// PyTorch returns inf or NaN there. Close but unequal values give large factors,
-// as the maths says.
+// The eigh and svd rules divide by w_j - w_i (svd: s_j - s_i). Where two values are
+// equal the factor is taken as 0, not inf: the gradient is then the one of any loss
+// that does not depend on the choice of basis inside the repeated eigenspace
+// (functions of the eigenvalues, the whole eigenspace's projector, U Vh), and
+// finite. "Equal" means within rounding, |w_j - w_i| <= 8 n eps max|w| (per
+// matrix): a matrix with a repeated eigenvalue gets computed eigenvalues a few ulps
+// apart, and 1/(w_j - w_i) ~ 1e16 there would turn the rounding of the terms that
+// cancel for such losses into O(1) errors. For a loss that does depend on the basis
+// no gradient exists; PyTorch returns inf or NaN there. Values further apart give
+// large factors, as the maths says.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "common.h"
+#include "../dispatch.h"
 #include "../kernels/decompositions.h"
 
 namespace eigengrad {
@@ -100,11 +108,36 @@ Variable as_matrix(const Variable& x) {
 /// The diagonal of each matrix as a row (..., 1, n).
 Variable diagonal_row(const Variable& x) { return sum(x * eye(x.shape().back(), x), Axes{{-2}}, true); }
 
-/// 1 / d where d != 0, else 0 (Note [Repeated eigenvalues]); differentiable in d.
-Variable reciprocal_or_zero(const Variable& d) {
-  Tensor nonzero = kernels::binary(kernels::Binary::NonZeroMask, d.data(), d.data());
-  Variable safe = where(nonzero, d, scalar_like(1.0, d));
-  return where(nonzero, div(scalar_like(1.0, d), safe), scalar_like(0.0, d));
+/// 1 where values v_i and v_j of a row (..., 1, n) are apart, 0 where they count as
+/// equal: |v_j - v_i| <= kTie n eps max|v| (Note [Repeated eigenvalues]). With
+/// `sum`, where |v_j + v_i| is above that bound instead (and i != j).
+Tensor apart(const Tensor& v, bool sum = false) {
+  constexpr double kTie = 8;
+  const std::int64_t n = v.shape().back(), batch = n ? v.numel() / n : 0;
+  Shape s = v.shape();
+  s[s.size() - 2] = n;
+  Tensor out(s, v.dtype());
+  dispatch(v.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T eps = std::numeric_limits<T>::epsilon();
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const T* p = v.data_as<T>() + b * n;
+      T largest = 0;
+      for (std::int64_t j = 0; j < n; ++j) largest = std::max(largest, std::abs(p[j]));
+      const T tol = T(kTie) * T(n) * eps * largest;
+      T* o = out.data_as<T>() + b * n * n;
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < n; ++j)
+          o[i * n + j] = (sum ? i != j && std::abs(p[j] + p[i]) > tol : std::abs(p[j] - p[i]) > tol) ? T(1) : T(0);
+    }
+  });
+  return out;
+}
+
+/// F_ij = 1 / d_ij where values i and j are apart (`apart`), else 0; differentiable in d.
+Variable reciprocal_where(const Tensor& apart, const Variable& d) {
+  Variable safe = where(apart, d, scalar_like(1.0, d));
+  return where(apart, div(scalar_like(1.0, d), safe), scalar_like(0.0, d));
 }
 
 Variable solve_matrix(const Variable& a, const Variable& b);
@@ -189,7 +222,7 @@ Variable cofactor(const Variable& a) {
 //   jvp: C = Q^T ta R^-1, U = triu(C) + tril(C, -1)^T: tR = U R, tQ = ta R^-1 - Q U
 Variable qr_packed(const Variable& a) {
   const std::int64_t m = a.shape()[a.ndim() - 2], n = a.shape().back();
-  return record_op("qr", kernels::qr(a.data(), false).first, {a},
+  return record_op("qr", kernels::qr(a.data(), false, "qr").first, {a},
                    [m, n](const BackwardArgs& g) -> Grads {
                      Variable q = rows(g.out, 0, m), r = rows(g.out, m, m + n);
                      Variable gq = rows(g.gout, 0, m), gr = rows(g.gout, m, m + n);
@@ -216,7 +249,7 @@ Variable eigh_packed(const Variable& a) {
   const std::int64_t n = a.shape().back();
   auto gaps = [n](const Variable& out) {
     Variable w = rows(out, 0, 1);
-    return reciprocal_or_zero(w - mT(w));
+    return reciprocal_where(apart(w.data()), w - mT(w));
   };
   return record_op("eigh", kernels::eigh(a.data(), "eigh"), {a},
                    [n, gaps](const BackwardArgs& g) -> Grads {
@@ -234,38 +267,47 @@ Variable eigh_packed(const Variable& a) {
                    true);
 }
 
-// svd(a) = [U; s; V], a = U diag(s) V^T, a (m, n), k = min(m, n), s descending;
-// F_ij = 1 / (s_j^2 - s_i^2), 0 where equal (Note [Repeated eigenvalues]).
-//   vjp: J = F ∘ (U^T gU - gU^T U), L = F ∘ (V^T gV - gV^T V),
-//        ga = U (J S + diag(gs) + S L) V^T + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T)
-//   jvp: P = U^T ta V: ts = diag(P), tU = U (F ∘ (P S + S P^T)) + (I - U U^T) ta V S^-1,
-//        tV = V (F ∘ (S P + P^T S)) + (I - V V^T) ta^T U S^-1
+// svd(a) = [U; s; V], a = U diag(s) V^T, a (m, n), k = min(m, n), s descending.
+// With P = U^T ta V, U^T tU and V^T tV are the skew matrices
+//   Ω_U = (E ∘ (P + P^T) + G ∘ (P - P^T)) / 2,  Ω_V = (E ∘ (P + P^T) - G ∘ (P - P^T)) / 2,
+// E_ij = 1 / (s_j - s_i), G_ij = 1 / (s_j + s_i) (i != j): split so, only E holds
+// the basis choice inside a repeated singular value, and it alone is 0 at ties
+// (Note [Repeated eigenvalues]); G is 0 only where s_i + s_j is (two zero values).
+//   jvp: ts = diag(P), tU = U Ω_U + (I - U U^T) ta V S^-1, tV = V Ω_V + (I - V V^T) ta^T U S^-1
+//   vjp: X = U^T gU + V^T gV, Y = U^T gU - V^T gV,
+//        P̄ = (E ∘ (X - X^T) + G ∘ (Y - Y^T)) / 2 + diag(gs),
+//        ga = U P̄ V^T + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T)
 // The terms with (I - U U^T) vanish when U is square (m == k) and are left out there
 // (rounding would otherwise be divided by a zero singular value); likewise for V.
 // Divisions by s are strong: a zero numerator gives 0 where s == 0.
 Variable svd_packed(const Variable& a) {
   const std::int64_t m = a.shape()[a.ndim() - 2], n = a.shape().back(), k = std::min(m, n);
-  auto gaps = [](const Variable& s) { return reciprocal_or_zero((s - mT(s)) * (s + mT(s))); };
+  // E and G from the singular values (a row), differentiable in them
+  auto factors = [](const Variable& s) {
+    return std::make_pair(reciprocal_where(apart(s.data()), s - mT(s)),
+                          reciprocal_where(apart(s.data(), true), s + mT(s)));
+  };
   return record_op("svd", kernels::svd(a.data(), false, "svd").packed, {a},
-                   [m, n, k, gaps](const BackwardArgs& g) -> Grads {
+                   [m, n, k, factors](const BackwardArgs& g) -> Grads {
                      Variable u = rows(g.out, 0, m), s = rows(g.out, m, m + 1), v = rows(g.out, m + 1, m + 1 + n);
                      Variable gu = rows(g.gout, 0, m), gs = rows(g.gout, m, m + 1);
                      Variable gv = rows(g.gout, m + 1, m + 1 + n);
-                     Variable f = gaps(s);
+                     auto [e, h] = factors(s);
                      Variable ut_gu = matmul(mT(u), gu), vt_gv = matmul(mT(v), gv);
-                     Variable inner = f * (ut_gu - mT(ut_gu)) * s + gs * eye(k, gs) + mT(s) * (f * (vt_gv - mT(vt_gv)));
-                     Variable ga = matmul(matmul(u, inner), mT(v));
+                     Variable x = ut_gu + vt_gv, y = ut_gu - vt_gv;
+                     Variable pbar = (e * (x - mT(x)) + h * (y - mT(y))) * 0.5 + gs * eye(k, gs);
+                     Variable ga = matmul(matmul(u, pbar), mT(v));
                      if (m > k) ga = ga + matmul(strong_div(gu - matmul(u, ut_gu), s), mT(v));
                      if (n > k) ga = ga + matmul(u, mT(strong_div(gv - matmul(v, vt_gv), s)));
                      return {ga};
                    },
-                   [m, n, k, gaps](const JvpArgs& t) {
+                   [m, n, k, factors](const JvpArgs& t) {
                      Variable u = rows(t.out, 0, m), s = rows(t.out, m, m + 1), v = rows(t.out, m + 1, m + 1 + n);
                      const Variable& ta = t.t(0);
-                     Variable f = gaps(s);
+                     auto [e, h] = factors(s);
                      Variable p = matmul(matmul(mT(u), ta), v);
-                     Variable tu = matmul(u, f * (p * s + mT(s) * mT(p)));
-                     Variable tv = matmul(v, f * (mT(s) * p + mT(p) * s));
+                     Variable sym = e * (p + mT(p)), skew = h * (p - mT(p));
+                     Variable tu = matmul(u, (sym + skew) * 0.5), tv = matmul(v, (sym - skew) * 0.5);
                      if (m > k) {
                        Variable av = matmul(ta, v);
                        tu = tu + strong_div(av - matmul(u, matmul(mT(u), av)), s);
@@ -380,7 +422,7 @@ QR qr(const Variable& a, bool complete) {
   if (!complete || m == n) return {q, r};
   // The further columns of the square Q are no function of a (any orthonormal basis
   // of the complement): constants, as PyTorch treats svd's (their gradient is ignored).
-  Tensor rest = kernels::qr(a.data(), true).second;
+  Tensor rest = kernels::qr(a.data(), true, "qr").second;
   Shape zero_rows = batch_shape(a);
   zero_rows.insert(zero_rows.end(), {m - n, n});
   return {concatenate({q, constant(rest)}, -1), concatenate({r, constant(Tensor::zeros(zero_rows, a.dtype()))}, -2)};
