@@ -305,7 +305,13 @@ _SQUARE_BAD = (((2, 3),), ((3,),), ((),), ((2, 3, 4),))
 
 
 def _qr_r(a):
-    r = np.linalg.qr(a, mode="r")
+    # NumPy's LAPACK overflows on a 1e308 entry (R[0, 1] = -inf) where eigengrad
+    # scales by a power of two first: the reference is NumPy's R of the same exactly
+    # scaled matrix, scaled back.
+    a = np.asarray(a, dtype=np.float64)
+    big = np.max(np.abs(a)) if a.size else 0.0
+    scale = 2.0 ** np.floor(np.log2(big)) if np.isfinite(big) and big > 2.0 ** 500 else 1.0
+    r = np.linalg.qr(a / scale, mode="r") * scale
     d = np.sign(np.diagonal(r, axis1=-2, axis2=-1))
     return r * np.where(d == 0, 1.0, d)[..., :, None]
 
