@@ -35,7 +35,8 @@ CPP_LAYERS = [
 PY_LAYERS = [
     ("core", ["python/eigengrad/_core*", "python/eigengrad/_variable.py", "python/eigengrad/_inplace.py",
               "python/eigengrad/creation.py", "python/eigengrad/random.py", "python/eigengrad/autograd.py",
-              "python/eigengrad/config.py", "python/eigengrad/dlpack.py"]),
+              "python/eigengrad/config.py", "python/eigengrad/dlpack.py",
+              "python/eigengrad/linalg.py"]),
     ("transforms", ["python/eigengrad/functional.py", "python/eigengrad/function.py",
                     "python/eigengrad/gradcheck.py", "python/eigengrad/norms.py",
                     "python/eigengrad/serialization.py", "python/eigengrad/checkpointing.py",

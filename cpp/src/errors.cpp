@@ -7,6 +7,7 @@ namespace eigengrad {
 
 TypeError::~TypeError() = default;
 AxisError::~AxisError() = default;
+LinAlgError::~LinAlgError() = default;
 OutOfMemory::~OutOfMemory() = default;
 const char* OutOfMemory::what() const noexcept { return message_.c_str(); }
 InternalError::~InternalError() = default;

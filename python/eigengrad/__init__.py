@@ -120,6 +120,8 @@ from eigengrad.gradcheck import GradcheckError, gradcheck
 from eigengrad.norms import norm
 from eigengrad.config import load_blas, show_config
 from eigengrad.dlpack import from_dlpack
+# eg.linalg (issue 14)
+from eigengrad import linalg
 from eigengrad import config as _config
 
 _config._load_blas_at_import()

@@ -6,6 +6,7 @@
 
 #include "bind_autograd.h"
 #include "bind_config.h"
+#include "bind_linalg.h"
 #include "bind_monitor.h"
 #include "bind_more_ops.h"
 #include "bind_nn.h"
@@ -108,6 +109,8 @@ PYBIND11_MODULE(_core, m) {
       if (p) std::rethrow_exception(p);
     } catch (const AxisError& e) {
       PyErr_SetString(axis_error, e.what());
+    } catch (const LinAlgError& e) {
+      PyErr_SetString(linalg_error_type(), e.what());
     } catch (const TypeError& e) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const OutOfMemory& e) {
@@ -381,4 +384,5 @@ eigengrad's and are in no byte count).)doc");
   bind_config(m);
   bind_state(m, cls);
   bind_testing(m);
+  bind_linalg(m);
 }

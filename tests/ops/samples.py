@@ -830,4 +830,165 @@ OPS += [
         Sample((n14(2, 0), n14(0, 3)), dict(axes=1)),
         Sample((n14(4, 3).T, strided(n14(4, 2))), dict(axes=([1], [0]))),
     ], domain="any real; axes as N or as two sequences"),
+# ---- eg.linalg (issue 14; cpp/src/ops/decompositions.cpp) ---------------------------
+# Drawn from a generator of their own, so that they do not depend on how many
+# samples come before them. Ops returning several results are sampled through one
+# array holding them all (flattened and joined), so that every result is checked
+# and differentiated. Inputs are well conditioned, with distinct eigenvalues and
+# singular values (the rules divide by their gaps); the conventions at singular and
+# degenerate inputs have named tests in tests/ops/test_decompositions.py.
+
+_lrng = np.random.default_rng(14)
+
+
+def _lnormal(*shape: int) -> np.ndarray:
+    return _lrng.standard_normal(shape)
+
+
+def invertible(*shape: int) -> np.ndarray:
+    """Random matrices plus 3 I: well conditioned."""
+    return _lnormal(*shape) + 3.0 * np.eye(shape[-1])
+
+
+def spd(*shape: int) -> np.ndarray:
+    """Symmetric positive definite: B B^T + I."""
+    b = _lnormal(*shape)
+    return b @ np.swapaxes(b, -1, -2) + np.eye(shape[-1])
+
+
+def symmetric(*shape: int) -> np.ndarray:
+    b = _lnormal(*shape)
+    return b + np.swapaxes(b, -1, -2)
+
+
+def _flat_cat(*parts):
+    """The results of one call as one array: each flattened over its matrix axes."""
+    lib = eg if isinstance(parts[0], eg.Variable) else np
+    batch = parts[0].shape[:-2] if parts[0].ndim >= 2 else parts[0].shape[:-1]
+    flat = [lib.reshape(p, batch + (int(np.prod(p.shape[len(batch):])),)) for p in parts]
+    return lib.concatenate(flat, axis=-1)
+
+
+def column_signs(v: np.ndarray) -> np.ndarray:
+    """+-1 per column making each column's entry of largest magnitude (the first
+    such) positive: eigengrad's sign convention for eigenvectors and singular vectors."""
+    if v.shape[-2] == 0:
+        return np.ones(v.shape[:-2] + (1, v.shape[-1]))
+    idx = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    s = np.sign(np.take_along_axis(v, idx, axis=-2))
+    return np.where(s == 0, 1.0, s)
+
+
+def qr_ref(a, mode="reduced"):
+    q, r = np.linalg.qr(a)
+    k = min(a.shape[-2:])
+    d = np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :k] if k else np.ones(a.shape[:-2] + (1, 0))
+    d = np.where(d == 0, 1.0, d)
+    q, r = q * d, r * np.swapaxes(d, -1, -2)
+    return r if mode == "r" else _flat_cat(q, r)
+
+
+def qr_op(a, mode="reduced"):
+    out = eg.linalg.qr(a, mode=mode)
+    return out if mode == "r" else _flat_cat(*out)
+
+
+def eigh_ref(a, UPLO="L"):
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    return _flat_cat(v * column_signs(v), w)
+
+
+def eigh_op(a, UPLO="L"):
+    w, v = eg.linalg.eigh(a, UPLO=UPLO)
+    return _flat_cat(v, w)
+
+
+def svd_ref(a, full_matrices=False):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    signs = column_signs(u)
+    return _flat_cat(u * signs, s, vh * np.swapaxes(signs, -1, -2))
+
+
+def svd_op(a, full_matrices=False):
+    return _flat_cat(*eg.linalg.svd(a, full_matrices=full_matrices))
+
+
+def slogdet_ref(a):
+    return np.stack(np.linalg.slogdet(a), axis=-1)
+
+
+def slogdet_op(a):
+    return eg.stack(list(eg.linalg.slogdet(a)), axis=-1)
+
+
+def cholesky_ref(a, upper=False):
+    return np.linalg.cholesky(a, upper=upper)
+
+
+def square_samples(draw: Callable[..., np.ndarray]) -> List[Sample]:
+    return [
+        Sample((draw(3, 3),)),
+        Sample((draw(2, 4, 4),)),
+        Sample((draw(1, 1),)),
+        Sample((draw(2, 1, 2, 2),)),
+        Sample((draw(0, 3, 3),)),
+        Sample((draw(0, 0),)),
+        Sample((np.swapaxes(draw(3, 3), 0, 1),)),
+        Sample((strided(draw(2, 3, 3)),)),
+    ]
+
+
+OPS += [
+    OpInfo("solve", eg.linalg.solve, np.linalg.solve, [
+        Sample((invertible(3, 3), _lnormal(3))),
+        Sample((invertible(3, 3), _lnormal(3, 2))),
+        Sample((invertible(2, 3, 3), _lnormal(2, 3, 1))),
+        Sample((invertible(3, 3), _lnormal(2, 3, 2))),
+        Sample((invertible(2, 1, 3, 3), _lnormal(4, 3, 2))),
+        Sample((invertible(2, 3, 3), _lnormal(3))),
+        Sample((invertible(3, 3), invertible(3, 3))),
+        Sample((invertible(0, 3, 3), _lnormal(0, 3, 2))),
+        Sample((invertible(0, 0), _lnormal(0))),
+        Sample((invertible(3, 3), _lnormal(3, 0))),
+        Sample((invertible(3, 3).T, strided(_lnormal(3, 2)))),
+    ], domain="a invertible (random + 3 I)"),
+    OpInfo("inv", eg.linalg.inv, np.linalg.inv, square_samples(invertible), domain="invertible (random + 3 I)"),
+    OpInfo("det", eg.linalg.det, np.linalg.det, square_samples(invertible) + [Sample((_lnormal(4, 4),))],
+           domain="any square (singular: tests/ops/test_decompositions.py)"),
+    OpInfo("slogdet", slogdet_op, slogdet_ref, square_samples(invertible) + [Sample((-invertible(3, 3),))],
+           domain="invertible; sign is a constant"),
+    OpInfo("cholesky", eg.linalg.cholesky, cholesky_ref, square_samples(spd) + [
+        Sample((spd(3, 3) + np.triu(_lnormal(3, 3), 1),)),
+        Sample((spd(2, 3, 3),), dict(upper=True)),
+    ], domain="symmetric positive definite (only the lower triangle is read)"),
+    OpInfo("qr", qr_op, qr_ref, [
+        Sample((_lnormal(4, 3),)),
+        Sample((_lnormal(3, 3),)),
+        Sample((_lnormal(2, 4, 3),)),
+        Sample((_lnormal(3, 5),)),
+        Sample((_lnormal(2, 2, 3),)),
+        Sample((_lnormal(4, 3),), dict(mode="r")),
+        Sample((_lnormal(3, 3),), dict(mode="complete")),
+        Sample((_lnormal(0, 3),)),
+        Sample((_lnormal(3, 0),)),
+        Sample((_lnormal(0, 4, 3),)),
+        Sample((_lnormal(3, 4).T,)),
+        Sample((strided(_lnormal(2, 3, 3)),)),
+    ], domain="full column rank (the first min(m, n) columns independent)"),
+    OpInfo("eigh", eigh_op, eigh_ref, square_samples(symmetric) + [
+        Sample((_lnormal(3, 3),)),
+        Sample((symmetric(2, 3, 3),), dict(UPLO="U")),
+    ], domain="symmetric, distinct eigenvalues (only the lower triangle is read)"),
+    OpInfo("svd", svd_op, svd_ref, [
+        Sample((_lnormal(4, 3),)),
+        Sample((_lnormal(3, 4),)),
+        Sample((_lnormal(3, 3),)),
+        Sample((_lnormal(3, 3),), dict(full_matrices=True)),
+        Sample((_lnormal(2, 4, 2),)),
+        Sample((_lnormal(1, 3),)),
+        Sample((_lnormal(0, 3),)),
+        Sample((_lnormal(2, 0, 0),)),
+        Sample((_lnormal(4, 3).T,)),
+        Sample((strided(_lnormal(2, 3, 2)),)),
+    ], domain="distinct, non-zero singular values"),
 ]

@@ -39,6 +39,8 @@ def _values(shape: Tuple[int, ...], domain: str) -> np.ndarray:
         x = np.abs(x) + 0.5
     if domain == "unit":  # inside (-1, 1): arcsin, arccos, arctanh
         x = x * 0.45
+    if domain == "spd" and x.ndim >= 2 and x.shape[-1] == x.shape[-2]:  # symmetric positive definite: cholesky
+        x = x @ np.swapaxes(x, -1, -2) + 3.0 * np.eye(x.shape[-1])
     return x
 
 
@@ -330,6 +332,58 @@ def specs() -> List[Spec]:
         Spec("tensordot", eg.tensordot, np.tensordot, ((2, 3, 4), (3, 4, 5)),
              alt_shapes=(((3, 4), (3, 4)), ((0, 3, 4), (3, 4, 2))), incompatible=(((2, 3, 4), (4, 3, 5)), ((4,), (4,)))),
         # ---- end of issue 14 block
+    ] + _linalg_specs()
+
+
+# ---- eg.linalg (issue 14) ------------------------------------------------------------
+# Ops with several results are driven through one of them: slogdet's log|det|, qr's R
+# (diagonal made non-negative, eigengrad's convention), eigh's eigenvalues, svd's
+# singular values. The last three are compared relative to their largest magnitude:
+# with a 1e308 entry, backward-stable methods (LAPACK's, Eigen's) agree only to
+# rounding of that magnitude, and the small values are rounding.
+
+
+def _relative(x):
+    x = np.asarray(x, dtype=np.float64)
+    m = np.max(np.abs(x)) if x.size else 1.0
+    return x / m if np.isfinite(m) and m > 0 else x
+
+_SQUARE_ALT = (((2, 3, 3),), ((0, 0),), ((0, 2, 2),), ((1, 1),))
+_SQUARE_BAD = (((2, 3),), ((3,),), ((),), ((2, 3, 4),))
+
+
+def _qr_r(a):
+    # NumPy's LAPACK overflows on a 1e308 entry (R[0, 1] = -inf) where eigengrad
+    # scales by a power of two first: the reference is NumPy's R of the same exactly
+    # scaled matrix, scaled back.
+    a = np.asarray(a, dtype=np.float64)
+    big = np.max(np.abs(a)) if a.size else 0.0
+    scale = 2.0 ** np.floor(np.log2(big)) if np.isfinite(big) and big > 2.0 ** 500 else 1.0
+    r = np.linalg.qr(a / scale, mode="r") * scale
+    d = np.sign(np.diagonal(r, axis1=-2, axis2=-1))
+    return r * np.where(d == 0, 1.0, d)[..., :, None]
+
+
+def _linalg_specs() -> List[Spec]:
+    la = eg.linalg
+    return [
+        Spec("solve", la.solve, np.linalg.solve, ((3, 3), (3, 2)),
+             alt_shapes=(((3, 3), (3,)), ((2, 3, 3), (3, 1)), ((2, 3, 3), (3,)), ((0, 3, 3), (0, 3, 2)), ((0, 0), (0,))),
+             incompatible=(((3, 3), (4,)), ((2, 3), (2,)), ((3,), (3,)), ((2, 3, 3), (4, 3, 1)), ((3, 3), ()))),
+        Spec("inv", la.inv, np.linalg.inv, ((3, 3),), alt_shapes=_SQUARE_ALT, incompatible=_SQUARE_BAD),
+        Spec("det", la.det, np.linalg.det, ((3, 3),), alt_shapes=_SQUARE_ALT, incompatible=_SQUARE_BAD),
+        Spec("slogdet", lambda a: la.slogdet(a).logabsdet, lambda a: np.linalg.slogdet(a).logabsdet, ((3, 3),),
+             alt_shapes=_SQUARE_ALT, incompatible=_SQUARE_BAD),
+        Spec("cholesky", la.cholesky, np.linalg.cholesky, ((3, 3),), "spd", alt_shapes=_SQUARE_ALT,
+             incompatible=_SQUARE_BAD),
+        Spec("qr", lambda a: _relative(la.qr(a, mode="r")), lambda a: _relative(_qr_r(a)), ((4, 3),),
+             alt_shapes=(((3, 4),), ((2, 3, 3),), ((0, 3),), ((3, 0),)), incompatible=(((3,),), ((),))),
+        Spec("eigh", lambda a: _relative(la.eigh(a).eigenvalues), lambda a: _relative(np.linalg.eigh(a).eigenvalues),
+             ((3, 3),),
+             alt_shapes=_SQUARE_ALT, incompatible=_SQUARE_BAD),
+        Spec("svd", lambda a: _relative(la.svd(a, compute_uv=False)),
+             lambda a: _relative(np.linalg.svd(a, compute_uv=False)), ((3, 4),),
+             alt_shapes=(((4, 3),), ((2, 3, 3),), ((0, 3),), ((1, 1),)), incompatible=(((3,),), ((),))),
     ]
 
 

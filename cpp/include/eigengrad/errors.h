@@ -2,6 +2,7 @@
 //
 // The Python bindings translate them in one place:
 //   std::invalid_argument -> ValueError      (bad shapes, bad values)
+//   eigengrad::LinAlgError -> eg.linalg.LinAlgError (a numpy.linalg.LinAlgError, so a ValueError)
 //   eigengrad::TypeError  -> TypeError       (bad dtypes, bad argument kinds)
 //   eigengrad::AxisError  -> numpy.exceptions.AxisError (a ValueError and IndexError)
 //   std::out_of_range     -> IndexError      (indices out of bounds)
@@ -27,6 +28,14 @@ class AxisError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
   ~AxisError() override;
+};
+
+/// A matrix that the linear-algebra op cannot take: singular (solve, inv), not
+/// positive definite (cholesky), non-finite input to an iterative method (eigh, svd).
+class LinAlgError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+  ~LinAlgError() override;
 };
 
 /// An allocation that can never fit, refused by a size check before allocating.

@@ -131,6 +131,54 @@ Variable stack(const std::vector<Variable>& xs, std::int64_t axis = 0);
 /// squeezed back; leading dimensions broadcast as batch dimensions.
 Variable matmul(const Variable& x, const Variable& y);
 
+// ---- eg.linalg: solvers and decompositions (ops/decompositions.cpp) ------------
+// numpy.linalg's functions and semantics, batched over the leading axes (the last
+// two hold the matrices), float32 and float64 (mixed inputs promote). Shapes are
+// checked first: a non-square or 1-D matrix raises ValueError naming the op and the
+// shape. What the values make impossible raises LinAlgError (errors.h), naming the
+// op, the shape and the matrix of the batch. Conventions (also in the README):
+// signs of Q, eigenvectors and singular vectors fixed as documented below; at
+// repeated eigenvalues or singular values the 1/(w_j - w_i) factors of the rules are
+// 0 (Note [Repeated eigenvalues] in decompositions.cpp).
+namespace linalg {
+/// x with a x = b. b is a vector (n,) only when it is 1-D (NumPy 2), else a stack of
+/// (n, k) matrices; batch axes broadcast. An exactly singular a raises LinAlgError.
+Variable solve(const Variable& a, const Variable& b);
+/// The inverse; an exactly singular matrix raises LinAlgError.
+Variable inv(const Variable& a);
+/// The determinant (1 for 0 x 0). Its gradient is the cofactor matrix adj(a)^T,
+/// finite and exact also where a is singular (0 where rank < n - 1).
+Variable det(const Variable& a);
+/// sign(det a) (0 where singular; a constant) and log|det a| (-inf where singular).
+struct Slogdet {
+  Variable sign, logabsdet;
+};
+Slogdet slogdet(const Variable& a);
+/// The Cholesky factor L (lower; L^T with `upper`), a = L L^T. Reads only the lower
+/// (upper) triangle, as NumPy; not positive definite raises LinAlgError.
+Variable cholesky(const Variable& a, bool upper = false);
+/// Reduced QR, a (m, n) = Q R: Q (m, k), R (k, n), k = min(m, n), with diag(R) >= 0
+/// (unique for full rank; NumPy's signs may differ). `complete` gives Q (m, m) and
+/// R (m, n); Q's further m - n columns are constants (no gradient).
+struct QR {
+  Variable Q, R;
+};
+QR qr(const Variable& a, bool complete = false);
+/// Eigenvalues (ascending) and eigenvectors (columns; each one's entry of largest
+/// magnitude positive) of a symmetric matrix read from its lower (upper) triangle.
+struct Eigh {
+  Variable eigenvalues, eigenvectors;
+};
+Eigh eigh(const Variable& a, bool upper = false);
+/// a (m, n) = U diag(S) Vh, S descending, each column of U with its entry of largest
+/// magnitude positive. Reduced (k = min(m, n) columns) unless `full_matrices`; the
+/// further columns of U and rows of Vh are then constants (no gradient, as PyTorch).
+struct SVD {
+  Variable U, S, Vh;
+};
+SVD svd(const Variable& a, bool full_matrices = false);
+}  // namespace linalg
+
 // ---- neural-network functions ------------------------------------------------
 /// exp(x - logsumexp(x)) along `axis`.
 Variable softmax(const Variable& x, std::int64_t axis = -1);

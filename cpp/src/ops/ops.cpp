@@ -20,6 +20,8 @@ constexpr SavedReads kYX{{kY, kX, kNone, kNone}};             // gx reads y, gy 
 constexpr SavedReads kYY{{kY, kY, kNone, kNone}};
 constexpr SavedReads kXYX{{kXY, kX, kNone, kNone}};
 constexpr SavedReads kXYXY{{kXY, kXY, kNone, kNone}};
+// eg.linalg (decompositions.cpp)
+constexpr SavedReads kXX{{kX, kX, kNone, kNone}};  // both gradients read x (solve's a)
 
 std::vector<OpEntry> make_table() {
   return {
@@ -78,6 +80,10 @@ std::vector<OpEntry> make_table() {
       {"take_along_axis", kNothing}, {"scatter_add", kNothing}, {"sort", kNothing},
       {"pad", kNothing}, {"tensordot", kNothing},
       // ---- end of issue 14 block
+      // eg.linalg (ops/decompositions.cpp; bound in python/src/bind_linalg.cpp)
+      {"solve", kXX}, {"inv", kNothing}, {"det", kX_}, {"slogdet", kX_},
+      {"cholesky", kNothing}, {"qr", kNothing}, {"eigh", kNothing}, {"svd", kNothing},
+      {"cofactor", kX_, nullptr, nullptr, nullptr, false},  // det's gradient
       // internal ops (recorded by other ops' rules; not public)
       {"slice_backward", kNothing, nullptr, nullptr, nullptr, false},
       {"take_backward", kNothing, nullptr, nullptr, nullptr, false},
