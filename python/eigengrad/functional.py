@@ -295,11 +295,11 @@ def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: 
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:
         if sparsity is not None:
-            from eigengrad import sparse_jacobian
-            return sparse_jacobian.sparse_jacobian(f, args, argnums, sparsity, mode, chunk_size)
+            from eigengrad.sparse_jacobian import sparse_jacobian
+            return sparse_jacobian(f, args, argnums, sparsity, mode, chunk_size)
         if memory_budget is not None:
-            from eigengrad import jacobian_plan
-            return jacobian_plan.jacobian_within(f, args, argnums, memory_budget, mode)
+            from eigengrad.jacobian_plan import jacobian_within
+            return jacobian_within(f, args, argnums, memory_budget, mode)
         nums, single_arg = _argnums(argnums, len(args), "jacobian")
         chosen = mode
         if chosen == "auto":

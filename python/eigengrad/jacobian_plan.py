@@ -18,6 +18,9 @@ Jacobian); joining the chunks copies the result once (reverse mode) or twice
 
     peak(c) = max(a + b·c + basis(c) + R - c·row,  R·(1 + [k > 1] + [forward]))
 
+The chunk is the largest whose estimate is within 95% of the budget (the rest for
+Python's own objects, and for an estimate that falls a little short).
+
 Budgets. An int is bytes; a string is a number and a unit: ``B``, decimal ``kB``,
 ``MB``, ``GB``, ``TB`` (10^3, 10^6, 10^9, 10^12 bytes) or binary ``KiB``, ``MiB``,
 ``GiB``, ``TiB`` (2^10, 2^20, 2^30, 2^40), with or without a space, in any case
@@ -231,6 +234,7 @@ def plan_jacobian(f: Callable, args: Sequence[Any], argnums: Any, memory_budget:
     """The plan for ``jacobian(f, argnums, mode)(*args)`` under ``memory_budget`` (see
     :func:`jacobian_plan`); a ``mode`` other than ``"auto"`` is kept."""
     budget = parse_memory_budget(memory_budget, who)
+    aim = budget - budget // 20  # 5% for Python's own objects, and for estimates a little short
     i = _single(args, argnums, who)
     args = list(args)
     args[i] = _functional._variable(args[i], who).detach()
@@ -248,8 +252,8 @@ def plan_jacobian(f: Callable, args: Sequence[Any], argnums: Any, memory_budget:
         basis, other = (m, n) if mode == "rev" else (n, m)
         if basis == 0 or other == 0:
             return JacobianPlan(mode, 1, 0, m, n, 0, 0, budget, "the Jacobian is empty: nothing to compute")
-        cost = _pass_cost(f, args, i, mode, m, n, itemsize, budget)
-        chunk = _largest_chunk(cost, mode, basis, other, itemsize, budget)
+        cost = _pass_cost(f, args, i, mode, m, n, itemsize, aim)
+        chunk = _largest_chunk(cost, mode, basis, other, itemsize, aim)
         if chunk == 0:
             tried.append((mode, _estimate(cost, mode, 1, basis, other, itemsize)))
             continue
