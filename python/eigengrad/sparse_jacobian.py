@@ -23,13 +23,13 @@ through every rule that multiplies or adds it (``0 * nan`` is NaN): the output
 entries a NaN tangent reaches are the ones that structurally depend on it, without
 the cancellations that make random numeric probes miss entries. The columns are
 put in groups by their residues modulo two coprime numbers ``q1 q2 >= n``, and
-twice more in ``q3`` random groups (a fixed seed), one NaN tangent per group: about
-``4 sqrt(n)`` tangents in all, so detecting costs about ``4 sqrt(n)`` Jacobian
+three more times in ``q3`` random groups (a fixed seed), one NaN tangent per group:
+about ``5 sqrt(n)`` tangents in all, so detecting costs about ``5 sqrt(n)`` Jacobian
 columns (once; pass the pattern back as ``sparsity=`` to reuse it). A row's
 candidate columns are those whose groups all reached it (the Chinese remainder
 theorem on the pairs of residues of ``q1`` and ``q2``); that set holds every true
 entry, and the random groups remove almost all others (a column that is not an
-entry survives with probability about ``(s / q3)**2`` for ``s`` entries in its row:
+entry survives with probability about ``(s / q3)**3`` for ``s`` entries in its row:
 then it is computed, as an exact 0).
 Limits: rules that select (``where``, ``maximum``, ``relu``, ``clip``, ``max``) pass
 no tangent from the branch not taken, so the pattern is the one at the given
@@ -215,8 +215,8 @@ def _detect(f: Callable, args: list, i: int, m: int, chunk_size: Optional[int]):
         return sparse.csr_matrix(reach.T)
     r1 = _nan_reach(f, args, i, columns % q1, q1, m, chunk_size)  # (q1, m)
     r2 = _nan_reach(f, args, i, columns % q2, q2, m, chunk_size)
-    # checks: two random groupings (a fixed seed), free of the residues' structure
-    check_groups = np.random.default_rng(0).integers(0, q3, size=(2, n))
+    # checks: three random groupings (a fixed seed), free of the residues' structure
+    check_groups = np.random.default_rng(0).integers(0, q3, size=(3, n))
     checks = [(g, _nan_reach(f, args, i, g, q3, m, chunk_size)) for g in check_groups]
     row1, res1 = np.nonzero(r1.T)  # rows with their reached residues, row-major
     row2, res2 = np.nonzero(r2.T)
@@ -281,7 +281,7 @@ def _colour_seeds(colour: np.ndarray, count: int, dtype) -> np.ndarray:
 
 def jacobian_sparsity(f: Callable, *args: Any, argnums: int = 0, chunk_size: Optional[int] = None):
     """The structural sparsity pattern of ``jacobian(f, argnums)(*args)``, detected
-    by NaN probes (Note [NaN probes] in the module doc): about ``4 sqrt(n)`` tangents.
+    by NaN probes (Note [NaN probes] in the module doc): about ``5 sqrt(n)`` tangents.
 
     Parameters
     ----------
