@@ -29,8 +29,10 @@ columns (once; pass the pattern back as ``sparsity=`` to reuse it). A row's
 candidate columns are those whose groups all reached it (the Chinese remainder
 theorem on the pairs of residues of ``q1`` and ``q2``); that set holds every true
 entry, and the random groups remove almost all others (a column that is not an
-entry survives with probability about ``(s / q3)**3`` for ``s`` entries in its row:
-then it is computed, as an exact 0).
+entry survives with probability about ``(s / q3)**3`` for ``s`` entries in its
+row). Last, the candidates are coloured and one NaN tangent per colour is pushed:
+a row holds at most one candidate of a colour, so it turns NaN exactly when that
+candidate is an entry, which removes the rest.
 Limits: rules that select (``where``, ``maximum``, ``relu``, ``clip``, ``max``) pass
 no tangent from the branch not taken, so the pattern is the one at the given
 point, which is what that point's Jacobian needs, but may miss entries at other
@@ -237,7 +239,24 @@ def _detect(f: Callable, args: list, i: int, m: int, chunk_size: Optional[int]):
     keep = np.ones(len(cols), dtype=bool)
     for groups, reach in checks:
         keep &= reach[groups[cols], rows]
-    return sparse.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (rows[keep], cols[keep])), shape=(m, n))
+    candidates = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (rows[keep], cols[keep])), shape=(m, n))
+    return _verified(f, args, i, candidates, chunk_size)
+
+
+def _verified(f: Callable, args: list, i: int, candidates, chunk_size: Optional[int]):
+    """The candidates that are entries: colour the candidate columns, one NaN tangent
+    per colour; a row has at most one candidate of each colour, so the row turns NaN
+    exactly when that candidate is an entry."""
+    colours = colour_columns(candidates)
+    if colours is None:
+        return candidates
+    count = int(colours.max()) + 1 if colours.size else 0
+    reach = _nan_reach(f, args, i, colours, count, candidates.shape[0], chunk_size)
+    rows = np.repeat(np.arange(candidates.shape[0]), np.diff(candidates.indptr))
+    data = reach[colours[candidates.indices], rows]
+    exact = type(candidates)((data, candidates.indices, candidates.indptr), shape=candidates.shape)
+    exact.eliminate_zeros()
+    return exact
 
 
 # ---- passes ---------------------------------------------------------------------
@@ -297,8 +316,8 @@ def jacobian_sparsity(f: Callable, *args: Any, argnums: int = 0, chunk_size: Opt
     Returns
     -------
     scipy.sparse.csr_matrix of bool, shape (out.size, arg.size)
-        True where ``J`` may be nonzero: every structurally nonzero entry (no
-        cancellation can hide one), also entries that are 0 only numerically.
+        True at every structurally nonzero entry of ``J`` (no cancellation can hide
+        one), entries that are 0 only numerically included; nothing else.
 
     Raises
     ------
