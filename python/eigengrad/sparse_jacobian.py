@@ -44,6 +44,8 @@ branch.
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import math
 from typing import Any, Callable, Optional, Sequence, Tuple
 
@@ -390,10 +392,30 @@ class ColouringPlan:
         return f"ColouringPlan(mode={self.mode!r}, count={self.count})"
 
 
+_PLANS: "collections.OrderedDict[tuple, ColouringPlan]" = collections.OrderedDict()
+_PLANS_KEPT = 8
+
+
 def plan_colouring(pattern, mode: str = "auto") -> ColouringPlan:
     """Colours the columns (forward mode) and the rows (reverse mode) of a CSR
     pattern and keeps the mode with fewer colours (or the mode asked for); a tie
-    goes to reverse mode when there are fewer rows than columns."""
+    goes to reverse mode when there are fewer rows than columns. The last 8 plans
+    are kept, by a digest of the pattern, so a pattern given again is not
+    coloured again."""
+    digest = hashlib.blake2b(np.ascontiguousarray(pattern.indptr).tobytes(), digest_size=16)
+    digest.update(np.ascontiguousarray(pattern.indices).tobytes())
+    key = (pattern.shape, mode, digest.hexdigest())
+    if key in _PLANS:
+        _PLANS.move_to_end(key)
+        return _PLANS[key]
+    plan = _colour(pattern, mode)
+    _PLANS[key] = plan
+    while len(_PLANS) > _PLANS_KEPT:
+        _PLANS.popitem(last=False)
+    return plan
+
+
+def _colour(pattern, mode: str) -> ColouringPlan:
     candidates = {}
     if mode in ("auto", "fwd"):
         candidates["fwd"] = colour_columns(pattern)
