@@ -53,6 +53,15 @@ def test_explain_reads_the_chain_of_section_4():
     assert (s["form_cost"], s["apply_cost"]) == (63, 21)
 
 
+def test_budget_and_sparsity():
+    s = tour.budget_and_sparsity()
+    assert s["plan"].mode == "rev" and 1 < s["plan"].passes and s["peak"] <= s["budget"] and s["matches_dense"]
+    if s["sparse"] is None:
+        pytest.skip('scipy is not installed: pip install ".[sparse]"')
+    q = s["sparse"]
+    assert q["colours"] == 3 and q["matches_by_hand"] and q["same_entries"] and q["nonzeros"] == q["true_nonzeros"]
+
+
 @pytest.mark.parametrize("graphviz", [True, False])
 def test_the_explanation_is_drawn(tmp_path, monkeypatch, graphviz):
     e = tour.explain_one_layer()["explanation"]
@@ -70,6 +79,6 @@ def test_the_tour_runs():
     result = subprocess.run([sys.executable, "-m", "eigengrad.tour"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     for heading in ("1. Denominator layout", "2. The Jacobian", "3. The chain rule", "4. Backpropagation", "5. One",
-                    "6. The chain of section 4"):
+                    "6. The chain of section 4", "8. A Jacobian within a memory budget"):
         assert heading in result.stdout
     assert "False" not in result.stdout

@@ -115,6 +115,8 @@ from eigengrad.checkpointing import checkpoint
 from eigengrad.explain import Explanation, explain
 from eigengrad.monitor import GradMonitor, grad_monitor
 from eigengrad.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from eigengrad.jacobian_plan import JacobianPlan, jacobian_plan
+from eigengrad.sparse_jacobian import jacobian_sparsity
 from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
 from eigengrad.gradcheck import GradcheckError, gradcheck
 from eigengrad.norms import norm

@@ -261,7 +261,8 @@ def _jacobian_fwd(f, args, nums, chunk_size):
     return jacs, single
 
 
-def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: Optional[int] = None) -> Callable:
+def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: Optional[int] = None,
+             memory_budget: Optional[Union[int, str]] = None, sparsity: Any = None) -> Callable:
     """The Jacobian function of ``f``: ``J`` of shape ``out.shape + arg.shape`` with
     ``J[i, j] = d out_i / d arg_j`` (for vectors an m x n matrix whose row i is the
     gradient of ``out_i``).
@@ -270,7 +271,14 @@ def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: 
     ``mode="fwd"`` pushes a batch of basis tangents through one forward pass;
     ``"auto"`` picks reverse when the output has fewer elements than the inputs.
     ``chunk_size`` bounds the batch (and so the memory) of one pass. A tuple of
-    argnums gives a tuple of Jacobians; a tuple-valued ``f`` a tuple per output."""
+    argnums gives a tuple of Jacobians; a tuple-valued ``f`` a tuple per output.
+
+    ``memory_budget`` (bytes, or a string like ``"256MB"``; instead of
+    ``chunk_size``) lets :func:`eigengrad.jacobian_plan` choose the mode and the
+    chunk size so that the extra peak memory stays under it. ``sparsity="auto"``
+    (or a pattern: a boolean array or a scipy.sparse matrix) returns a
+    ``scipy.sparse`` CSR matrix computed by coloured passes
+    (:mod:`eigengrad.sparse_jacobian`). Both take one argument and one output."""
     if mode not in ("rev", "fwd", "auto"):
         raise ValueError(f"jacobian: mode must be 'rev', 'fwd' or 'auto', got {mode!r}")
     if chunk_size is not None:
@@ -278,9 +286,20 @@ def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: 
             raise TypeError(f"jacobian: chunk_size must be a positive int or None, got {chunk_size!r}")
         if chunk_size < 1:
             raise ValueError(f"jacobian: chunk_size must be a positive int or None, got {chunk_size}")
+    if memory_budget is not None and (chunk_size is not None or sparsity is not None):
+        raise ValueError("jacobian: memory_budget chooses the chunk size; give it without chunk_size and sparsity")
+    if memory_budget is not None:
+        from eigengrad.jacobian_plan import parse_memory_budget
+        parse_memory_budget(memory_budget)  # a bad budget fails here, before f runs
 
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:
+        if sparsity is not None:
+            from eigengrad.sparse_jacobian import sparse_jacobian
+            return sparse_jacobian(f, args, argnums, sparsity, mode, chunk_size)
+        if memory_budget is not None:
+            from eigengrad.jacobian_plan import jacobian_within
+            return jacobian_within(f, args, argnums, memory_budget, mode)
         nums, single_arg = _argnums(argnums, len(args), "jacobian")
         chosen = mode
         if chosen == "auto":
