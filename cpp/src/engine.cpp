@@ -6,7 +6,6 @@
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "eigengrad/memory.h"
 #include "eigengrad/monitor.h"
@@ -54,8 +53,62 @@ Variable seed_for(const Variable& output, const Variable& grad, bool batched) {
 /// inputs whose cotangent they receive; empty means backward() into leaves.
 ///
 /// The graph is first discovered (iterative DFS) into a dense table: one State per
-/// node, found through a single hash map, so that the run itself touches the map
-/// once per edge.
+/// node and the edges as table indices, so that the run itself looks nothing up.
+///
+/// Note [Dense discovery]
+/// Discovery must know, for every node it meets, whether it has seen it and at
+/// which index. A hash map from node to index cost two lookups per node, a rehash
+/// of a large table every time it doubled, and the frees of the old tables, each
+/// of which made glibc consolidate its free lists (a fifth of a long chain's
+/// backward). Instead each node carries a mark (Node::discovery_mark): the pass
+/// that holds it and its index. A pass claims a node with one compare-and-swap
+/// from 0 to its own number, and gives all its nodes back when discovery ends, so
+/// a node is held only while one discovery runs. Should two threads discover
+/// overlapping graphs at once, the second finds a node held by the first: it
+/// gives back what it claimed and discovers again with a hash map (MapMarks),
+/// which needs no marks. A backward run from a hook, inside another pass's run,
+/// finds every mark free.
+class DenseMarks {
+ public:
+  DenseMarks() : pass_(next_pass_.fetch_add(1, std::memory_order_relaxed)) {}
+  ~DenseMarks() { release(); }
+
+  /// 1 when `node` is new to this pass (now held by it), 0 when already seen, -1
+  /// when another pass holds it.
+  int visit(Node* node) {
+    std::atomic<std::uint64_t>& holder = node->discovery_mark().pass;
+    std::uint64_t free = 0;
+    if (holder.compare_exchange_strong(free, pass_, std::memory_order_acquire)) {
+      held_.push_back(node);
+      return 1;
+    }
+    return free == pass_ ? 0 : -1;
+  }
+  void reserve(std::size_t nodes) { held_.reserve(nodes); }
+  void set_index(Node* node, std::uint32_t index) { node->discovery_mark().index = index; }
+  std::uint32_t index(Node* node) const { return node->discovery_mark().index; }
+  void release() {
+    for (Node* node : held_) node->discovery_mark().pass.store(0, std::memory_order_release);
+    held_.clear();
+  }
+
+ private:
+  static inline std::atomic<std::uint64_t> next_pass_{1};
+  std::uint64_t pass_;
+  std::vector<Node*> held_;
+};
+
+class MapMarks {
+ public:
+  void reserve(std::size_t nodes) { index_.reserve(nodes); }
+  int visit(Node* node) { return index_.emplace(node, 0).second ? 1 : 0; }
+  void set_index(Node* node, std::uint32_t index) { index_[node] = index; }
+  std::uint32_t index(Node* node) const { return index_.at(node); }
+
+ private:
+  std::unordered_map<Node*, std::uint32_t> index_;
+};
+
 class GraphTask {
  public:
   GraphTask(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
@@ -90,18 +143,17 @@ class GraphTask {
     for (std::size_t i = 0; i < order_.size(); ++i) {
       State& s = states_[i];
       s.needed = targets_.empty() || targets_.count(order_[i]);
-      for (std::uint32_t child : s.children) s.needed = s.needed || (child != kNone && states_[child].needed);
+      for (std::uint32_t child : children(s)) s.needed = s.needed || (child != kNone && states_[child].needed);
     }
     for (const State& s : states_)
       if (s.needed)
-        for (std::uint32_t child : s.children)
+        for (std::uint32_t child : children(s))
           if (child != kNone && states_[child].needed) ++states_[child].deps;
-    for (std::size_t r = 0; r < roots_.size(); ++r) add_to(states_[index_.at(roots_[r])].buffer, seeds_[r]);
+    for (std::size_t r = 0; r < roots_.size(); ++r) add_to(states_[root_index_[r]].buffer, seeds_[r]);
 
     std::vector<Variable> captured(n_targets);
     std::vector<std::uint32_t> ready;
-    for (Node* root : roots_) {
-      std::uint32_t i = index_.at(root);
+    for (std::uint32_t i : root_index_) {
       State& s = states_[i];
       if (s.needed && s.deps == 0 && !s.queued) {
         s.queued = true;
@@ -138,11 +190,12 @@ class GraphTask {
         if (auto it = targets_.find(node); it != targets_.end())
           for (std::size_t index : it->second) captured[index] = gout;
 
-      needs.assign(s.children.size(), false);
+      const std::uint32_t* child_index = edges_.data() + s.first_edge;
+      needs.assign(s.edge_count, false);
       for (std::size_t k = 0; k < needs.size(); ++k)
-        needs[k] = s.children[k] != kNone && states_[s.children[k]].needed;
+        needs[k] = child_index[k] != kNone && states_[child_index[k]].needed;
       std::vector<Variable> grads;
-      const bool is_leaf_sink = s.children.empty() && dynamic_cast<AccumulateGrad*>(node);
+      const bool is_leaf_sink = s.edge_count == 0 && dynamic_cast<AccumulateGrad*>(node);
       if (gout.defined() && !(is_leaf_sink && !targets_.empty())) {
         AllocationLabel label(node->name(), true);
         if (monitor && !is_leaf_sink) monitor->on_node(*node);
@@ -155,9 +208,9 @@ class GraphTask {
       }
       for (std::size_t k = 0; k < needs.size(); ++k) {
         if (!needs[k]) continue;
-        State& child = states_[s.children[k]];
+        State& child = states_[child_index[k]];
         if (k < grads.size() && grads[k].defined()) add_to(child.buffer, grads[k]);
-        if (--child.deps == 0) ready.push_back(s.children[k]);
+        if (--child.deps == 0) ready.push_back(child_index[k]);
       }
     }
     return captured;
@@ -167,27 +220,64 @@ class GraphTask {
   static constexpr std::uint32_t kNone = 0xffffffffu;
 
   struct State {
-    std::vector<std::uint32_t> children;  // table index per input edge, kNone for none
-    Variable buffer;                      // the sum of the cotangents received so far
-    int deps = 0;                         // needed consumers that have not run yet
+    std::uint32_t first_edge = 0;  // the node's input edges: edges_[first_edge, + edge_count)
+    std::uint32_t edge_count = 0;
+    Variable buffer;  // the sum of the cotangents received so far
+    int deps = 0;     // needed consumers that have not run yet
     bool needed = false;
     bool queued = false;
   };
 
-  /// Fills order_ (children before parents), index_ and states_ by iterative DFS.
+  struct Children {
+    const std::uint32_t *first, *last;
+    const std::uint32_t* begin() const { return first; }
+    const std::uint32_t* end() const { return last; }
+  };
+  /// The table index of each input edge's node (kNone for an edge without one).
+  Children children(const State& s) const {
+    const std::uint32_t* first = edges_.data() + s.first_edge;
+    return {first, first + s.edge_count};
+  }
+
+  /// Fills order_ (children before parents), states_, edges_ and root_index_
+  /// (Note [Dense discovery]).
   void discover() {
+    DenseMarks dense;
+    if (!discover_with(dense)) {
+      dense.release();
+      MapMarks map;
+      discover_with(map);
+    }
+  }
+
+  /// The DFS with `marks` saying which nodes were seen; false (and nothing filled)
+  /// when a node is held by another pass.
+  template <class Marks>
+  bool discover_with(Marks& marks) {
+    // Sized from the last graph this thread discovered: a training loop discovers
+    // the same graph every step, and vectors grown by doubling freed a large block
+    // at each step of growth (each free of a large block makes glibc consolidate).
+    static thread_local std::size_t last_size = 0;
+    order_.clear();
+    order_.reserve(last_size);
+    marks.reserve(last_size);
     std::vector<std::pair<Node*, std::size_t>> stack;
-    std::unordered_set<Node*> seen;
+    stack.reserve(last_size);
     for (Node* root : roots_) {
-      if (!seen.insert(root).second) continue;
+      const int fresh = marks.visit(root);
+      if (fresh < 0) return false;
+      if (!fresh) continue;
       stack.emplace_back(root, 0);
       while (!stack.empty()) {
         auto& [node, k] = stack.back();
         if (k < node->next().size()) {
           Node* child = node->next()[k++].get();
-          if (child && seen.insert(child).second) stack.emplace_back(child, 0);
+          if (!child) continue;
+          const int fresh_child = marks.visit(child);
+          if (fresh_child < 0) return false;
+          if (fresh_child) stack.emplace_back(child, 0);
         } else {
-          index_.emplace(node, static_cast<std::uint32_t>(order_.size()));
+          marks.set_index(node, static_cast<std::uint32_t>(order_.size()));
           order_.push_back(node);
           stack.pop_back();
           if ((order_.size() & 255) == 0) check_interrupt();
@@ -195,12 +285,19 @@ class GraphTask {
       }
     }
     states_.resize(order_.size());
+    std::size_t edge_count = 0;
+    for (Node* node : order_) edge_count += node->next().size();
+    edges_.resize(edge_count);
+    std::uint32_t at = 0;
     for (std::size_t i = 0; i < order_.size(); ++i) {
       const auto& next = order_[i]->next();
-      states_[i].children.resize(next.size());
-      for (std::size_t k = 0; k < next.size(); ++k)
-        states_[i].children[k] = next[k] ? index_.at(next[k].get()) : kNone;
+      states_[i].first_edge = at;
+      states_[i].edge_count = static_cast<std::uint32_t>(next.size());
+      for (const auto& child : next) edges_[at++] = child ? marks.index(child.get()) : kNone;
     }
+    for (Node* root : roots_) root_index_.push_back(marks.index(root));
+    last_size = order_.size();
+    return true;
   }
 
   // Note [Outer leaves]
@@ -224,9 +321,10 @@ class GraphTask {
   bool create_graph_if_outer_ = false;
   std::vector<Node*> roots_;
   std::vector<Variable> seeds_;
+  std::vector<std::uint32_t> root_index_;
   std::vector<Node*> order_;
-  std::unordered_map<Node*, std::uint32_t> index_;
   std::vector<State> states_;
+  std::vector<std::uint32_t> edges_;
   std::unordered_map<Node*, std::vector<std::size_t>> targets_;
 };
 

@@ -206,6 +206,24 @@ TEST(Threads, ARetainedSharedGraphRunsInEveryThreadAtOnce) {
   expect_values_near(x.grad(), want, 1e-9);
 }
 
+// Threads discovering one long graph at once find nodes another pass holds (Note
+// [Dense discovery]): they discover again with a map, and every one gets the answer.
+TEST(Threads, ThreadsDiscoveringOneLongGraphAtOnceAllGetItsGradient) {
+  Variable x = make_var({0.5}, {1}, true);
+  Variable y = x;
+  for (int i = 0; i < 3000; ++i) y = y * 1.0001;
+  std::vector<std::vector<Variable>> grads(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) grads[t].push_back(grad({y}, {x}, {}, true)[0]);
+    });
+  for (auto& t : threads) t.join();
+  const double want = std::pow(1.0001, 3000);
+  for (const auto& per_thread : grads)
+    for (const Variable& g : per_thread) expect_values_near(g, {want}, 1e-9);
+}
+
 TEST(Threads, IndependentGraphsGiveTheSerialResultBitwise) {
   auto run = [](double seed) {
     Variable x = make_var({seed, seed + 1, seed + 2}, {3}, true);

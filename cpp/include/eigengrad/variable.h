@@ -189,6 +189,15 @@ class Node : public std::enable_shared_from_this<Node> {
   const std::string* created_at() const { return created_at_.get(); }
   void set_created_at(std::shared_ptr<const std::string> where) { created_at_ = std::move(where); }
 
+  /// The engine's scratch while it discovers a graph (Note [Dense discovery] in
+  /// engine.cpp): the pass that holds this node (0 for none) and the node's index in
+  /// that pass's table. No other code reads or writes it.
+  struct DiscoveryMark {
+    std::atomic<std::uint64_t> pass{0};
+    std::uint32_t index = 0;
+  };
+  DiscoveryMark& discovery_mark() { return discovery_mark_; }
+
  protected:
   const char* name_;
   std::vector<std::shared_ptr<Node>> next_;
@@ -207,6 +216,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::atomic<bool> has_hooks_{false};
   std::unique_ptr<std::vector<Hook>> hooks_;  // under the node's lock
   std::shared_ptr<const std::string> created_at_;  // set once, before the node is shared
+  DiscoveryMark discovery_mark_;
 };
 
 /// The node of an op: a backward rule (whose captures are the saved values) and,
