@@ -195,11 +195,12 @@ def monitor_cost(args, dtype):
     have = hasattr(eg, "grad_monitor")
     print("| network | batch | monitor off (us) | on (us) | on / off |")
     print("|---|---|---|---|---|")
-    for sizes, batch in CONFIGS:
+    # The three benchmark networks (relu), then the demo's (python -m eigengrad.demo).
+    for sizes, batch, activation in [(s, b, "relu") for s, b in CONFIGS] + [([64, 256, 10], 32, "gelu")]:
         rng = np.random.default_rng(1)
         X = rng.standard_normal((batch, sizes[0])).astype(dtype)
         y = rng.integers(0, sizes[-1], batch)
-        model = eg.nn.MLP(sizes, dtype=X.dtype)
+        model = eg.nn.MLP(sizes, activation=activation, dtype=X.dtype)
         optimizer = eg.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
         def off():
@@ -219,7 +220,7 @@ def monitor_cost(args, dtype):
                 times[fn].append(per_step_us(fn, args.target, 1))
         t_off = statistics.median(times[off])
         t_on = statistics.median(times[on]) if have else float("nan")
-        name = "-".join(map(str, sizes))
+        name = "-".join(map(str, sizes)) + ("" if activation == "relu" else f" {activation} (the demo)")
         print(f"| {name} | {batch} | {t_off:.1f} | {t_on:.1f} | {t_on / t_off:.3f} |", flush=True)
 
 

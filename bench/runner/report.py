@@ -4,7 +4,7 @@ workload group (overhead, MLP, GEMM, Jacobian, HVP, chain) with a table per pass
 
 from .alignment import OFFSET
 from .report_format import f_ratio, f_time, met, pass_label, table
-from .targets import jacobian_target, ratios, targets
+from .targets import CHAIN_TARGET, GEMM_TARGET, MLP_TARGETS, OVERHEAD_TARGET, jacobian_target, ratios, targets
 
 
 def report(passes, png_name):
@@ -120,8 +120,8 @@ def overhead_section(passes):
            f"dtype {passes[0]['overhead']['dtype']}; microseconds per call, the Python loop and a closure "
            "call included. fwd: inputs without requires_grad (no graph); fwd+bwd: leaves with "
            "requires_grad, the output reduced with .sum() unless a scalar, .backward(), the "
-           "leaves' .grad reset each call. Target for tiny tensors (1x1, 4x4): fwd+bwd <= 0.25x "
-           "PyTorch; 256x256 rows have none (the kernels dominate).", ""]
+           "leaves' .grad reset each call. Target for tiny tensors (1x1, 4x4): fwd+bwd "
+           f"<= {OVERHEAD_TARGET}x PyTorch; 256x256 rows have none (the kernels dominate).", ""]
     for k, p in enumerate(passes):
         rows = []
         for row in p["overhead"]["rows"]:
@@ -131,7 +131,7 @@ def overhead_section(passes):
                      f_ratio(row["eg"], row["th"]), f_time(row["eg_b"]), f_time(row["th_b"]),
                      "-" if r is None else f"{r:.2f}"]
             if k == 0:
-                cells += ["<= 0.25" if tiny else "-", met(r, 0.25) if tiny else "-"]
+                cells += [f"<= {OVERHEAD_TARGET}" if tiny else "-", met(r, OVERHEAD_TARGET) if tiny else "-"]
             rows.append(cells)
         head = ["op", "size", "numpy fwd", "eg fwd", "torch fwd", "ratio fwd", "eg fwd+bwd",
                 "torch fwd+bwd", "ratio fwd+bwd"] + (["target", "met?"] if k == 0 else [])
@@ -148,13 +148,11 @@ def mlp_section(passes):
            "momentum update in one jax.jit (parameters donated), blocking on the result each step. "
            "agreement: the largest difference in first-layer weights after 3 steps from the same "
            "start, relative to their scale.", ""]
-    net_targets = {"64-32-10": {"torch": 0.2, "jax": 1.0}, "784-256-256-10": {"torch": 0.8},
-                   "784-1024-1024-10": {"torch": 1.0}}
     for k, p in enumerate(passes):
         rows = []
         for row in p["mlp"]["rows"]:
             us = row["us"]
-            t = net_targets.get(row["net"], {})
+            t = MLP_TARGETS.get(row["net"], {})
             cells = [row["net"], row["batch"], *(f_time(us.get(lib)) for lib in ("eigengrad", "torch", "jax", "numpy")),
                      f_ratio(us["eigengrad"], us.get("torch")), f_ratio(us["eigengrad"], us.get("jax")),
                      f_ratio(us["eigengrad"], us["numpy"])]
@@ -174,7 +172,7 @@ def gemm_section(passes):
     out = ["## GEMM", "",
            "milliseconds per n x n product C = A @ B (a new output each call): eg.matmul on "
            "Variables without requires_grad (Eigen), NumPy's `@` (its BLAS), torch.matmul, "
-           "jax.jit(jnp.matmul). Target: eigengrad within 1.1x of NumPy. err: the largest "
+           f"jax.jit(jnp.matmul). Target: eigengrad within {GEMM_TARGET}x of NumPy. err: the largest "
            "|C - C64| / max|C64| against a float64 product.", ""]
     for k, p in enumerate(passes):
         rows = []
@@ -186,7 +184,7 @@ def gemm_section(passes):
                      f"{gflops:.0f}", f"{r:.2f}", f_ratio(ms["eigengrad"], ms.get("torch")),
                      f_ratio(ms["eigengrad"], ms.get("jax"))]
             if k == 0:
-                cells += ["<= 1.1", met(r, 1.1)]
+                cells += [f"<= {GEMM_TARGET}", met(r, GEMM_TARGET)]
             cells.append(f"{row['rel_err']['eigengrad']:.0e}")
             rows.append(cells)
         head = ["dtype", "n", "eigengrad ms", "numpy ms", "torch ms", "jax ms", "eg GFLOP/s",
@@ -239,7 +237,7 @@ def chain_section(passes):
            "1-element leaf and call y.backward() (graph recording and backward traversal; the "
            "graph is freed in the timed call). numpy: the same chain with a hand-written tape. "
            f"JAX has no row: its eager mode is not what one would time here and tracing {c['length']:,} "
-           "ops for jit is a compile-time benchmark. Target: <= 0.5x PyTorch.", ""]
+           f"ops for jit is a compile-time benchmark. Target: <= {CHAIN_TARGET}x PyTorch.", ""]
     rows = []
     for p in passes:
         ms, calls = p["chain"]["ms"], p["chain"].get("calls_ms", {})
@@ -252,7 +250,7 @@ def chain_section(passes):
             return f_time(ms[lib]) + spread
         rows.append((pass_label(p), *(cell(lib) for lib in ("eigengrad", "torch", "numpy")),
                      "-" if r is None else f"{r:.2f}", f_ratio(ms["eigengrad"], ms["numpy"]),
-                     met(r, 0.5) if p["threads"] == 1 else ""))
+                     met(r, CHAIN_TARGET) if p["threads"] == 1 else ""))
     n_calls = len(next(iter(passes[0]["chain"].get("calls_ms", {"": [0] * 5}).values())))
     out += [f"Median of {n_calls} calls after a warm-up call, the fastest and slowest in brackets.", "",
             table(["pass", "eigengrad ms", "torch ms", "numpy ms", "eg / torch", "eg / numpy", "met? (1 thread)"], rows), ""]
