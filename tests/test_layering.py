@@ -37,7 +37,7 @@ PY_LAYERS = [
               "python/eigengrad/creation.py", "python/eigengrad/random.py", "python/eigengrad/autograd.py",
               "python/eigengrad/config.py", "python/eigengrad/dlpack.py"]),
     ("transforms", ["python/eigengrad/functional.py", "python/eigengrad/function.py",
-                    "python/eigengrad/gradcheck.py", "python/eigengrad/norms.py",
+                    "python/eigengrad/gradcheck.py", "python/eigengrad/norms.py", "python/eigengrad/einsum.py",
                     "python/eigengrad/serialization.py", "python/eigengrad/checkpointing.py",
                     "python/eigengrad/explain.py", "python/eigengrad/monitor.py"]),
     ("nn", ["python/eigengrad/nn/*"]),

@@ -118,6 +118,7 @@ from eigengrad.functional import grad, hessian, hvp, jacobian, jvp, value_and_gr
 from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
 from eigengrad.gradcheck import GradcheckError, gradcheck
 from eigengrad.norms import norm
+from eigengrad.einsum import einsum
 from eigengrad.config import load_blas, show_config
 from eigengrad.dlpack import from_dlpack
 from eigengrad import config as _config
