@@ -25,6 +25,7 @@ CASES = [
     ((2, 2, 8), 3, 4, {"padding": "same", "dilation": 3}),
     ((2, 2, 8), 3, 4, {"padding": "valid", "bias": False}),
     ((2, 1, 4), 1, 1, {}),
+    ((1, 2, 9), 2, (3,), {"stride": (2,), "padding": (1,), "dilation": (2,)}),
 ]
 
 

@@ -85,5 +85,7 @@ def test_bad_input_names_the_module_and_shapes():
         LayerNorm((3, 4))(np.ones(4))
     with pytest.raises(ValueError, match=r"layer_norm: weight has shape \(3,\), normalized_shape is \(4,\)"):
         F.layer_norm(np.ones((2, 4)), 4, np.ones(3))
-    with pytest.raises(ValueError, match="LayerNorm: normalized_shape must be sizes >= 0"):
+    with pytest.raises(ValueError, match="LayerNorm: normalized_shape must be one or more sizes >= 0, got -1"):
         LayerNorm(-1)
+    with pytest.raises(ValueError, match=r"layer_norm: normalized_shape must be one or more sizes >= 0, got \(\)"):
+        F.layer_norm(np.ones(3), ())

@@ -24,7 +24,8 @@ class Conv1d(Module):
     kernel_size : int
         Taps of the kernel.
     stride, dilation : int
-        Step between output positions; spacing between taps.
+        Step between output positions; spacing between taps. (PyTorch's
+        one-element tuples, ``kernel_size=(3,)``, are accepted for these four.)
     padding : int or {'valid', 'same'}
         Zeros added at both ends (``'same'``: as many as keep the length, stride 1).
     bias : bool
@@ -57,6 +58,7 @@ class Conv1d(Module):
         generator: GeneratorLike = None,
     ) -> None:
         super().__init__()
+        kernel_size, stride, padding, dilation = (F._single(v) for v in (kernel_size, stride, padding, dilation))
         if in_channels < 0 or out_channels < 0 or kernel_size < 1:
             raise ValueError(
                 f"Conv1d: channels must be >= 0 and kernel_size >= 1, got "

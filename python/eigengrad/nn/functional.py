@@ -119,8 +119,8 @@ def _variable(x: Any, who: str) -> Variable:
 
 def _normalized_shape(normalized_shape: Union[int, Sequence[int]], who: str) -> Tuple[int, ...]:
     shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-    if any(not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0 for n in shape):
-        raise ValueError(f"{who}: normalized_shape must be sizes >= 0, got {normalized_shape!r}")
+    if not shape or any(not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0 for n in shape):
+        raise ValueError(f"{who}: normalized_shape must be one or more sizes >= 0, got {normalized_shape!r}")
     return tuple(int(n) for n in shape)
 
 
@@ -134,13 +134,9 @@ def _layer_norm(x: Any, shape: Tuple[int, ...], weight: Any, bias: Any, eps: flo
         if p is not None and tuple(np.shape(p)) != shape:
             raise ValueError(f"{who}: {name} has shape {tuple(np.shape(p))}, normalized_shape is {shape}")
     axes = tuple(range(-len(shape), 0))
-    if not axes:  # normalized_shape (): each element is its own group
-        centred = x * 0.0
-        out = centred / _core.sqrt(centred * centred + eps)
-    else:
-        centred = x - _core.mean(x, axes, keepdims=True)
-        variance = _core.mean(centred * centred, axes, keepdims=True)
-        out = centred / _core.sqrt(variance + eps)
+    centred = x - _core.mean(x, axes, keepdims=True)
+    variance = _core.mean(centred * centred, axes, keepdims=True)
+    out = centred / _core.sqrt(variance + eps)
     if weight is not None:
         out = out * weight
     if bias is not None:
@@ -272,6 +268,11 @@ def embedding(indices: Any, weight: Any, padding_idx: Optional[int] = None) -> V
 # ---- 1-d convolution -----------------------------------------------------------------
 
 
+def _single(value: Any) -> Any:
+    """PyTorch's one-element tuples (``stride=(2,)``) as their element."""
+    return value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
+
+
 def _conv_padding(padding: Union[int, str], kernel_size: int, dilation: int, who: str) -> Tuple[int, int]:
     """(left, right) zero padding for an int, ``'valid'`` or ``'same'``."""
     if padding == "valid":
@@ -287,6 +288,7 @@ def _conv_padding(padding: Union[int, str], kernel_size: int, dilation: int, who
 def _conv1d(
     x: Any, weight: Any, bias: Optional[Any], stride: int, padding: Union[int, str], dilation: int, who: str,
 ) -> Variable:
+    stride, padding, dilation = _single(stride), _single(padding), _single(dilation)
     x = _variable(x, who)
     weight = _variable(weight, who)
     if weight.ndim != 3:
@@ -345,7 +347,8 @@ def conv1d(
     bias : Variable or array_like, optional
         Of shape ``(out_channels,)``.
     stride, dilation : int
-        Step between output positions; spacing between kernel taps.
+        Step between output positions; spacing between kernel taps (PyTorch's
+        one-element tuples are accepted too, here and for ``padding``).
     padding : int or {'valid', 'same'}
         Zeros added on both ends; ``'same'`` (stride 1 only) pads
         ``dilation * (kernel_size - 1)`` in all, the odd one on the right.
