@@ -137,8 +137,9 @@ def _describe(label: str) -> str:
     return f"the broadcast axis {label[1:]} of '...'" if label.startswith(".") else f"label {label!r}"
 
 
-def _sizes(operands: Sequence[Variable], inputs: Sequence[Labels]) -> Dict[str, int]:
-    """The size of every label; 1 broadcasts against any size, as in NumPy."""
+def _check_sizes(operands: Sequence[Variable], inputs: Sequence[Labels]) -> None:
+    """Every label has one size over the operands; 1 broadcasts against any size,
+    as in NumPy. A label repeated in one operand needs equal sizes there."""
     sizes: Dict[str, int] = {}
     for k, (x, labels) in enumerate(zip(operands, inputs)):
         own: Dict[str, int] = {}
@@ -157,7 +158,6 @@ def _sizes(operands: Sequence[Variable], inputs: Sequence[Labels]) -> Dict[str, 
                     f"size {previous} in an earlier operand"
                 )
             sizes[label] = previous if n == 1 else n
-    return sizes
 
 
 def _take_diagonals(x: Variable, labels: Labels) -> Tuple[Variable, Labels]:
@@ -293,7 +293,7 @@ def einsum(subscripts: Any, *operands: Any) -> Variable:
     if not xs:
         raise _error("at least one operand is needed")
     inputs, output = _parse(subscripts, [x.ndim for x in xs])
-    _sizes(xs, inputs)
+    _check_sizes(xs, inputs)
 
     terms = []
     for k, (x, labels) in enumerate(zip(xs, inputs)):

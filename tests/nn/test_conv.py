@@ -85,5 +85,9 @@ def test_bad_input_names_the_module_and_shapes():
         F.conv1d(np.ones((1, 3, 8)), np.ones((2, 3, 4)), np.ones(3))
     with pytest.raises(ValueError, match="Conv1d: padding must be an int >= 0, 'valid' or 'same', got 'full'"):
         Conv1d(3, 2, 4, padding="full")
+    with pytest.raises(ValueError, match="Conv1d: dilation must be an int >= 1, got 0"):
+        Conv1d(3, 2, 4, dilation=0)
+    with pytest.raises(ValueError, match="Conv1d: padding='same' needs stride 1, got stride 2"):
+        Conv1d(3, 2, 4, stride=2, padding="same")
     with pytest.raises(ValueError, match="conv1d: stride must be an int >= 1, got 0"):
         F.conv1d(np.ones((1, 3, 8)), np.ones((2, 3, 4)), stride=0)

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-import eigengrad as eg
 from eigengrad.nn import LSTMCell
 from torch_modules import compare_with_torch, gradcheck_module, state_dict_round_trip
 

@@ -64,6 +64,7 @@ class Conv1d(Module):
                 f"Conv1d: channels must be >= 0 and kernel_size >= 1, got "
                 f"({in_channels}, {out_channels}, {kernel_size})"
             )
+        F._check_conv_steps(stride, padding, dilation, "Conv1d")
         F._conv_padding(padding, kernel_size, dilation, "Conv1d")
         self.in_channels = in_channels
         self.out_channels = out_channels

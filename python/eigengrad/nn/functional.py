@@ -285,6 +285,14 @@ def _conv_padding(padding: Union[int, str], kernel_size: int, dilation: int, who
     raise ValueError(f"{who}: padding must be an int >= 0, 'valid' or 'same', got {padding!r}")
 
 
+def _check_conv_steps(stride: Any, padding: Any, dilation: Any, who: str) -> None:
+    for name, value in (("stride", stride), ("dilation", dilation)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{who}: {name} must be an int >= 1, got {value!r}")
+    if padding == "same" and stride != 1:
+        raise ValueError(f"{who}: padding='same' needs stride 1, got stride {stride}")
+
+
 def _conv1d(
     x: Any, weight: Any, bias: Optional[Any], stride: int, padding: Union[int, str], dilation: int, who: str,
 ) -> Variable:
@@ -299,11 +307,7 @@ def _conv1d(
             f"{who}: expected input of shape (N, {in_channels}, L) or ({in_channels}, L) for weight of shape "
             f"{tuple(weight.shape)}, got {tuple(x.shape)}"
         )
-    for name, value in (("stride", stride), ("dilation", dilation)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{who}: {name} must be an int >= 1, got {value!r}")
-    if padding == "same" and stride != 1:
-        raise ValueError(f"{who}: padding='same' needs stride 1, got stride {stride}")
+    _check_conv_steps(stride, padding, dilation, who)
     if bias is not None and tuple(np.shape(bias)) != (out_channels,):
         raise ValueError(f"{who}: bias has shape {tuple(np.shape(bias))}, expected ({out_channels},)")
     left, right = _conv_padding(padding, kernel_size, dilation, who)
