@@ -38,7 +38,7 @@ PY_LAYERS = [
               "python/eigengrad/config.py", "python/eigengrad/dlpack.py",
               "python/eigengrad/linalg.py"]),
     ("transforms", ["python/eigengrad/functional.py", "python/eigengrad/function.py",
-                    "python/eigengrad/gradcheck.py", "python/eigengrad/norms.py",
+                    "python/eigengrad/gradcheck.py", "python/eigengrad/norms.py", "python/eigengrad/einsum.py",
                     "python/eigengrad/serialization.py", "python/eigengrad/checkpointing.py",
                     "python/eigengrad/explain.py", "python/eigengrad/monitor.py",
                     "python/eigengrad/jacobian_plan.py", "python/eigengrad/sparse_jacobian.py"]),

@@ -120,6 +120,7 @@ from eigengrad.sparse_jacobian import jacobian_sparsity
 from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
 from eigengrad.gradcheck import GradcheckError, gradcheck
 from eigengrad.norms import norm
+from eigengrad.einsum import einsum
 from eigengrad.config import load_blas, show_config
 from eigengrad.dlpack import from_dlpack
 # eg.linalg (issue 14)

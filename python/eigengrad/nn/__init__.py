@@ -11,6 +11,8 @@
 
 from eigengrad.nn import functional
 from eigengrad.nn.functional import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from eigengrad.nn.conv import Conv1d
+from eigengrad.nn.embedding import Embedding
 from eigengrad.nn.layers import (
     GELU,
     MLP,
@@ -26,9 +28,11 @@ from eigengrad.nn.layers import (
     Tanh,
 )
 from eigengrad.nn.module import Module, Parameter
+from eigengrad.nn.normalization import LayerNorm
+from eigengrad.nn.recurrent import LSTMCell
 
 __all__ = [
     "functional", "Module", "Parameter", "Linear", "Sequential", "MLP", "ReLU", "Tanh", "Sigmoid", "GELU",
     "Identity", "Dropout", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "mse_loss", "cross_entropy",
-    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits", "LayerNorm", "Embedding", "LSTMCell", "Conv1d",
 ]
