@@ -830,6 +830,9 @@ OPS += [
         Sample((n14(2, 0), n14(0, 3)), dict(axes=1)),
         Sample((n14(4, 3).T, strided(n14(4, 2))), dict(axes=([1], [0]))),
     ], domain="any real; axes as N or as two sequences"),
+]
+
+
 # ---- eg.linalg (issue 14; cpp/src/ops/decompositions.cpp) ---------------------------
 # Drawn from a generator of their own, so that they do not depend on how many
 # samples come before them. Ops returning several results are sampled through one
