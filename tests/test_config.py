@@ -112,7 +112,11 @@ def test_blas_results_are_the_same_bits_every_time_for_a_thread_count(backend):
 
 
 @needs_blas
-def test_blas_threads_follow_set_num_threads(backend):
+def test_blas_runs_on_one_thread_whatever_set_num_threads_says(backend):
+    """Note [One thread pool] (kernels/blas.cpp): the library's own pool stays at one
+    thread, so it never competes with eigengrad's OpenMP threads; large products are
+    split by rows over those instead. A count changed behind our back (threadpoolctl)
+    is set back at the next product."""
     threadpoolctl = pytest.importorskip("threadpoolctl", reason="needs threadpoolctl (the test extra)")
     eg.set_gemm_backend("blas")
     previous = eg.get_num_threads()
@@ -122,44 +126,44 @@ def test_blas_threads_follow_set_num_threads(backend):
         assert len(infos) == 1, threadpoolctl.threadpool_info()
         return infos[0]["num_threads"]
 
-    big, small = np.ones((300, 300)), np.ones((64, 64))  # 2.7e7 and 2.6e5 multiply-adds
+    rng = np.random.default_rng(0)
+    big, small = rng.standard_normal((300, 300)), rng.standard_normal((64, 64))  # 2.7e7, 2.6e5 madds
     try:
         for threads in (1, 2):
             eg.set_num_threads(threads)
-            eg.matmul(big, big)
-            assert ours() == threads
-            eg.matmul(small, small)  # below 2^24 multiply-adds: one thread, as the Eigen path
+            with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+                product = eg.matmul(big, big).numpy()
+                assert ours() == 1
+            np.testing.assert_allclose(product, big @ big, rtol=1e-12, atol=1e-12)
+            # Split over 2 threads or not, the same bits every run.
+            assert np.array_equal(eg.matmul(big, big).numpy(), product)
+            eg.matmul(small, small)
             assert ours() == 1
-        # Changed behind our back (threadpoolctl), it is set again at the next product.
-        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-            eg.set_num_threads(2)
-            eg.matmul(big, big)
-            assert ours() == 2
     finally:
         eg.set_num_threads(previous)
 
 
 @needs_blas
 def test_auto_uses_blas_from_the_threshold_on(backend):
-    """The threshold decides. Seen through the library's thread pool: eigengrad sizes it
-    (to 2 threads for a product this large) only when it calls the library. (The bits
-    cannot tell: on some builds Eigen and OpenBLAS sum in the same order.)"""
+    """The threshold decides. Seen through the library's thread pool: eigengrad sets it
+    to one thread only when it calls the library. (The bits cannot tell: on some
+    builds Eigen and OpenBLAS sum in the same order.)"""
     threadpoolctl = pytest.importorskip("threadpoolctl", reason="needs threadpoolctl (the test extra)")
 
     def ours():
         return next(i["num_threads"] for i in threadpoolctl.threadpool_info() if "scipy_openblas32" in i["filepath"])
 
-    big = np.ones((300, 300))  # 2.7e7 multiply-adds: large enough for every thread
+    big = np.ones((300, 300))
     previous = eg.get_num_threads()
     try:
         eg.set_num_threads(2)
         eg.set_gemm_backend("auto")
-        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
             eg.set_blas_threshold("float64", 300.0**3 + 1)
             eg.matmul(big, big)
-            assert ours() == 1  # Eigen computed it: the library was not called
+            assert ours() == 2  # Eigen computed it: the library was not called
             eg.set_blas_threshold("float64", 300.0**3)
             eg.matmul(big, big)
-            assert ours() == 2  # the library computed it
+            assert ours() == 1  # the library computed it
     finally:
         eg.set_num_threads(previous)

@@ -13,7 +13,34 @@ mode. Gradients follow denominator layout: the gradient of a scalar with respect
 (3, 4)
 """
 
-from eigengrad._core import (
+
+def _load_core_with_short_openmp_spin() -> None:
+    """Imports the native module with libgomp's spin shortened (Note [OpenMP spin]).
+
+    Note [OpenMP spin]: after a parallel region libgomp's idle threads spin,
+    300,000 turns by default, before they sleep. On a machine with as many cores as
+    threads that spin takes the cores from the next thing to run: the main thread's
+    serial work and BLAS's own threads. libgomp reads GOMP_SPINCOUNT once, when it
+    loads (with eigengrad._core), so it is set for that moment only, unless the user
+    chose a spin or wait policy. 10,000 turns keep back-to-back element-wise kernels
+    from sleeping between them. Measured on 2 cores, 784-1024-1024-10 MLP step on 2
+    threads: see bench/python/mlp.py --threads 2."""
+    import os
+
+    chosen = any(k in os.environ for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"))
+    if not chosen:
+        os.environ["GOMP_SPINCOUNT"] = "10000"
+    try:
+        import eigengrad._core  # noqa: F401
+    finally:
+        if not chosen:
+            del os.environ["GOMP_SPINCOUNT"]
+
+
+_load_core_with_short_openmp_spin()
+del _load_core_with_short_openmp_spin
+
+from eigengrad._core import (  # noqa: E402
     Node,
     Variable,
     abs,

@@ -105,7 +105,7 @@ def show_config(mode: str = "stdout") -> Optional[Dict[str, Any]]:
         f"eigengrad {data['eigengrad']['version']} (Python {data['eigengrad']['python']}, {data['eigengrad']['machine']})",
         f"build:    SIMD {data['build']['simd']}, {data['build']['compiler']}, "
         f"OpenMP {'on' if data['build']['openmp'] else 'off'}",
-        f"threads:  {data['threads']['eigengrad']} (eg.set_num_threads; BLAS runs on the same count for large products)",
+        f"threads:  {data['threads']['eigengrad']} (eg.set_num_threads; large products are split over them, BLAS itself on one thread)",
         f"gemm:     backend {data['gemm']['backend']}; Eigen {data['gemm']['eigen']}",
     ]
     if blas["loaded"]:

@@ -25,13 +25,19 @@
 // every run for a fixed thread count (OpenBLAS splits a product over its threads by
 // blocks of the output: each element is summed in the same order for a given count).
 //
-// Threads: BLAS runs on the calling thread and its own pool, sized before each call
-// that changes it: get_num_threads() for large products, one thread below the size
-// from which eigengrad splits a product at all (kernels/gemm.cpp). Small products on
-// several threads cost more than they gain, and far more on a shared machine: the
-// digits demo's 64-256-10 steps took 25x longer on 2 OpenBLAS threads than on one
-// while another process held a core. eigengrad never calls BLAS from inside its
-// OpenMP regions, so the two pools never run at once.
+// Note [One thread pool]
+// BLAS always runs on one thread, the caller's. Large products are split by rows
+// over eigengrad's own OpenMP threads (kernels/gemm.cpp), each block one BLAS call,
+// as Eigen's products are. With BLAS on its own pool, the 784-1024-1024-10 MLP step
+// took 40-44 ms on 2 threads against 27 ms on one: after its work each pool's idle
+// threads spin for a while (OpenBLAS's up to 2^28 cycles, libgomp's 300,000 turns),
+// so on two cores the element-wise kernels' threads and OpenBLAS's took the cores
+// from each other. With libgomp's spin shortened (Note [OpenMP spin], eigengrad's
+// __init__.py) the step took 15.8-16.9 ms with BLAS's own pool and 15.3-15.5 ms
+// with this one pool (medians, 2 idle cores). Small products stay on one thread (below
+// kernels/gemm.cpp's parallel size): on a shared machine the digits demo's 64-256-10
+// steps took 25x longer on 2 OpenBLAS threads than on one while another process held
+// a core.
 #include "blas.h"
 
 #include <dlfcn.h>

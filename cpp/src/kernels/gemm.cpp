@@ -64,13 +64,15 @@ void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std
   }
   const std::int64_t k = tx ? xr : xc;
   const bool large = static_cast<double>(m) * n * k >= kParallelGemmFrom;
-  if (blas_takes<T>(m, n, k)) {  // a loaded BLAS library, for the sizes where it wins
-    blas_gemm(x, xc, tx, y, yc, ty, out, m, n, k, large ? get_num_threads() : 1);
-    return;
-  }
-  // Rows [r0, r0 + len) of the product, on the calling thread (Eigen itself is
-  // kept single-threaded: see threads.cpp).
+  const bool blas = blas_takes<T>(m, n, k);  // a loaded BLAS library, for the sizes where it wins
+  // Rows [r0, r0 + len) of the product, on the calling thread: one-thread BLAS or
+  // Eigen (kept single-threaded: see keep_eigen_single_threaded).
   auto rows = [&](std::int64_t r0, std::int64_t len) {
+    if (blas) {
+      // Row r of op(X) is row r of X, or column r of X when transposed.
+      blas_gemm(tx ? x + r0 : x + r0 * xc, xc, tx, y, yc, ty, out + r0 * n, len, n, k, 1);
+      return;
+    }
     auto Xr = [&](auto&& A) { return A.middleRows(r0, len); };
     if (!tx && !ty) O.middleRows(r0, len).noalias() = Xr(X) * Y;
     else if (!tx && ty) O.middleRows(r0, len).noalias() = Xr(X) * Y.transpose();
@@ -80,7 +82,10 @@ void gemm(const T* x, std::int64_t xr, std::int64_t xc, bool tx, const T* y, std
   const int threads = get_num_threads();
   if (threads > 1 && m >= 2 * threads && large) {
     // Large products only: a parallel region costs tens of microseconds when
-    // another process holds a core, which small products must not pay.
+    // another process holds a core, which small products must not pay. BLAS too is
+    // split here, one BLAS thread per block, rather than run on its own pool: the
+    // two pools' idle threads each spin for a while after their work, and on two
+    // cores they took the cores from each other (Note [One thread pool], blas.cpp).
     const std::int64_t per = (m + threads - 1) / threads;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
