@@ -117,6 +117,16 @@ PYBIND11_MODULE(_core, m) {
     }
   });
 
+  // ---- Variable ------------------------------------------------------------------
+  // Declared before Node, whose methods take and return Variables: a signature
+  // names only the classes bound before it (the stubs read these signatures).
+  py::class_<Variable> cls(m, "Variable", py::custom_type_setup(setup_variable_type), R"doc(
+An n-d array of float32 or float64 that records the ops applied to it.
+
+Variable(data, requires_grad=False, dtype=None): `data` is any array-like. A
+C-contiguous float32/float64 NumPy array is shared, not copied; integer and bool data
+become float64 (or `dtype`, which must be float32 or float64).)doc");
+
   // ---- graph nodes ---------------------------------------------------------------
   py::class_<Node, std::shared_ptr<Node>>(m, "Node", "A recorded op application (a Variable's grad_fn).")
       .def("name", [](const Node& n) { return std::string(n.name()); }, "The op's name.")
@@ -150,13 +160,6 @@ PYBIND11_MODULE(_core, m) {
       .def("__hash__", [](const Node& n) { return std::hash<const Node*>()(&n); })
       .def("__repr__", [](const Node& n) { return "<eigengrad.Node " + std::string(n.name()) + ">"; });
 
-  // ---- Variable ------------------------------------------------------------------
-  py::class_<Variable> cls(m, "Variable", py::custom_type_setup(setup_variable_type), R"doc(
-An n-d array of float32 or float64 that records the ops applied to it.
-
-Variable(data, requires_grad=False, dtype=None): `data` is any array-like. A
-C-contiguous float32/float64 NumPy array is shared, not copied; integer and bool data
-become float64 (or `dtype`, which must be float32 or float64).)doc");
   cls.def(py::init([](py::handle data, bool requires_grad, py::handle dtype) {
           std::optional<DType> dt = parse_dtype(dtype, "Variable");
           if (py::isinstance<Variable>(data)) {
@@ -224,8 +227,8 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
       })
       .def("astype", [](const Variable& v, py::handle dtype) {
         return astype(v, *parse_dtype(dtype, "astype"));
-      }, py::arg("dtype"))
-      .def_property_readonly("T", [](const Variable& v) { return transpose(v); })
+      }, py::arg("dtype"), "A copy converted to dtype (float32 or float64); the gradient converts back.")
+      .def_property_readonly("T", [](const Variable& v) { return transpose(v); }, "The axes reversed (numpy's .T).")
       .def("__neg__", [](const Variable& v) { return neg(v); })
       .def("__pos__", [](const Variable& v) { return v; });
   cls.attr("__array_ufunc__") = py::none();  // ndarray op Variable defers to Variable.__rop__
@@ -257,7 +260,7 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
           py::arg("a_min") = py::none(), py::arg("a_max") = py::none());
   m.def("astype", [](py::handle x, py::handle dtype) {
     return astype(to_variable(x, "astype"), *parse_dtype(dtype, "astype"));
-  }, py::arg("x"), py::arg("dtype"));
+  }, py::arg("x"), py::arg("dtype"), "x converted to dtype (float32 or float64); the gradient converts back.");
 
   // ---- reductions ----------------------------------------------------------------
   using ReduceFn = Variable (*)(const Variable&, const Axes&, bool);
@@ -289,23 +292,23 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   // ---- shape ---------------------------------------------------------------------
   m.def("reshape", [](py::handle x, py::handle shape) {
     return reshape(to_variable(x, "reshape"), parse_shape(shape, "reshape"));
-  }, py::arg("x"), py::arg("shape"));
+  }, py::arg("x"), py::arg("shape"), "numpy.reshape: the same elements in row-major order, one -1 inferred.");
   cls.def("reshape", [](const Variable& x, py::args shape) {
     py::object s = shape.size() == 1 ? py::object(shape[0]) : py::object(shape);
     return reshape(x, parse_shape(s, "reshape"));
-  });
+  }, "numpy.ndarray.reshape: the shape as a tuple or as separate ints, one -1 inferred.");
   m.def("transpose", [](py::handle x, py::handle axes) {
     return transpose(to_variable(x, "transpose"),
                      axes.is_none() ? Shape{} : parse_shape(axes, "transpose"));
-  }, py::arg("x"), py::arg("axes") = py::none());
+  }, py::arg("x"), py::arg("axes") = py::none(), "numpy.transpose: axes permuted (None: reversed).");
   cls.def("transpose", [](const Variable& x, py::args axes) {
     if (axes.size() == 0 || (axes.size() == 1 && axes[0].is_none())) return transpose(x);
     py::object a = axes.size() == 1 ? py::object(axes[0]) : py::object(axes);
     return transpose(x, parse_shape(a, "transpose"));
-  });
+  }, "numpy.ndarray.transpose: axes permuted, as a tuple or separate ints (none: reversed).");
   m.def("broadcast_to", [](py::handle x, py::handle shape) {
     return broadcast_to(to_variable(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));
-  }, py::arg("x"), py::arg("shape"));
+  }, py::arg("x"), py::arg("shape"), "numpy.broadcast_to; the gradient sums the broadcast axes away.");
   m.def("_slice", [](const Variable& x, std::vector<std::int64_t> starts, std::vector<std::int64_t> stops,
                      std::vector<std::int64_t> steps) { return slice(x, starts, stops, steps); },
         "x[start:stop:step] per axis, bounds normalised as slice.indices.");
@@ -324,9 +327,9 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
       return concatenate(vs, 0);
     }
     return concatenate(vs, parse_shape(axis, "concatenate")[0]);
-  }, py::arg("arrays"), py::arg("axis") = 0);
+  }, py::arg("arrays"), py::arg("axis") = 0, "numpy.concatenate: joined along an existing axis (None: flattened first).");
   m.def("stack", [](py::handle xs, py::handle axis) { return stack(to_variables(xs, "stack"), parse_axis(axis, "stack")); },
-        py::arg("arrays"), py::arg("axis") = 0);
+        py::arg("arrays"), py::arg("axis") = 0, "numpy.stack: joined along a new axis.");
 
   // ---- neural-network functions ----------------------------------------------------
   m.def("softmax", [](py::handle x, py::handle axis) {
