@@ -38,6 +38,7 @@ PRECISE = [
     ("def tangent(x: Variable, level: ForwardLevel) -> typing.Any:",
      "def tangent(x: Variable, level: ForwardLevel) -> Variable | None:"),
     ("    def shape(self) -> tuple[typing.Any, ...]:", "    def shape(self) -> tuple[int, ...]:"),
+    ("    def copy_(self, value: typing.Any) -> typing.Any:", "    def copy_(self, value: typing.Any) -> Variable:"),
 ]
 
 

@@ -151,7 +151,7 @@ class Variable:
         """
     def clip(self, a_min: typing.Any = None, a_max: typing.Any = None) -> Variable:
         ...
-    def copy_(self, value: typing.Any) -> typing.Any:
+    def copy_(self, value: typing.Any) -> Variable:
         """
         Writes `value` (broadcast, converted to this dtype) into this Variable's buffer in place and
         bumps its version; every view of the buffer sees it, and a backward that saved the old values

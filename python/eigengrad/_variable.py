@@ -9,7 +9,7 @@ axes, inserting ``None`` axes), a transpose and a ``take`` for integer arrays.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, Iterator, List, Optional, SupportsIndex, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, SupportsIndex, Tuple, Type
 
 import numpy as np
 import numpy.typing as npt
@@ -174,7 +174,7 @@ def _bool(x: Variable) -> bool:
 # borrows a NumPy array's.
 
 
-def _rebuild(cls: type, data: np.ndarray, requires_grad: bool, state: Optional[Dict[str, Any]] = None) -> Variable:
+def _rebuild(cls: Type[Variable], data: np.ndarray, requires_grad: bool, state: Optional[Dict[str, Any]] = None) -> Variable:
     """A ``cls`` (Variable or a subclass) over ``data``, which it keeps when ``data``
     owns its memory and otherwise copies (an array unpickled from a protocol-5
     buffer views memory that is not its own)."""
@@ -196,7 +196,7 @@ def _copy(x: Variable, memo: Optional[Dict[int, Any]]) -> Variable:
     if not x.is_leaf:
         raise RuntimeError(
             f"copy.{'deepcopy' if memo is not None else 'copy'}: the Variable (shape {x.shape}, {x.dtype}) was "
-            f"computed by {x.grad_fn.name()}, and a copy cut from the graph would stop its gradients; copy "
+            f"computed by {x.grad_fn.name() if x.grad_fn else 'an op'}, and a copy cut from the graph would stop its gradients; copy "
             "x.detach() for a leaf of its value (pickle gives the same)")
     out = _rebuild(type(x), np.array(x, copy=True), x.requires_grad)
     if memo is not None:

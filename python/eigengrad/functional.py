@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -34,10 +34,7 @@ def _variable(x: Any, who: str = "Variable") -> Variable:
 
 def _argnums(argnums: ArgNums, n_args: int, who: str) -> Tuple[Tuple[int, ...], bool]:
     single = isinstance(argnums, int) and not isinstance(argnums, bool)
-    try:
-        nums = (argnums,) if single else tuple(argnums)
-    except TypeError:
-        nums = (argnums,)
+    nums: Tuple[Any, ...] = tuple(argnums) if isinstance(argnums, Iterable) else (argnums,)
     if not nums or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in nums):
         raise TypeError(f"{who}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
     for i in nums:
@@ -56,7 +53,8 @@ def _grad(*args: Any, **kwargs: Any) -> Tuple[Optional[Variable], ...]:
     """eg.autograd.grad as the transforms use it: the result stays differentiable
     in every Variable that requires grad and that the function read (arguments not
     differentiated and closed-over values alike), as in torch.func and JAX."""
-    return autograd._grad(*args, create_graph_if_outer=True, **kwargs)
+    kwargs["create_graph_if_outer"] = True
+    return autograd._grad(*args, **kwargs)
 
 
 def _zeros_like(x: Variable) -> Variable:
@@ -67,7 +65,7 @@ _nesting = threading.local()
 
 
 @contextlib.contextmanager
-def _inside_transform():
+def _inside_transform() -> Iterator[None]:
     """Marks the call of a transformed function: a transform that runs inside one
     makes its derivatives differentiable, since the outer transform may
     differentiate them (also with respect to values the inner function closes
@@ -79,22 +77,22 @@ def _inside_transform():
         _nesting.depth -= 1
 
 
-def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int], who: str) -> Tuple[list, List[Variable], bool]:
+def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int], who: str) -> Tuple[List[Any], List[Variable], bool]:
     """The arguments with those in `nums` replaced by inputs to differentiate, those
     inputs, and whether an outer transform or reverse pass is watching (then
     create_graph)."""
-    args = list(args)
+    call = list(args)
     xs = []
     nested = getattr(_nesting, "depth", 0) > 0
     for i in nums:
-        v = _variable(args[i], who)
+        v = _variable(call[i], who)
         nested = nested or v.requires_grad
-        args[i] = _core._grad_input(v)
-        xs.append(args[i])
-    return args, xs, nested
+        call[i] = _core._grad_input(v)
+        xs.append(call[i])
+    return call, xs, nested
 
 
-def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
+def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
     """``(f(*args), gradient)``: the gradient of the scalar ``f`` with respect to
     argument ``argnums`` (a tuple of gradients for a tuple of argnums), each shaped
     like its argument. With ``has_aux``, ``f`` returns ``(value, aux)`` and the
@@ -102,27 +100,26 @@ def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> 
     return _value_and_grad(f, argnums, has_aux, "value_and_grad")
 
 
-def _value_and_grad(f: Callable, argnums: ArgNums, has_aux: bool, who: str) -> Callable:
+def _value_and_grad(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, who: str) -> Callable[..., Any]:
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:
         nums, single = _argnums(argnums, len(args), who)
-        args, xs, nested = _differentiable_inputs(args, nums, who)
+        call, xs, nested = _differentiable_inputs(args, nums, who)
         with autograd.enable_grad(), _inside_transform():
-            result = f(*args)
+            result = f(*call)
         value, aux = result if has_aux else (result, None)
         value = _variable(value, who)
         if value.size != 1:
             raise TypeError(f"{who}: f must return a single value, got shape {value.shape}; use jacobian or vjp")
-        grads = (_grad(value, xs, create_graph=nested, allow_unused=True) if value.requires_grad
-                 else [None] * len(xs))
-        grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, xs))
-        grads = grads[0] if single else grads
-        return ((value, aux) if has_aux else value), grads
+        found = (_grad(value, xs, create_graph=nested, allow_unused=True) if value.requires_grad
+                 else (None,) * len(xs))
+        grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(found, xs))
+        return ((value, aux) if has_aux else value), (grads[0] if single else grads)
 
     return wrapped
 
 
-def grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
+def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The gradient function of scalar ``f`` (see :func:`value_and_grad`)."""
     vg = _value_and_grad(f, argnums, has_aux, "grad")
 
@@ -134,7 +131,7 @@ def grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
     return wrapped
 
 
-def vjp(f: Callable, *primals: Any) -> Tuple[Any, Callable]:
+def vjp(f: Callable[..., Any], *primals: Any) -> Tuple[Any, Callable[[Any], Tuple[Variable, ...]]]:
     """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one vector-Jacobian
     product per primal (a tuple), shaped like the primals. For a tuple-valued ``f``
     pass a tuple of cotangents. ``vjp_fn`` may be called several times."""
@@ -160,7 +157,7 @@ def vjp(f: Callable, *primals: Any) -> Tuple[Any, Callable]:
     return out, vjp_fn
 
 
-def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Any, Any]:
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Any, Any]:
     """``(f(*primals), J @ tangents)`` by forward mode: one pass, no reverse graph.
 
     Each tangent has its primal's shape, or a leading batch dimension followed by
@@ -182,14 +179,14 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
     return out, (touts[0] if single else tuple(touts))
 
 
-def _lead_shape(duals: Sequence[Variable], tangents: Sequence[Any]) -> tuple:
+def _lead_shape(duals: Sequence[Variable], tangents: Sequence[Any]) -> Tuple[int, ...]:
     for d, t in zip(duals, tangents):
         shape = np.shape(t)
         return tuple(shape[: len(shape) - d.ndim])
     return ()
 
 
-def _basis(n: int, shape: tuple, dtype: Any, start: int, stop: int) -> Variable:
+def _basis(n: int, shape: Tuple[int, ...], dtype: Any, start: int, stop: int) -> Variable:
     """Rows start..stop of the identity, each reshaped to `shape`: a batch of unit
     (co)tangents."""
     rows = np.eye(stop - start, n, start, dtype=dtype)
@@ -202,10 +199,11 @@ def _chunks(n: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]:
     return [(s, min(s + size, n)) for s in range(0, n, size)]
 
 
-def _jacobian_rev(f, args, nums, chunk_size):
-    args, xs, nested = _differentiable_inputs(args, nums, "jacobian")
+def _jacobian_rev(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int],
+                  chunk_size: Optional[int]) -> Tuple[List[List[Variable]], bool]:
+    call, xs, nested = _differentiable_inputs(args, nums, "jacobian")
     with autograd.enable_grad(), _inside_transform():
-        outs, single = _outputs(f(*args), "jacobian")
+        outs, single = _outputs(f(*call), "jacobian")
     jacs = []
     for o in outs:
         m = o.size
@@ -213,7 +211,7 @@ def _jacobian_rev(f, args, nums, chunk_size):
         if not o.requires_grad or m == 0:
             per_input = [Variable(np.zeros(o.shape + x.shape, dtype=o.dtype)) for x in xs]
         else:
-            parts = [[] for _ in xs]
+            parts: List[List[Variable]] = [[] for _ in xs]
             for start, stop in _chunks(m, chunk_size):
                 seeds = _basis(m, o.shape, o.dtype, start, stop)
                 grads = _grad(o, xs, seeds, retain_graph=True, create_graph=nested,
@@ -227,9 +225,10 @@ def _jacobian_rev(f, args, nums, chunk_size):
     return jacs, single
 
 
-def _jacobian_fwd(f, args, nums, chunk_size):
+def _jacobian_fwd(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int],
+                  chunk_size: Optional[int]) -> Tuple[List[List[Variable]], bool]:
     args = [(_variable(a, "jacobian") if i in nums else a) for i, a in enumerate(args)]
-    jacs_by_input = []
+    jacs_by_input: List[List[Variable]] = []
     single = True
     for i in nums:
         x = args[i]
@@ -239,7 +238,7 @@ def _jacobian_fwd(f, args, nums, chunk_size):
                 outs, single = _outputs(f(*args), "jacobian")
             jacs_by_input.append([Variable(np.zeros(o.shape + x.shape, dtype=o.dtype)) for o in outs])
             continue
-        parts = None
+        parts: List[List[Variable]] = []
         for start, stop in _chunks(n, chunk_size):
             with _core.ForwardLevel() as level:
                 call = list(args)
@@ -250,7 +249,7 @@ def _jacobian_fwd(f, args, nums, chunk_size):
                 for o in outs:
                     t = _core.tangent(o, level)
                     ts.append(t if t is not None else Variable(np.zeros((stop - start,) + o.shape, dtype=o.dtype)))
-            parts = [[t] for t in ts] if parts is None else [p + [t] for p, t in zip(parts, ts)]
+            parts = [[t] for t in ts] if not parts else [p + [t] for p, t in zip(parts, ts)]
         per_output = []
         for p, o in zip(parts, outs):
             cols = p[0] if len(p) == 1 else _core.concatenate(p, 0)  # (n,) + out.shape
@@ -261,7 +260,7 @@ def _jacobian_fwd(f, args, nums, chunk_size):
     return jacs, single
 
 
-def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: Optional[int] = None) -> Callable:
+def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, mode: str = "auto", chunk_size: Optional[int] = None) -> Callable[..., Any]:
     """The Jacobian function of ``f``: ``J`` of shape ``out.shape + arg.shape`` with
     ``J[i, j] = d out_i / d arg_j`` (for vectors an m x n matrix whose row i is the
     gradient of ``out_i``).
@@ -297,13 +296,13 @@ def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: 
     return wrapped
 
 
-def hessian(f: Callable, argnums: ArgNums = 0) -> Callable:
+def hessian(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
     """The Hessian function of scalar ``f``: shape ``arg.shape + arg.shape``,
     forward over reverse (``jacobian(grad(f), mode="fwd")``)."""
     return jacobian(grad(f, argnums), argnums, mode="fwd")
 
 
-def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Variable, Tuple[Variable, ...]]:
+def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Variable, Tuple[Variable, ...]]:
     """``(f(*primals), H @ tangents)`` for scalar ``f`` without forming the Hessian:
     forward mode over the reverse pass (one backward with tangents, about the cost
     of two gradients). Tuples in (one tangent per primal), a tuple of products out."""
