@@ -4,6 +4,8 @@ Write NumPy-style code on :class:`Variable` objects and get gradients by reverse
 mode. Gradients follow denominator layout: the gradient of a scalar with respect to
 ``X`` has exactly ``X.shape``.
 
+Examples
+--------
 >>> import numpy as np, eigengrad as eg
 >>> W = eg.Variable(np.ones((3, 4)), requires_grad=True)
 >>> x = eg.Variable(np.arange(4.0))

@@ -21,7 +21,6 @@ class Variable:
     become float64 (or `dtype`, which must be float32 or float64).
     """
     __array_ufunc__ = None
-    requires_grad: bool
     def __bool__(self) -> bool:
         ...
     def __copy__(self) -> Variable:
@@ -135,11 +134,17 @@ class Variable:
         Inverse hyperbolic tangent; +-inf at +-1; the gradient there is +inf.
         """
     def argmax(self, axis: typing.Any = None, keepdims: bool = False) -> typing.Any:
-        ...
+        """
+        eigengrad.argmax of this Variable (int64 NumPy array).
+        """
     def argmin(self, axis: typing.Any = None, keepdims: bool = False) -> typing.Any:
-        ...
+        """
+        eigengrad.argmin of this Variable (int64 NumPy array).
+        """
     def argsort(self, axis: typing.Any = -1) -> typing.Any:
-        ...
+        """
+        eigengrad.argsort of this Variable (int64 NumPy array).
+        """
     def astype(self, dtype: typing.Any) -> Variable:
         """
         A copy converted to dtype (float32 or float64); the gradient converts back.
@@ -150,7 +155,9 @@ class Variable:
         retain_graph defaults to create_graph.
         """
     def clip(self, a_min: typing.Any = None, a_max: typing.Any = None) -> Variable:
-        ...
+        """
+        eigengrad.clip of this Variable.
+        """
     def copy_(self, value: typing.Any) -> Variable:
         """
         Writes `value` (broadcast, converted to this dtype) into this Variable's buffer in place and
@@ -166,15 +173,21 @@ class Variable:
         Hyperbolic cosine.
         """
     def cumprod(self, axis: typing.Any = None) -> Variable:
-        ...
+        """
+        eigengrad.cumprod of this Variable.
+        """
     def cumsum(self, axis: typing.Any = None) -> Variable:
-        ...
+        """
+        eigengrad.cumsum of this Variable.
+        """
     def detach(self) -> Variable:
         """
         A leaf sharing this value, cut from the graph.
         """
     def diagonal(self, offset: typing.Any = 0, axis1: typing.Any = 0, axis2: typing.Any = 1) -> Variable:
-        ...
+        """
+        eigengrad.diagonal of this Variable.
+        """
     def erf(self) -> Variable:
         """
         The error function.
@@ -232,7 +245,9 @@ class Variable:
         A NumPy array viewing the same memory (no copy).
         """
     def prod(self, axis: typing.Any = None, keepdims: bool = False) -> Variable:
-        ...
+        """
+        eigengrad.prod of this Variable.
+        """
     def register_hook(self, hook: collections.abc.Callable[..., typing.Any]) -> HookHandle:
         """
         Calls hook(grad) with this Variable's gradient in every backward that computes it (for a leaf,
@@ -295,7 +310,9 @@ class Variable:
         Hyperbolic tangent.
         """
     def trace(self, offset: typing.Any = 0, axis1: typing.Any = 0, axis2: typing.Any = 1) -> Variable:
-        ...
+        """
+        eigengrad.trace of this Variable.
+        """
     def transpose(self, *args: typing.Any) -> Variable:
         """
         numpy.ndarray.transpose: axes permuted, as a tuple or separate ints (none: reversed).
@@ -322,7 +339,9 @@ class Variable:
         """
     @property
     def dtype(self) -> _np.dtype[typing.Any]:
-        ...
+        """
+        numpy.float32 or numpy.float64, as a NumPy dtype.
+        """
     @property
     def grad(self) -> Variable | None:
         """
@@ -333,19 +352,37 @@ class Variable:
         ...
     @property
     def grad_fn(self) -> Node | None:
-        ...
+        """
+        The recorded op that computed this Variable (a Node), or None for a leaf.
+        """
     @property
     def is_leaf(self) -> bool:
-        ...
+        """
+        True unless the Variable was computed by a recorded op (then it has a grad_fn).
+        """
     @property
     def ndim(self) -> int:
+        """
+        The number of axes.
+        """
+    @property
+    def requires_grad(self) -> bool:
+        """
+        Whether ops on this Variable are recorded for reverse mode (settable on a leaf).
+        """
+    @requires_grad.setter
+    def requires_grad(self, arg1: bool) -> None:
         ...
     @property
     def shape(self) -> tuple[int, ...]:
-        ...
+        """
+        The sizes of the axes, a tuple of ints (() for a scalar).
+        """
     @property
     def size(self) -> int:
-        ...
+        """
+        The number of elements.
+        """
 class Node:
     """
     A recorded op application (a Variable's grad_fn).

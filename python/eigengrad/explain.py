@@ -164,18 +164,22 @@ class Explanation:
 
     @property
     def name(self) -> str:
+        """``dL/dW``: the derivative explained, as the textbook writes it."""
         return f"d{self.output_label}/d{self.wrt_label}"
 
     @property
     def form_cost(self) -> int:
+        """Multiply-adds to form every factor densely and multiply the chain (module doc)."""
         return sum(f.form_cost for f in self.factors)
 
     @property
     def apply_cost(self) -> int:
+        """Multiply-adds of the vector-Jacobian products reverse mode runs instead."""
         return sum(f.apply_cost for f in self.factors)
 
     @property
     def dense_entries(self) -> int:
+        """Entries of all the factors formed as dense matrices."""
         return sum(f.shape[0] * f.shape[1] for f in self.factors)
 
     def chain(self, path: Tuple[int, ...]) -> str:

@@ -35,10 +35,12 @@ class FunctionCtx:
     and ``saved_tensors``, plus any attribute you set."""
 
     def save_for_backward(self, *values: Variable) -> None:
+        """Keeps inputs or outputs of ``forward`` for the rules (``saved_tensors``)."""
         self._saved = tuple(values)
 
     @property
     def saved_tensors(self) -> Tuple[Variable, ...]:
+        """What ``save_for_backward`` kept, as the caller's Variables (Note [Custom function state])."""
         return getattr(self, "_saved", ())
 
     if TYPE_CHECKING:  # any attribute may be set and read (as on argparse.Namespace)
@@ -80,10 +82,12 @@ class Function:
 
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any) -> Any:
+        """The function's value, computed on detached inputs without recording."""
         raise NotImplementedError("Function subclasses must define forward(ctx, *args)")
 
     @staticmethod
     def backward(ctx: FunctionCtx, *gouts: Variable) -> Any:
+        """One gradient per argument of ``forward`` from one cotangent per output."""
         raise NotImplementedError("Function subclasses must define backward(ctx, gout)")
 
     jvp: Optional[Callable[..., Any]] = None

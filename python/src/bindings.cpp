@@ -182,17 +182,19 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
         py::tuple t(v.shape().size());
         for (std::size_t i = 0; i < v.shape().size(); ++i) t[i] = v.shape()[i];
         return t;
-      })
-      .def_property_readonly("ndim", &Variable::ndim)
-      .def_property_readonly("size", &Variable::numel)
+      }, "The sizes of the axes, a tuple of ints (() for a scalar).")
+      .def_property_readonly("ndim", &Variable::ndim, "The number of axes.")
+      .def_property_readonly("size", &Variable::numel, "The number of elements.")
       .def_property_readonly("dtype", [](const Variable& v) {
         return v.dtype() == DType::Float32 ? py::dtype::of<float>() : py::dtype::of<double>();
-      })
-      .def_property("requires_grad", &Variable::requires_grad, &Variable::set_requires_grad)
-      .def_property_readonly("is_leaf", &Variable::is_leaf)
+      }, "numpy.float32 or numpy.float64, as a NumPy dtype.")
+      .def_property("requires_grad", &Variable::requires_grad, &Variable::set_requires_grad,
+                    "Whether ops on this Variable are recorded for reverse mode (settable on a leaf).")
+      .def_property_readonly("is_leaf", &Variable::is_leaf,
+                             "True unless the Variable was computed by a recorded op (then it has a grad_fn).")
       .def_property_readonly("grad_fn", [](const Variable& v) -> py::object {
         return v.grad_fn() ? py::cast(v.grad_fn()) : py::none();
-      })
+      }, "The recorded op that computed this Variable (a Node), or None for a leaf.")
       .def_property_readonly("_gradient_edge", [](const Variable& v) -> py::object {
         std::shared_ptr<Node> node = v.gradient_edge();
         return node ? py::cast(node) : py::none();
@@ -257,7 +259,7 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   }, py::arg("x"), py::arg("a_min") = py::none(), py::arg("a_max") = py::none(),
   "x limited to [a_min, a_max]; the gradient passes inside the bounds (inclusive).");
   cls.def("clip", [](const Variable& x, py::handle lo, py::handle hi) { return clip(x, bound(lo), bound(hi)); },
-          py::arg("a_min") = py::none(), py::arg("a_max") = py::none());
+          py::arg("a_min") = py::none(), py::arg("a_max") = py::none(), "eigengrad.clip of this Variable.");
   m.def("astype", [](py::handle x, py::handle dtype) {
     return astype(to_variable(x, "astype"), *parse_dtype(dtype, "astype"));
   }, py::arg("x"), py::arg("dtype"), "x converted to dtype (float32 or float64); the gradient converts back.");

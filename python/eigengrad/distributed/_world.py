@@ -158,6 +158,7 @@ def world() -> World:
 
 
 def is_initialized() -> bool:
+    """Whether ``init()`` has run in this process."""
     return _world is not None
 
 

@@ -142,6 +142,8 @@ class DistributedDataParallel(Module):
     broadcast_parameters : bool
         Copy rank 0's parameters and buffers to every rank (True).
 
+    Notes
+    -----
     Every parameter that requires grad must receive a gradient in each backward on
     every rank; otherwise the next call raises DistributedError naming the ones
     that did not. ``no_sync()`` accumulates gradients locally (gradient
@@ -286,6 +288,7 @@ class DistributedDataParallel(Module):
 
     @property
     def world(self) -> World:
+        """The :class:`World` (rank, size, communicator) the gradients are averaged over."""
         return self._world
 
     @property

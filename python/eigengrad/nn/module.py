@@ -35,6 +35,8 @@ class Module:
     submodules in ``__init__`` and define ``forward``. Calling the module calls
     ``forward``.
 
+    Examples
+    --------
     >>> class Affine(Module):
     ...     def __init__(self):
     ...         super().__init__()
