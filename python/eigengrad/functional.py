@@ -93,10 +93,36 @@ def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int], who: str) -
 
 
 def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
-    """``(f(*args), gradient)``: the gradient of the scalar ``f`` with respect to
-    argument ``argnums`` (a tuple of gradients for a tuple of argnums), each shaped
-    like its argument. With ``has_aux``, ``f`` returns ``(value, aux)`` and the
-    result is ``((value, aux), gradient)``."""
+    """The function that returns ``f``'s value and its gradient.
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays that returns a single-element Variable
+        (or, with ``has_aux``, a pair ``(value, aux)``).
+    argnums : int or tuple of int
+        The positional argument(s) to differentiate with respect to.
+    has_aux : bool
+        Whether ``f`` returns ``(value, aux)``; ``aux`` is passed through untouched.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> (value, gradient)``, or ``((value, aux), gradient)`` with
+        ``has_aux``. Each gradient has its argument's shape (denominator layout);
+        a tuple of argnums gives a tuple of gradients.
+
+    Raises
+    ------
+    TypeError
+        When ``f`` returns more than one element (use :func:`jacobian` or :func:`vjp`).
+
+    Examples
+    --------
+    >>> value, g = eg.value_and_grad(lambda x: (x * x).sum())(np.array([1.0, 2.0]))
+    >>> np.asarray(g)
+    array([2., 4.])
+    """
     return _value_and_grad(f, argnums, has_aux, "value_and_grad")
 
 
@@ -120,7 +146,30 @@ def _value_and_grad(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, who:
 
 
 def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
-    """The gradient function of scalar ``f`` (see :func:`value_and_grad`)."""
+    """The gradient function of a scalar-valued ``f``.
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays that returns a single-element Variable
+        (or, with ``has_aux``, ``(value, aux)``).
+    argnums : int or tuple of int
+        The positional argument(s) to differentiate with respect to.
+    has_aux : bool
+        Whether ``f`` returns ``(value, aux)``.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> gradient`` (``(gradient, aux)`` with ``has_aux``): shaped like
+        the argument, a tuple for a tuple of argnums. It composes:
+        ``jacobian(grad(f))`` is the Hessian.
+
+    Examples
+    --------
+    >>> np.asarray(eg.grad(lambda x: (x ** 3).sum())(np.array([1.0, 2.0])))
+    array([ 3., 12.])
+    """
     vg = _value_and_grad(f, argnums, has_aux, "grad")
 
     @functools.wraps(f)
@@ -132,9 +181,30 @@ def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> 
 
 
 def vjp(f: Callable[..., Any], *primals: Any) -> Tuple[Any, Callable[[Any], Tuple[Variable, ...]]]:
-    """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one vector-Jacobian
-    product per primal (a tuple), shaped like the primals. For a tuple-valued ``f``
-    pass a tuple of cotangents. ``vjp_fn`` may be called several times."""
+    """Evaluates ``f`` and returns its vector-Jacobian product function (reverse mode).
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a Variable or a tuple of them.
+    *primals
+        The point at which to evaluate ``f``.
+
+    Returns
+    -------
+    out : Variable or tuple
+        ``f(*primals)``.
+    vjp_fn : callable
+        ``vjp_fn(cotangent)`` gives ``u @ J`` for each primal, as a tuple of
+        Variables shaped like the primals; the cotangent has the output's shape (a
+        tuple of cotangents for a tuple-valued ``f``). It may be called several times.
+
+    Examples
+    --------
+    >>> out, vjp_fn = eg.vjp(lambda x: x * x, np.array([1.0, 2.0]))
+    >>> np.asarray(vjp_fn(np.ones(2))[0])
+    array([2., 4.])
+    """
     args, xs, nested = _differentiable_inputs(primals, range(len(primals)), "vjp")
     with autograd.enable_grad(), _inside_transform():
         out = f(*args)
@@ -158,11 +228,31 @@ def vjp(f: Callable[..., Any], *primals: Any) -> Tuple[Any, Callable[[Any], Tupl
 
 
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Any, Any]:
-    """``(f(*primals), J @ tangents)`` by forward mode: one pass, no reverse graph.
+    """Evaluates ``f`` and its Jacobian-vector product by forward mode, in one pass.
 
-    Each tangent has its primal's shape, or a leading batch dimension followed by
-    it (then the output tangent has that batch dimension too: several JVPs in one
-    pass). A tuple-valued ``f`` gives a tuple of output tangents."""
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a Variable or a tuple of them.
+    primals : sequence
+        The point, one entry per argument of ``f``.
+    tangents : sequence
+        One tangent per primal, of its primal's shape, or with one leading batch
+        dimension (then the output tangent has it too: several JVPs in one pass).
+
+    Returns
+    -------
+    out : Variable or tuple
+        ``f(*primals)``.
+    tangent_out : Variable or tuple
+        ``J @ tangents``, shaped like the output (a tuple for a tuple-valued ``f``).
+
+    Examples
+    --------
+    >>> out, t = eg.jvp(lambda x: x * x, (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+    >>> np.asarray(t)
+    array([2., 0.])
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
@@ -261,15 +351,40 @@ def _jacobian_fwd(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int
 
 
 def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, mode: str = "auto", chunk_size: Optional[int] = None) -> Callable[..., Any]:
-    """The Jacobian function of ``f``: ``J`` of shape ``out.shape + arg.shape`` with
-    ``J[i, j] = d out_i / d arg_j`` (for vectors an m x n matrix whose row i is the
-    gradient of ``out_i``).
+    """The Jacobian function of ``f``, computed in one vectorised pass.
 
-    ``mode="rev"`` pushes a batch of basis cotangents through one backward pass;
-    ``mode="fwd"`` pushes a batch of basis tangents through one forward pass;
-    ``"auto"`` picks reverse when the output has fewer elements than the inputs.
-    ``chunk_size`` bounds the batch (and so the memory) of one pass. A tuple of
-    argnums gives a tuple of Jacobians; a tuple-valued ``f`` a tuple per output."""
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a Variable or a tuple of them.
+    argnums : int or tuple of int
+        The positional argument(s) to differentiate with respect to.
+    mode : {"auto", "rev", "fwd"}
+        ``"rev"`` pushes a batch of basis cotangents through one backward pass,
+        ``"fwd"`` a batch of basis tangents through one forward pass; ``"auto"``
+        picks reverse when the output has fewer elements than the inputs.
+    chunk_size : int, optional
+        Largest batch of one pass (bounds the memory); default: all at once.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> J`` with ``J.shape == out.shape + arg.shape`` and
+        ``J[i, j] = d out_i / d arg_j``: for vectors the m x n matrix whose row
+        ``i`` is the gradient of ``out_i``. A tuple of argnums gives a tuple of
+        Jacobians; a tuple-valued ``f`` a tuple per output.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``mode`` or a ``chunk_size`` below 1.
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> eg.jacobian(lambda x: A @ x)(np.zeros(2)).shape
+    (3, 2)
+    """
     if mode not in ("rev", "fwd", "auto"):
         raise ValueError(f"jacobian: mode must be 'rev', 'fwd' or 'auto', got {mode!r}")
     if chunk_size is not None:
@@ -297,15 +412,58 @@ def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, mode: str = "auto", ch
 
 
 def hessian(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
-    """The Hessian function of scalar ``f``: shape ``arg.shape + arg.shape``,
-    forward over reverse (``jacobian(grad(f), mode="fwd")``)."""
+    """The Hessian function of a scalar-valued ``f``, forward over reverse.
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a single-element Variable.
+    argnums : int or tuple of int
+        The positional argument(s) to differentiate with respect to.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> H`` with ``H.shape == arg.shape + arg.shape``; it is
+        ``jacobian(grad(f), mode="fwd")``.
+
+    Examples
+    --------
+    >>> np.asarray(eg.hessian(lambda x: (x * x).sum())(np.zeros(2)))
+    array([[2., 0.],
+           [0., 2.]])
+    """
     return jacobian(grad(f, argnums), argnums, mode="fwd")
 
 
 def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Variable, Tuple[Variable, ...]]:
-    """``(f(*primals), H @ tangents)`` for scalar ``f`` without forming the Hessian:
-    forward mode over the reverse pass (one backward with tangents, about the cost
-    of two gradients). Tuples in (one tangent per primal), a tuple of products out."""
+    """The Hessian-vector product of a scalar-valued ``f``, without forming the Hessian.
+
+    Forward mode over the reverse pass: one backward carrying tangents, about the
+    cost of two gradients.
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a single-element Variable.
+    primals : sequence
+        The point, one entry per argument of ``f``.
+    tangents : sequence
+        The vectors ``v``, one per primal, each of its primal's shape.
+
+    Returns
+    -------
+    value : Variable
+        ``f(*primals)``.
+    products : tuple of Variable
+        ``H @ v``, one per primal, each of its primal's shape.
+
+    Examples
+    --------
+    >>> value, (Hv,) = eg.hvp(lambda x: (x ** 3).sum(), (np.array([1.0, 2.0]),), (np.ones(2),))
+    >>> np.asarray(Hv)
+    array([ 6., 12.])
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
