@@ -4,6 +4,8 @@
   own files, and ``benchmarks/`` holds bench/RESULTS.md, bench/WORKLOADS.md and the
   chart, so the site shows them as they are in the repository (their links to each
   other keep working: same names, same relative places).
+- The results page shows the chart (bench/results/results.png) under its title; the
+  file itself only links to it.
 - The tour page gets the output of ``python -m eigengrad.tour`` where it says
   ``<!-- tour-output -->``.
 - Docstrings cite objects with Sphinx roles (``:class:`Variable```), which Markdown
@@ -53,6 +55,9 @@ def _tour_output() -> str:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    if page.file.src_uri == "benchmarks/RESULTS.md":
+        title, _, rest = markdown.partition("\n")
+        markdown = f"{title}\n\n![The benchmark results, as ratios to each peer](results/results.png)\n{rest}"
     if TOUR_MARK in markdown:
         markdown = markdown.replace(TOUR_MARK, "```text\n" + _tour_output().rstrip() + "\n```")
     return markdown

@@ -31,7 +31,7 @@ def sigma(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def grad_of(v: eg.Variable) -> np.ndarray:
+def _grad_of(v: eg.Variable) -> np.ndarray:
     """``v.grad`` as a NumPy array (set by the backward pass before)."""
     assert v.grad is not None, "backward() fills .grad"
     return v.grad.numpy()
@@ -45,10 +45,10 @@ def layout() -> Dict[str, Any]:
     eg.sigmoid(W @ X0).sum().backward()  # a scalar of a matrix
     return {
         "vector_shape": x.shape,
-        "vector_grad_shape": grad_of(x).shape,
-        "vector_grad_is_2x": bool(np.allclose(grad_of(x), 2 * X0)),
+        "vector_grad_shape": _grad_of(x).shape,
+        "vector_grad_is_2x": bool(np.allclose(_grad_of(x), 2 * X0)),
         "matrix_shape": W.shape,
-        "matrix_grad_shape": grad_of(W).shape,
+        "matrix_grad_shape": _grad_of(W).shape,
     }
 
 
@@ -118,10 +118,10 @@ def backprop_one_layer() -> Dict[str, Any]:
     delta = sigma(y) * (1 - sigma(y))  # dL/dy = dL/dz * sigma'(y), dL/dz = 1
     return {
         "L": L.item(),
-        "W_grad_matches": bool(np.allclose(grad_of(W), np.outer(delta, X0))),
-        "b_grad_matches": bool(np.allclose(grad_of(b), delta)),
-        "x_grad_matches": bool(np.allclose(grad_of(x), W0.T @ delta)),
-        "W_grad": grad_of(W),
+        "W_grad_matches": bool(np.allclose(_grad_of(W), np.outer(delta, X0))),
+        "b_grad_matches": bool(np.allclose(_grad_of(b), delta)),
+        "x_grad_matches": bool(np.allclose(_grad_of(x), W0.T @ delta)),
+        "W_grad": _grad_of(W),
     }
 
 
