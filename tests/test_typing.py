@@ -30,6 +30,55 @@ def test_mypy_strict_passes():
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
 
 
+# User code as the README writes it; checked with mypy --strict against the installed
+# package (py.typed and the stub), from a directory without this repository's config.
+USER_CODE = """
+import numpy as np
+import eigengrad as eg
+
+
+class Cube(eg.Function):
+    @staticmethod
+    def forward(ctx: eg.FunctionCtx, x: eg.Variable) -> eg.Variable:
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx: eg.FunctionCtx, gout: eg.Variable) -> eg.Variable:
+        (x,) = ctx.saved_tensors
+        return gout * 3 * x * x
+
+
+def loss(w: eg.Variable) -> eg.Variable:
+    cubed: eg.Variable = Cube.apply(w)  # apply returns a Variable or a tuple of them
+    return (eg.tanh(w) ** 2).sum() + cubed.sum()
+
+
+W = eg.Variable(np.random.randn(3, 4), requires_grad=True)
+x = eg.Variable(np.random.randn(4))
+L = eg.sigmoid(W @ x).sum()
+L.backward()
+grad: eg.Variable | None = W.grad
+w = eg.Variable(np.ones(3), requires_grad=True)
+H = eg.hessian(loss)(w)
+model = eg.nn.MLP([3, 4, 2], generator=0)
+optimizer = eg.optim.Adam(model.parameters(), lr=1e-2)
+logits = model(np.zeros((5, 3)))
+picked = w[0] + w[1:].sum()
+positive = np.asarray(w > 0)
+with eg.no_grad():
+    w -= 0.1
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason='mypy not installed: pip install ".[typecheck]"')
+def test_user_code_type_checks_against_the_installed_package(tmp_path):
+    (tmp_path / "user.py").write_text(USER_CODE)
+    run = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "user.py"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
 def test_all_lists_the_public_names():
     public = {name for name, value in vars(eg).items()
               if not name.startswith("_") and not isinstance(value, types.ModuleType)}

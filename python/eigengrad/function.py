@@ -86,7 +86,7 @@ class Function:
         raise NotImplementedError("Function subclasses must define forward(ctx, *args)")
 
     @staticmethod
-    def backward(ctx: FunctionCtx, *gouts: Variable) -> Any:
+    def backward(ctx: FunctionCtx, *gouts: Any) -> Any:
         """One gradient per argument of ``forward`` from one cotangent per output."""
         raise NotImplementedError("Function subclasses must define backward(ctx, gout)")
 
@@ -303,7 +303,7 @@ def custom_vjp(fun: Callable[..., Any]) -> CustomVJP:
             return out
 
         @staticmethod
-        def backward(ctx: FunctionCtx, *gouts: Variable) -> Any:
+        def backward(ctx: FunctionCtx, *gouts: Any) -> Any:
             grads = rules["bwd"](ctx.residuals, gouts if len(gouts) > 1 else gouts[0])
             return tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
 
