@@ -43,7 +43,8 @@ PRECISE = [
 
 
 # Names in the annotations of the methods added to Variable in Python (eigengrad/_variable.py,
-# _inplace.py): how the stub spells them.
+# _inplace.py, dlpack.py): how the stub spells them. A new name there fails the run
+# (pybind11-stubgen cannot resolve it) until it is added here.
 PYTHON_NAMES = {"np.": "_np.", "npt.": "_npt.", "SupportsIndex": "typing.SupportsIndex",
                 "Iterator": "collections.abc.Iterator"}
 
