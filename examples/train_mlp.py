@@ -18,7 +18,7 @@ import numpy as np
 import eigengrad as eg
 
 
-def spirals(n_per_class: int, rng: np.random.Generator):
+def spirals(n_per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Three interleaved spirals: points (n, 2) and integer labels (n,)."""
     xs, ys = [], []
     for label in range(3):
@@ -29,7 +29,7 @@ def spirals(n_per_class: int, rng: np.random.Generator):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def init_layer(n_in: int, n_out: int, rng: np.random.Generator):
+def init_layer(n_in: int, n_out: int, rng: np.random.Generator) -> tuple[eg.Variable, eg.Variable]:
     bound = 1.0 / np.sqrt(n_in)
     W = eg.Variable(rng.uniform(-bound, bound, (n_out, n_in)), requires_grad=True)
     b = eg.Variable(rng.uniform(-bound, bound, n_out), requires_grad=True)
@@ -61,7 +61,8 @@ def main() -> None:
         loss.backward()
         with eg.no_grad():
             for p in params:
-                p.numpy()[...] -= args.lr * p.grad.numpy()  # in place, on the shared buffer
+                if p.grad is not None:  # None for a parameter the loss did not reach
+                    p.numpy()[...] -= args.lr * p.grad.numpy()  # in place, on the shared buffer
         if epoch % 50 == 0 or epoch == 1:
             accuracy = (np.argmax(logits.numpy(), axis=1) == labels).mean()
             print(f"epoch {epoch:4d}  loss {loss.item():.4f}  accuracy {accuracy:.3f}")

@@ -49,8 +49,9 @@ def _inplace(name: str, op: Callable[[Any, Any], Variable]) -> Callable[[Variabl
     return method
 
 
-Variable.__iadd__ = _inplace("add", _core.add)
-Variable.__isub__ = _inplace("sub", _core.sub)
-Variable.__imul__ = _inplace("mul", _core.mul)
-Variable.__itruediv__ = _inplace("div", _core.div)
-Variable.__ipow__ = _inplace("pow", _core.pow)
+# The stub of the native module (eigengrad/_core.pyi) declares these on Variable.
+for _dunder, _name, _op in (("__iadd__", "add", _core.add), ("__isub__", "sub", _core.sub),
+                            ("__imul__", "mul", _core.mul), ("__itruediv__", "div", _core.div),
+                            ("__ipow__", "pow", _core.pow)):
+    setattr(Variable, _dunder, _inplace(_name, _op))
+del _dunder, _name, _op

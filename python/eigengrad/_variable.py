@@ -9,9 +9,10 @@ axes, inserting ``None`` axes), a transpose and a ``take`` for integer arrays.
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, SupportsIndex, Tuple, Type
 
 import numpy as np
+import numpy.typing as npt
 
 import eigengrad._core as _core
 from eigengrad._core import Variable
@@ -92,10 +93,14 @@ def _getitem(x: Variable, key: Any) -> Variable:
         dim = x.shape[axis]
         if isinstance(k, slice):
             start, stop, step = k.indices(dim)
-            starts.append(start), stops.append(stop), steps.append(step)
+            starts.append(start)
+            stops.append(stop)
+            steps.append(step)
             shape.append(len(range(start, stop, step)))
         elif isinstance(k, np.ndarray):
-            starts.append(0), stops.append(dim), steps.append(1)
+            starts.append(0)
+            stops.append(dim)
+            steps.append(1)
             adv_positions.append(len(shape))
             adv_arrays.append(k)
             shape.append(dim)
@@ -103,7 +108,9 @@ def _getitem(x: Variable, key: Any) -> Variable:
             if not -dim <= k < dim:
                 raise IndexError(f"getitem: index {k} is out of bounds for axis {axis} with size {dim}")
             k = k + dim if k < 0 else k
-            starts.append(k), stops.append(k + 1), steps.append(1)
+            starts.append(k)
+            stops.append(k + 1)
+            steps.append(1)
         axis += 1
 
     y = x
@@ -114,7 +121,7 @@ def _getitem(x: Variable, key: Any) -> Variable:
     if not advanced:
         return y
 
-    arrays = np.broadcast_arrays(*adv_arrays)
+    arrays = list(np.broadcast_arrays(*adv_arrays))
     dims = [shape[p] for p in adv_positions]
     for a, d, p in zip(arrays, dims, adv_positions):
         if a.size and (a.max() >= d or a.min() < -d):
@@ -143,9 +150,10 @@ def _repr(x: Variable) -> str:
     return f"Variable({body}, {', '.join(extras)})"
 
 
-def _compare(op):
-    def method(self: Variable, other: Any) -> np.ndarray:
-        return op(np.asarray(self), np.asarray(other) if isinstance(other, Variable) else other)
+def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Variable, Any], npt.NDArray[np.bool_]]:
+    def method(self: Variable, other: Any) -> npt.NDArray[np.bool_]:
+        result: npt.NDArray[np.bool_] = op(np.asarray(self), np.asarray(other) if isinstance(other, Variable) else other)
+        return result
 
     return method
 
@@ -166,7 +174,7 @@ def _bool(x: Variable) -> bool:
 # borrows a NumPy array's.
 
 
-def _rebuild(cls: type, data: np.ndarray, requires_grad: bool, state: Optional[Dict[str, Any]] = None) -> Variable:
+def _rebuild(cls: Type[Variable], data: np.ndarray, requires_grad: bool, state: Optional[Dict[str, Any]] = None) -> Variable:
     """A ``cls`` (Variable or a subclass) over ``data``, which it keeps when ``data``
     owns its memory and otherwise copies (an array unpickled from a protocol-5
     buffer views memory that is not its own)."""
@@ -180,7 +188,7 @@ def _rebuild(cls: type, data: np.ndarray, requires_grad: bool, state: Optional[D
     return out
 
 
-def _reduce_ex(x: Variable, protocol: int) -> tuple:
+def _reduce_ex(x: Variable, protocol: SupportsIndex) -> Tuple[Any, ...]:
     return _rebuild, (type(x), np.asarray(x), x.requires_grad, getattr(x, "__dict__", None) or None)
 
 
@@ -188,7 +196,7 @@ def _copy(x: Variable, memo: Optional[Dict[int, Any]]) -> Variable:
     if not x.is_leaf:
         raise RuntimeError(
             f"copy.{'deepcopy' if memo is not None else 'copy'}: the Variable (shape {x.shape}, {x.dtype}) was "
-            f"computed by {x.grad_fn.name()}, and a copy cut from the graph would stop its gradients; copy "
+            f"computed by {x.grad_fn.name() if x.grad_fn else 'an op'}, and a copy cut from the graph would stop its gradients; copy "
             "x.detach() for a leaf of its value (pickle gives the same)")
     out = _rebuild(type(x), np.array(x, copy=True), x.requires_grad)
     if memo is not None:
@@ -201,19 +209,41 @@ def _copy(x: Variable, memo: Optional[Dict[int, Any]]) -> Variable:
     return out
 
 
-Variable.__reduce_ex__ = _reduce_ex
-Variable.__copy__ = lambda x: _copy(x, None)
-Variable.__deepcopy__ = lambda x, memo: _copy(x, memo)
-Variable.__getitem__ = _getitem
-Variable.__repr__ = _repr
-Variable.__str__ = _repr
-Variable.__bool__ = _bool
-Variable.__float__ = lambda x: float(x.item())
-Variable.__iter__ = lambda x: (x[i] for i in range(len(x)))
-Variable.__lt__ = _compare(np.less)
-Variable.__le__ = _compare(np.less_equal)
-Variable.__gt__ = _compare(np.greater)
-Variable.__ge__ = _compare(np.greater_equal)
-Variable.__eq__ = _compare(np.equal)
-Variable.__ne__ = _compare(np.not_equal)
-Variable.__hash__ = object.__hash__
+def _float(x: Variable) -> float:
+    return float(x.item())
+
+
+def _iter(x: Variable) -> Iterator[Variable]:
+    return (x[i] for i in range(len(x)))
+
+
+def _shallow_copy(x: Variable) -> Variable:
+    return _copy(x, None)
+
+
+def _deep_copy(x: Variable, memo: Dict[int, Any]) -> Variable:
+    return _copy(x, memo)
+
+
+# Variable is a C++ class; these methods join it here. The stub of the native module
+# (eigengrad/_core.pyi, written by tools/gen_stubs.py) declares them on Variable.
+for _name, _method in {
+    "__reduce_ex__": _reduce_ex,
+    "__copy__": _shallow_copy,
+    "__deepcopy__": _deep_copy,
+    "__getitem__": _getitem,
+    "__repr__": _repr,
+    "__str__": _repr,
+    "__bool__": _bool,
+    "__float__": _float,
+    "__iter__": _iter,
+    "__lt__": _compare(np.less),
+    "__le__": _compare(np.less_equal),
+    "__gt__": _compare(np.greater),
+    "__ge__": _compare(np.greater_equal),
+    "__eq__": _compare(np.equal),
+    "__ne__": _compare(np.not_equal),
+    "__hash__": object.__hash__,
+}.items():
+    setattr(Variable, _name, _method)
+del _name, _method

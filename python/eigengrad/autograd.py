@@ -6,7 +6,7 @@ The graph is recorded and traversed in C++; these functions only convert argumen
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import eigengrad._core as _core
 from eigengrad._core import Variable
@@ -14,11 +14,11 @@ from eigengrad._core import Variable
 Variables = Union[Variable, Sequence[Variable]]
 
 
-def _as_list(xs: Any) -> list:
+def _as_list(xs: Any) -> List[Any]:
     return [xs] if isinstance(xs, Variable) or xs is None else list(xs)
 
 
-def _seeds(outputs: Any, outs: list, grad_outputs: Any) -> list:
+def _seeds(outputs: Any, outs: List[Variable], grad_outputs: Any) -> List[Any]:
     """One seed per output (None: the default 1)."""
     if grad_outputs is None:
         return [None] * len(outs)
@@ -53,8 +53,9 @@ def grad(
     return _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, is_grads_batched)
 
 
-def _grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False,
-          is_grads_batched=False, create_graph_if_outer=False):
+def _grad(outputs: Variables, inputs: Variables, grad_outputs: Any = None, retain_graph: Optional[bool] = None,
+          create_graph: bool = False, allow_unused: bool = False, is_grads_batched: bool = False,
+          create_graph_if_outer: bool = False) -> Tuple[Optional[Variable], ...]:
     """:func:`grad`, plus what the function transforms need: with
     ``create_graph_if_outer`` the pass is recorded when the graph reads a Variable
     that requires grad besides ``inputs`` (a closed-over parameter, an argument not
@@ -62,8 +63,9 @@ def _grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fa
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     gos = _seeds(outputs, outs, grad_outputs)
-    return _core._grad(outs, ins, gos, retain_graph, create_graph, allow_unused, is_grads_batched,
-                       create_graph_if_outer)
+    grads: Tuple[Optional[Variable], ...] = _core._grad(outs, ins, gos, retain_graph, create_graph, allow_unused,
+                                                        is_grads_batched, create_graph_if_outer)
+    return grads
 
 
 def backward(
@@ -107,9 +109,9 @@ class _GradModeContext:
     def __exit__(self, *exc: object) -> None:
         _core.set_grad_enabled(self._previous)
 
-    def __call__(self, fn: Callable) -> Callable:
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self.__class__():
                 return fn(*args, **kwargs)
 
@@ -173,9 +175,9 @@ class strong_zero:
     def __exit__(self, *exc: object) -> None:
         _core.set_strong_zero(self._previous)
 
-    def __call__(self, fn: Callable) -> Callable:
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with strong_zero(self._enabled):
                 return fn(*args, **kwargs)
 

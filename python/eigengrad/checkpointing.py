@@ -20,7 +20,7 @@ price of a second forward pass of ``fn``.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -96,7 +96,7 @@ def checkpoint(fn: Any, *args: Any, preserve_rng_state: bool = True, **kwargs: A
         if not c.is_leaf:
             raise RuntimeError(
                 f"checkpoint: fn reads a Variable of shape {c.shape} ({c.dtype}) computed outside it by "
-                f"{c.grad_fn.name()} that requires grad; pass it to checkpoint as an argument")
+                f"{c.grad_fn.name() if c.grad_fn else 'an op'} that requires grad; pass it to checkpoint as an argument")
     packing = _Packing(outs) if several else None
     recorded = packing.packed if packing else outs[0]
     backward = _Recompute(fn, args, kwargs, inputs, closed, rng, several, [o.shape for o in outs], packing)
@@ -124,22 +124,24 @@ class _Recompute:
     (A class rather than a closure over itself: nothing here refers back to the node.)
     """
 
-    def __init__(self, fn, args, kwargs, inputs, closed, rng, several, shapes, packing) -> None:
+    def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any], inputs: List[Variable],
+                 closed: List[Variable], rng: Optional[List[Tuple[_random.Generator, Mapping[str, Any]]]],
+                 several: bool, shapes: List[Tuple[int, ...]], packing: Optional[_Packing]) -> None:
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.inputs, self.closed, self.rng = inputs, closed, rng
         self.several, self.shapes, self.packing = several, shapes, packing
 
-    def _rerun(self, args: list) -> list:
+    def _rerun(self, args: List[Any]) -> List[Variable]:
         """fn on `args`, with the random states of the first run (then put back)."""
         now = _random._states() if self.rng is not None else None
         try:
             if self.rng is not None:
                 _random._set_states(self.rng)
-            again = self.fn(*args, **self.kwargs)
+            result = self.fn(*args, **self.kwargs)
         finally:
             if now is not None:
                 _random._set_states(now)
-        again = [_output(o) for o in (again if self.several and isinstance(again, tuple) else (again,))]
+        again = [_output(o) for o in (result if self.several and isinstance(result, tuple) else (result,))]
         if [o.shape for o in again] != self.shapes:
             raise RuntimeError(f"checkpoint: fn returned shapes {[o.shape for o in again]} when recomputed, "
                                f"{self.shapes} the first time; fn must compute the same thing twice")
@@ -164,7 +166,7 @@ class _Recompute:
                 touts.append(t if t is not None else Variable(np.zeros(lead + o.shape, dtype=o.dtype)))
         return self.packing.pack_tangents(touts, "checkpoint") if self.packing else touts[0]
 
-    def __call__(self, gout: Variable, out: Optional[Variable]) -> tuple:
+    def __call__(self, gout: Variable, out: Optional[Variable]) -> Tuple[Optional[Variable], ...]:
         differentiable = autograd.is_grad_enabled() or _core._forward_levels_open()
         if differentiable and self.closed:
             shapes = ", ".join(str(c.shape) for c in self.closed)
@@ -205,6 +207,6 @@ class _Recompute:
                                         is_grads_batched=bool(lead)))
             if len(lead) > 1:
                 grads = [None if g is None else _core.reshape(g, lead + tuple(g.shape[1:])) for g in grads]
-        feed = iter(grads)
-        out_grads = [next(feed) if x.requires_grad else None for x in self.inputs]
-        return tuple(out_grads + list(feed))
+        grad_feed = iter(grads)
+        out_grads = [next(grad_feed) if x.requires_grad else None for x in self.inputs]
+        return tuple(out_grads + list(grad_feed))

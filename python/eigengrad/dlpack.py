@@ -54,8 +54,9 @@ def _dlpack_device(self: Variable) -> Tuple[int, int]:
     return (KDLCPU, 0)
 
 
-Variable.__dlpack__ = _dlpack
-Variable.__dlpack_device__ = _dlpack_device
+# The stub of the native module (eigengrad/_core.pyi) declares these on Variable.
+setattr(Variable, "__dlpack__", _dlpack)
+setattr(Variable, "__dlpack_device__", _dlpack_device)
 
 
 class _Capsule:

@@ -42,12 +42,12 @@ from __future__ import annotations
 import collections
 import dataclasses
 import itertools
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 import eigengrad._core as _core
-from eigengrad._core import Variable
+from eigengrad._core import Node, Variable
 from eigengrad.autograd import grad as _grad
 
 __all__ = ["Explanation", "Factor", "explain"]
@@ -95,7 +95,7 @@ class Factor:
         return self.kind == "elementwise"
 
 
-def _kind(op: str, arg: int, out_shape: tuple, in_shape: tuple) -> str:
+def _kind(op: str, arg: int, out_shape: Tuple[int, ...], in_shape: Tuple[int, ...]) -> str:
     if op in _ELEMENTWISE:
         return "elementwise"
     if op in _BROADCASTING or (op == "linear" and arg == 2):
@@ -113,7 +113,7 @@ def _kind(op: str, arg: int, out_shape: tuple, in_shape: tuple) -> str:
     return "dense"
 
 
-def _apply_cost(op: str, kind: str, arg: int, m: int, n: int, in_shape: tuple) -> int:
+def _apply_cost(op: str, kind: str, arg: int, m: int, n: int, in_shape: Tuple[int, ...]) -> int:
     """Multiply-adds of one vector-Jacobian product through the factor (module doc)."""
     if kind == "elementwise" or kind == "reduction":
         return n
@@ -132,7 +132,7 @@ def _apply_cost(op: str, kind: str, arg: int, m: int, n: int, in_shape: tuple) -
     return m * n
 
 
-def _size(shape: tuple) -> int:
+def _size(shape: Tuple[int, ...]) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
@@ -164,18 +164,22 @@ class Explanation:
 
     @property
     def name(self) -> str:
+        """``dL/dW``: the derivative explained, as the textbook writes it."""
         return f"d{self.output_label}/d{self.wrt_label}"
 
     @property
     def form_cost(self) -> int:
+        """Multiply-adds to form every factor densely and multiply the chain (module doc)."""
         return sum(f.form_cost for f in self.factors)
 
     @property
     def apply_cost(self) -> int:
+        """Multiply-adds of the vector-Jacobian products reverse mode runs instead."""
         return sum(f.apply_cost for f in self.factors)
 
     @property
     def dense_entries(self) -> int:
+        """Entries of all the factors formed as dense matrices."""
         return sum(f.shape[0] * f.shape[1] for f in self.factors)
 
     def chain(self, path: Tuple[int, ...]) -> str:
@@ -303,9 +307,10 @@ def _dot_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _vjp(node, gout: Variable, needs: List[bool], op: str) -> tuple:
+def _vjp(node: Node, gout: Variable, needs: List[bool], op: str) -> Tuple[Optional[Variable], ...]:
     try:
-        return node._vjp(gout, needs)
+        grads: Tuple[Optional[Variable], ...] = node._vjp(gout, needs)
+        return grads
     except RuntimeError as e:
         if "second time" in str(e):
             raise RuntimeError(f"explain: the graph at op {op} was freed by a backward pass; call "
@@ -313,12 +318,13 @@ def _vjp(node, gout: Variable, needs: List[bool], op: str) -> tuple:
         raise
 
 
-def _topological(root, target) -> List[Any]:
+def _topological(root: Node, target: Node) -> List[Node]:
     """The nodes below ``root`` (parents before children), not below ``target``."""
-    def below(node):
+    def below(node: Node) -> Iterator[Node]:
         return iter([c for c in node.next_functions if c is not None] if node != target else [])
 
-    order, seen, stack = [], {root}, [(root, below(root))]
+    order: List[Node] = []
+    seen, stack = {root}, [(root, below(root))]
     while stack:
         node, children = stack[-1]
         child = next(children, None)
@@ -393,14 +399,15 @@ def explain(output: Variable, wrt: Variable, names: Optional[Mapping[str, Variab
         for arg, child in enumerate(node.next_functions):
             if not needs[arg]:
                 continue
-            if gx[arg] is None:
+            g = gx[arg]
+            if g is None:
                 zero_ops.append(node.name())
                 continue
-            meta.setdefault(child, (tuple(gx[arg].shape), gx[arg].dtype))
-            edges.append((node, arg, child, tuple(gx[arg].shape), gx[arg].dtype))
+            meta.setdefault(child, (tuple(g.shape), g.dtype))
+            edges.append((node, arg, child, tuple(g.shape), g.dtype))
 
     # Live reach (edges with a gradient only), then one factor per live edge.
-    below: Dict[Any, List[Tuple[int, Any, tuple, Any]]] = {}
+    below: Dict[Any, List[Tuple[int, Any, Tuple[int, ...], Any]]] = {}
     for node, arg, child, in_shape, dtype in edges:
         below.setdefault(node, []).append((arg, child, in_shape, dtype))
     live = {target: True}
@@ -447,7 +454,7 @@ def explain(output: Variable, wrt: Variable, names: Optional[Mapping[str, Variab
     paths: Optional[List[Tuple[int, ...]]] = None
     if n_paths[root] <= MAX_PATHS:
         paths = []
-        stack = [(root, ())]
+        stack: List[Tuple[Node, Tuple[int, ...]]] = [(root, ())]
         while stack:
             node, prefix = stack.pop()
             if node == target:

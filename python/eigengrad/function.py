@@ -21,7 +21,7 @@ and message.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple, TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -35,11 +35,18 @@ class FunctionCtx:
     and ``saved_tensors``, plus any attribute you set."""
 
     def save_for_backward(self, *values: Variable) -> None:
+        """Keeps inputs or outputs of ``forward`` for the rules (``saved_tensors``)."""
         self._saved = tuple(values)
 
     @property
     def saved_tensors(self) -> Tuple[Variable, ...]:
+        """What ``save_for_backward`` kept, as the caller's Variables (Note [Custom function state])."""
         return getattr(self, "_saved", ())
+
+    if TYPE_CHECKING:  # any attribute may be set and read (as on argparse.Namespace)
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
 
 class Function:
@@ -75,10 +82,12 @@ class Function:
 
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any) -> Any:
+        """The function's value, computed on detached inputs without recording."""
         raise NotImplementedError("Function subclasses must define forward(ctx, *args)")
 
     @staticmethod
-    def backward(ctx: FunctionCtx, *gouts: Variable) -> Any:
+    def backward(ctx: FunctionCtx, *gouts: Any) -> Any:
+        """One gradient per argument of ``forward`` from one cotangent per output."""
         raise NotImplementedError("Function subclasses must define backward(ctx, gout)")
 
     jvp: Optional[Callable[..., Any]] = None
@@ -114,11 +123,12 @@ class Function:
             return grads
 
         jvp = None
-        if cls.jvp is not None:
+        jvp_rule = cls.jvp
+        if jvp_rule is not None:
 
             def jvp(*tangents: Any) -> Any:
                 state.restore(ctx, None)
-                tout = cls.jvp(ctx, *tangents)
+                tout = jvp_rule(ctx, *tangents)
                 return packing.pack_tangents(tout, name) if packing and tout is not None else tout
 
         recorded = packing.packed if packing else outs[0]
@@ -150,7 +160,7 @@ class _Slot(NamedTuple):
     """A kept input (`index` into the caller's Variables) or output (into the outputs)."""
 
     kind: str
-    index: int
+    position: int
 
 
 class _State:
@@ -160,15 +170,15 @@ class _State:
     reference cycle, which would keep the caller's Variables alive until a garbage
     collection.)"""
 
-    def __init__(self, ctx: FunctionCtx, detached: list, inputs: list, outs: list) -> None:
+    def __init__(self, ctx: FunctionCtx, detached: List[Variable], inputs: List[Variable], outs: List[Variable]) -> None:
         self._input_index = {id(d): k for k, d in enumerate(detached)}
         self._output_index = {id(o): k for k, o in enumerate(outs)}
         self.inputs = inputs
         self.outs = outs
         self.keeps_output = False
-        self.watched: list = []    # Variables kept besides inputs and outputs
-        self.constants: list = []  # where intermediates are kept, for the guard's message
-        self.slots: dict = {}      # attribute -> its value with inputs and outputs as _Slots
+        self.watched: List[Variable] = []  # Variables kept besides inputs and outputs
+        self.constants: List[str] = []     # where intermediates are kept, for the guard's message
+        self.slots: Dict[str, Any] = {}    # attribute -> its value with inputs and outputs as _Slots
         for key, value in vars(ctx).items():
             sorted_value, found = self._sort(value, "ctx.saved_tensors" if key == "_saved" else f"ctx.{key}")
             if found:
@@ -193,16 +203,16 @@ class _State:
             self.constants.append(where)
         return value, False
 
-    def restore(self, ctx: FunctionCtx, outputs: Optional[list]) -> None:
+    def restore(self, ctx: FunctionCtx, outputs: Optional[List[Variable]]) -> None:
         """Puts the kept inputs back on ctx as the caller's Variables and the kept
         outputs as `outputs` (None: as forward returned them)."""
         outputs = self.outs if outputs is None else outputs
         for key, slot in self.slots.items():
             setattr(ctx, key, self._value(slot, outputs))
 
-    def _value(self, v: Any, outputs: list) -> Any:
+    def _value(self, v: Any, outputs: List[Variable]) -> Any:
         if isinstance(v, _Slot):
-            return (self.inputs if v.kind == "input" else outputs)[v.index]
+            return (self.inputs if v.kind == "input" else outputs)[v.position]
         if type(v) in (tuple, list):
             return type(v)(self._value(a, outputs) for a in v)
         return v
@@ -212,7 +222,7 @@ class _Packing:
     """Several outputs recorded as one: their flattened values side by side in one
     vector (in the widest dtype), unpacked by differentiable slices."""
 
-    def __init__(self, outs: list) -> None:
+    def __init__(self, outs: List[Variable]) -> None:
         self.shapes = [o.shape for o in outs]
         self.dtypes = [o.dtype for o in outs]
         self.sizes = [o.size for o in outs]
@@ -220,7 +230,7 @@ class _Packing:
         with autograd.no_grad():
             self.packed = _core.concatenate([_core.reshape(_core.astype(o, wide), (-1,)) for o in outs], 0)
 
-    def unpack(self, packed: Variable, lead: int) -> list:
+    def unpack(self, packed: Variable, lead: int) -> List[Variable]:
         """The outputs (or their cotangents, with `lead` batch dimensions in front)."""
         front = tuple(packed.shape[:lead])
         parts, start = [], 0
@@ -230,7 +240,7 @@ class _Packing:
             start += size
         return parts
 
-    def pack_tangents(self, touts: Any, name: str) -> Variable:
+    def pack_tangents(self, touts: Any, name: str) -> Optional[Variable]:
         touts = tuple(touts) if isinstance(touts, (tuple, list)) else (touts,)
         if len(touts) != len(self.shapes):
             raise ValueError(f"{name}: jvp returned {len(touts)} tangents for {len(self.shapes)} outputs")
@@ -249,7 +259,7 @@ class _Packing:
         return _core.concatenate(flat, -1)
 
 
-def _guard_double_backward(name: str, constants: list, grad: Any, inputs: list) -> Any:
+def _guard_double_backward(name: str, constants: List[str], grad: Any, inputs: List[Variable]) -> Any:
     """`grad` passed through an op that raises if it is differentiated, with respect
     to anything that reaches it or to the function's inputs (on which the kept
     intermediates depend, though no edge of the graph says so)."""
@@ -269,23 +279,31 @@ def _guard_double_backward(name: str, constants: list, grad: Any, inputs: list) 
     return _core._record_custom(f"{name}.backward", grad, [grad, *inputs], lambda g, out: refuse(), refuse, False, [])
 
 
-def custom_vjp(fun: Callable[..., Any]) -> Callable[..., Any]:
+class CustomVJP(Protocol):
+    """What :func:`custom_vjp` returns: the function, plus ``defvjp(fwd, bwd)``."""
+
+    def __call__(self, *args: Any) -> Any: ...
+
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None: ...
+
+
+def custom_vjp(fun: Callable[..., Any]) -> CustomVJP:
     """Gives ``fun`` a hand-written VJP, as JAX's ``custom_vjp``.
 
     ``fun.defvjp(fwd, bwd)``: ``fwd(*args)`` returns ``(out, residuals)``;
     ``bwd(residuals, gout)`` returns a tuple with one gradient per argument.
     Until ``defvjp`` is called, ``fun`` is differentiated through its ops.
     """
-    rules: dict = {}
+    rules: Dict[str, Callable[..., Any]] = {}
 
     class _CustomVJP(Function):
         @staticmethod
-        def forward(ctx, *args):
+        def forward(ctx: FunctionCtx, *args: Any) -> Any:
             out, ctx.residuals = rules["fwd"](*args)
             return out
 
         @staticmethod
-        def backward(ctx, *gouts):
+        def backward(ctx: FunctionCtx, *gouts: Any) -> Any:
             grads = rules["bwd"](ctx.residuals, gouts if len(gouts) > 1 else gouts[0])
             return tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
 
@@ -300,5 +318,5 @@ def custom_vjp(fun: Callable[..., Any]) -> Callable[..., Any]:
     def defvjp(fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
         rules["fwd"], rules["bwd"] = fwd, bwd
 
-    wrapped.defvjp = defvjp
-    return wrapped
+    wrapped.defvjp = defvjp  # type: ignore[attr-defined]  # a function's attribute, typed by CustomVJP
+    return cast(CustomVJP, wrapped)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -34,10 +34,7 @@ def _variable(x: Any, who: str = "Variable") -> Variable:
 
 def _argnums(argnums: ArgNums, n_args: int, who: str) -> Tuple[Tuple[int, ...], bool]:
     single = isinstance(argnums, int) and not isinstance(argnums, bool)
-    try:
-        nums = (argnums,) if single else tuple(argnums)
-    except TypeError:
-        nums = (argnums,)
+    nums: Tuple[Any, ...] = tuple(argnums) if isinstance(argnums, Iterable) else (argnums,)
     if not nums or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in nums):
         raise TypeError(f"{who}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
     for i in nums:
@@ -56,7 +53,8 @@ def _grad(*args: Any, **kwargs: Any) -> Tuple[Optional[Variable], ...]:
     """eg.autograd.grad as the transforms use it: the result stays differentiable
     in every Variable that requires grad and that the function read (arguments not
     differentiated and closed-over values alike), as in torch.func and JAX."""
-    return autograd._grad(*args, create_graph_if_outer=True, **kwargs)
+    kwargs["create_graph_if_outer"] = True
+    return autograd._grad(*args, **kwargs)
 
 
 def _zeros_like(x: Variable) -> Variable:
@@ -67,7 +65,7 @@ _nesting = threading.local()
 
 
 @contextlib.contextmanager
-def _inside_transform():
+def _inside_transform() -> Iterator[None]:
     """Marks the call of a transformed function: a transform that runs inside one
     makes its derivatives differentiable, since the outer transform may
     differentiate them (also with respect to values the inner function closes
@@ -79,51 +77,99 @@ def _inside_transform():
         _nesting.depth -= 1
 
 
-def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int], who: str) -> Tuple[list, List[Variable], bool]:
+def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int], who: str) -> Tuple[List[Any], List[Variable], bool]:
     """The arguments with those in `nums` replaced by inputs to differentiate, those
     inputs, and whether an outer transform or reverse pass is watching (then
     create_graph)."""
-    args = list(args)
+    call = list(args)
     xs = []
     nested = getattr(_nesting, "depth", 0) > 0
     for i in nums:
-        v = _variable(args[i], who)
+        v = _variable(call[i], who)
         nested = nested or v.requires_grad
-        args[i] = _core._grad_input(v)
-        xs.append(args[i])
-    return args, xs, nested
+        call[i] = _core._grad_input(v)
+        xs.append(call[i])
+    return call, xs, nested
 
 
-def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
-    """``(f(*args), gradient)``: the gradient of the scalar ``f`` with respect to
-    argument ``argnums`` (a tuple of gradients for a tuple of argnums), each shaped
-    like its argument. With ``has_aux``, ``f`` returns ``(value, aux)`` and the
-    result is ``((value, aux), gradient)``."""
+def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """The function that returns ``f``'s value and its gradient.
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays that returns a single-element Variable
+        (or, with ``has_aux``, a pair ``(value, aux)``).
+    argnums : int or tuple of int
+        The positional argument(s) to differentiate with respect to.
+    has_aux : bool
+        Whether ``f`` returns ``(value, aux)``; ``aux`` is passed through untouched.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> (value, gradient)``, or ``((value, aux), gradient)`` with
+        ``has_aux``. Each gradient has its argument's shape (denominator layout);
+        a tuple of argnums gives a tuple of gradients.
+
+    Raises
+    ------
+    TypeError
+        When ``f`` returns more than one element (use :func:`jacobian` or :func:`vjp`).
+
+    Examples
+    --------
+    >>> value, g = eg.value_and_grad(lambda x: (x * x).sum())(np.array([1.0, 2.0]))
+    >>> np.asarray(g)
+    array([2., 4.])
+    """
     return _value_and_grad(f, argnums, has_aux, "value_and_grad")
 
 
-def _value_and_grad(f: Callable, argnums: ArgNums, has_aux: bool, who: str) -> Callable:
+def _value_and_grad(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, who: str) -> Callable[..., Any]:
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:
         nums, single = _argnums(argnums, len(args), who)
-        args, xs, nested = _differentiable_inputs(args, nums, who)
+        call, xs, nested = _differentiable_inputs(args, nums, who)
         with autograd.enable_grad(), _inside_transform():
-            result = f(*args)
+            result = f(*call)
         value, aux = result if has_aux else (result, None)
         value = _variable(value, who)
         if value.size != 1:
             raise TypeError(f"{who}: f must return a single value, got shape {value.shape}; use jacobian or vjp")
-        grads = (_grad(value, xs, create_graph=nested, allow_unused=True) if value.requires_grad
-                 else [None] * len(xs))
-        grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, xs))
-        grads = grads[0] if single else grads
-        return ((value, aux) if has_aux else value), grads
+        found = (_grad(value, xs, create_graph=nested, allow_unused=True) if value.requires_grad
+                 else (None,) * len(xs))
+        grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(found, xs))
+        return ((value, aux) if has_aux else value), (grads[0] if single else grads)
 
     return wrapped
 
 
-def grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
-    """The gradient function of scalar ``f`` (see :func:`value_and_grad`)."""
+def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """The gradient function of a scalar-valued ``f``.
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays that returns a single-element Variable
+        (or, with ``has_aux``, ``(value, aux)``).
+    argnums : int or tuple of int
+        The positional argument(s) to differentiate with respect to.
+    has_aux : bool
+        Whether ``f`` returns ``(value, aux)``.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> gradient`` (``(gradient, aux)`` with ``has_aux``): shaped like
+        the argument, a tuple for a tuple of argnums. It composes:
+        ``jacobian(grad(f))`` is the Hessian.
+
+    Examples
+    --------
+    >>> np.asarray(eg.grad(lambda x: (x ** 3).sum())(np.array([1.0, 2.0])))
+    array([ 3., 12.])
+    """
     vg = _value_and_grad(f, argnums, has_aux, "grad")
 
     @functools.wraps(f)
@@ -134,10 +180,31 @@ def grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
     return wrapped
 
 
-def vjp(f: Callable, *primals: Any) -> Tuple[Any, Callable]:
-    """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one vector-Jacobian
-    product per primal (a tuple), shaped like the primals. For a tuple-valued ``f``
-    pass a tuple of cotangents. ``vjp_fn`` may be called several times."""
+def vjp(f: Callable[..., Any], *primals: Any) -> Tuple[Any, Callable[[Any], Tuple[Variable, ...]]]:
+    """Evaluates ``f`` and returns its vector-Jacobian product function (reverse mode).
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a Variable or a tuple of them.
+    *primals
+        The point at which to evaluate ``f``.
+
+    Returns
+    -------
+    out : Variable or tuple
+        ``f(*primals)``.
+    vjp_fn : callable
+        ``vjp_fn(cotangent)`` gives ``u @ J`` for each primal, as a tuple of
+        Variables shaped like the primals; the cotangent has the output's shape (a
+        tuple of cotangents for a tuple-valued ``f``). It may be called several times.
+
+    Examples
+    --------
+    >>> out, vjp_fn = eg.vjp(lambda x: x * x, np.array([1.0, 2.0]))
+    >>> np.asarray(vjp_fn(np.ones(2))[0])
+    array([2., 4.])
+    """
     args, xs, nested = _differentiable_inputs(primals, range(len(primals)), "vjp")
     with autograd.enable_grad(), _inside_transform():
         out = f(*args)
@@ -160,12 +227,32 @@ def vjp(f: Callable, *primals: Any) -> Tuple[Any, Callable]:
     return out, vjp_fn
 
 
-def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Any, Any]:
-    """``(f(*primals), J @ tangents)`` by forward mode: one pass, no reverse graph.
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Any, Any]:
+    """Evaluates ``f`` and its Jacobian-vector product by forward mode, in one pass.
 
-    Each tangent has its primal's shape, or a leading batch dimension followed by
-    it (then the output tangent has that batch dimension too: several JVPs in one
-    pass). A tuple-valued ``f`` gives a tuple of output tangents."""
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a Variable or a tuple of them.
+    primals : sequence
+        The point, one entry per argument of ``f``.
+    tangents : sequence
+        One tangent per primal, of its primal's shape, or with one leading batch
+        dimension (then the output tangent has it too: several JVPs in one pass).
+
+    Returns
+    -------
+    out : Variable or tuple
+        ``f(*primals)``.
+    tangent_out : Variable or tuple
+        ``J @ tangents``, shaped like the output (a tuple for a tuple-valued ``f``).
+
+    Examples
+    --------
+    >>> out, t = eg.jvp(lambda x: x * x, (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+    >>> np.asarray(t)
+    array([2., 0.])
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
@@ -182,14 +269,14 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
     return out, (touts[0] if single else tuple(touts))
 
 
-def _lead_shape(duals: Sequence[Variable], tangents: Sequence[Any]) -> tuple:
+def _lead_shape(duals: Sequence[Variable], tangents: Sequence[Any]) -> Tuple[int, ...]:
     for d, t in zip(duals, tangents):
         shape = np.shape(t)
         return tuple(shape[: len(shape) - d.ndim])
     return ()
 
 
-def _basis(n: int, shape: tuple, dtype: Any, start: int, stop: int) -> Variable:
+def _basis(n: int, shape: Tuple[int, ...], dtype: Any, start: int, stop: int) -> Variable:
     """Rows start..stop of the identity, each reshaped to `shape`: a batch of unit
     (co)tangents."""
     rows = np.eye(stop - start, n, start, dtype=dtype)
@@ -202,10 +289,11 @@ def _chunks(n: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]:
     return [(s, min(s + size, n)) for s in range(0, n, size)]
 
 
-def _jacobian_rev(f, args, nums, chunk_size):
-    args, xs, nested = _differentiable_inputs(args, nums, "jacobian")
+def _jacobian_rev(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int],
+                  chunk_size: Optional[int]) -> Tuple[List[List[Variable]], bool]:
+    call, xs, nested = _differentiable_inputs(args, nums, "jacobian")
     with autograd.enable_grad(), _inside_transform():
-        outs, single = _outputs(f(*args), "jacobian")
+        outs, single = _outputs(f(*call), "jacobian")
     jacs = []
     for o in outs:
         m = o.size
@@ -213,7 +301,7 @@ def _jacobian_rev(f, args, nums, chunk_size):
         if not o.requires_grad or m == 0:
             per_input = [Variable(np.zeros(o.shape + x.shape, dtype=o.dtype)) for x in xs]
         else:
-            parts = [[] for _ in xs]
+            parts: List[List[Variable]] = [[] for _ in xs]
             for start, stop in _chunks(m, chunk_size):
                 seeds = _basis(m, o.shape, o.dtype, start, stop)
                 grads = _grad(o, xs, seeds, retain_graph=True, create_graph=nested,
@@ -227,9 +315,10 @@ def _jacobian_rev(f, args, nums, chunk_size):
     return jacs, single
 
 
-def _jacobian_fwd(f, args, nums, chunk_size):
+def _jacobian_fwd(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int],
+                  chunk_size: Optional[int]) -> Tuple[List[List[Variable]], bool]:
     args = [(_variable(a, "jacobian") if i in nums else a) for i, a in enumerate(args)]
-    jacs_by_input = []
+    jacs_by_input: List[List[Variable]] = []
     single = True
     for i in nums:
         x = args[i]
@@ -239,7 +328,7 @@ def _jacobian_fwd(f, args, nums, chunk_size):
                 outs, single = _outputs(f(*args), "jacobian")
             jacs_by_input.append([Variable(np.zeros(o.shape + x.shape, dtype=o.dtype)) for o in outs])
             continue
-        parts = None
+        parts: List[List[Variable]] = []
         for start, stop in _chunks(n, chunk_size):
             with _core.ForwardLevel() as level:
                 call = list(args)
@@ -250,7 +339,7 @@ def _jacobian_fwd(f, args, nums, chunk_size):
                 for o in outs:
                     t = _core.tangent(o, level)
                     ts.append(t if t is not None else Variable(np.zeros((stop - start,) + o.shape, dtype=o.dtype)))
-            parts = [[t] for t in ts] if parts is None else [p + [t] for p, t in zip(parts, ts)]
+            parts = [[t] for t in ts] if not parts else [p + [t] for p, t in zip(parts, ts)]
         per_output = []
         for p, o in zip(parts, outs):
             cols = p[0] if len(p) == 1 else _core.concatenate(p, 0)  # (n,) + out.shape
@@ -261,24 +350,52 @@ def _jacobian_fwd(f, args, nums, chunk_size):
     return jacs, single
 
 
-def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: Optional[int] = None,
-             memory_budget: Optional[Union[int, str]] = None, sparsity: Any = None) -> Callable:
-    """The Jacobian function of ``f``: ``J`` of shape ``out.shape + arg.shape`` with
-    ``J[i, j] = d out_i / d arg_j`` (for vectors an m x n matrix whose row i is the
-    gradient of ``out_i``).
+def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, mode: str = "auto", chunk_size: Optional[int] = None,
+             memory_budget: Optional[Union[int, str]] = None, sparsity: Any = None) -> Callable[..., Any]:
+    """The Jacobian function of ``f``, computed in one vectorised pass (or in
+    chunks, or in coloured passes for a sparse Jacobian).
 
-    ``mode="rev"`` pushes a batch of basis cotangents through one backward pass;
-    ``mode="fwd"`` pushes a batch of basis tangents through one forward pass;
-    ``"auto"`` picks reverse when the output has fewer elements than the inputs.
-    ``chunk_size`` bounds the batch (and so the memory) of one pass. A tuple of
-    argnums gives a tuple of Jacobians; a tuple-valued ``f`` a tuple per output.
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a Variable or a tuple of them.
+    argnums : int or tuple of int
+        The positional argument(s) to differentiate with respect to.
+    mode : {"auto", "rev", "fwd"}
+        ``"rev"`` pushes a batch of basis cotangents through one backward pass,
+        ``"fwd"`` a batch of basis tangents through one forward pass; ``"auto"``
+        picks reverse when the output has fewer elements than the inputs.
+    chunk_size : int, optional
+        Largest batch of one pass (bounds the memory); default: all at once.
+    memory_budget : int or str, optional
+        Bytes, or a string like ``"256MB"`` or ``"1.5GiB"`` (instead of
+        ``chunk_size``): :func:`eigengrad.jacobian_plan` chooses the mode and the
+        chunk size so that the extra peak memory stays under it.
+    sparsity : "auto", boolean array or scipy.sparse matrix, optional
+        Returns a ``scipy.sparse`` CSR matrix computed by coloured passes
+        (:mod:`eigengrad.sparse_jacobian`): the pattern is detected (``"auto"``) or
+        given. ``memory_budget`` and ``sparsity`` take one argument and one output.
 
-    ``memory_budget`` (bytes, or a string like ``"256MB"``; instead of
-    ``chunk_size``) lets :func:`eigengrad.jacobian_plan` choose the mode and the
-    chunk size so that the extra peak memory stays under it. ``sparsity="auto"``
-    (or a pattern: a boolean array or a scipy.sparse matrix) returns a
-    ``scipy.sparse`` CSR matrix computed by coloured passes
-    (:mod:`eigengrad.sparse_jacobian`). Both take one argument and one output."""
+    Returns
+    -------
+    callable
+        ``(*args) -> J`` with ``J.shape == out.shape + arg.shape`` and
+        ``J[i, j] = d out_i / d arg_j``: for vectors the m x n matrix whose row
+        ``i`` is the gradient of ``out_i``. A tuple of argnums gives a tuple of
+        Jacobians; a tuple-valued ``f`` a tuple per output.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``mode`` or ``sparsity``, a ``chunk_size`` below 1, or a
+        budget too small for one basis vector.
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> eg.jacobian(lambda x: A @ x)(np.zeros(2)).shape
+    (3, 2)
+    """
     if mode not in ("rev", "fwd", "auto"):
         raise ValueError(f"jacobian: mode must be 'rev', 'fwd' or 'auto', got {mode!r}")
     if chunk_size is not None:
@@ -316,16 +433,59 @@ def jacobian(f: Callable, argnums: ArgNums = 0, mode: str = "auto", chunk_size: 
     return wrapped
 
 
-def hessian(f: Callable, argnums: ArgNums = 0) -> Callable:
-    """The Hessian function of scalar ``f``: shape ``arg.shape + arg.shape``,
-    forward over reverse (``jacobian(grad(f), mode="fwd")``)."""
+def hessian(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
+    """The Hessian function of a scalar-valued ``f``, forward over reverse.
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a single-element Variable.
+    argnums : int or tuple of int
+        The positional argument(s) to differentiate with respect to.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> H`` with ``H.shape == arg.shape + arg.shape``; it is
+        ``jacobian(grad(f), mode="fwd")``.
+
+    Examples
+    --------
+    >>> np.asarray(eg.hessian(lambda x: (x * x).sum())(np.zeros(2)))
+    array([[2., 0.],
+           [0., 2.]])
+    """
     return jacobian(grad(f, argnums), argnums, mode="fwd")
 
 
-def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Variable, Tuple[Variable, ...]]:
-    """``(f(*primals), H @ tangents)`` for scalar ``f`` without forming the Hessian:
-    forward mode over the reverse pass (one backward with tangents, about the cost
-    of two gradients). Tuples in (one tangent per primal), a tuple of products out."""
+def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Variable, Tuple[Variable, ...]]:
+    """The Hessian-vector product of a scalar-valued ``f``, without forming the Hessian.
+
+    Forward mode over the reverse pass: one backward carrying tangents, about the
+    cost of two gradients.
+
+    Parameters
+    ----------
+    f : callable
+        A function of Variables or arrays returning a single-element Variable.
+    primals : sequence
+        The point, one entry per argument of ``f``.
+    tangents : sequence
+        The vectors ``v``, one per primal, each of its primal's shape.
+
+    Returns
+    -------
+    value : Variable
+        ``f(*primals)``.
+    products : tuple of Variable
+        ``H @ v``, one per primal, each of its primal's shape.
+
+    Examples
+    --------
+    >>> value, (Hv,) = eg.hvp(lambda x: (x ** 3).sum(), (np.array([1.0, 2.0]),), (np.ones(2),))
+    >>> np.asarray(Hv)
+    array([ 6., 12.])
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")

@@ -23,9 +23,9 @@ def _outputs(result: Any) -> List[Variable]:
     return [Variable(result)]
 
 
-def _jacobians_numeric(f: Callable, values: List[np.ndarray], eps: float) -> List[List[np.ndarray]]:
+def _jacobians_numeric(f: Callable[..., Any], values: List[np.ndarray], eps: float) -> List[List[np.ndarray]]:
     """J[i][o] of shape (outputs[o].size, inputs[i].size) by central differences."""
-    def evaluate(vals):
+    def evaluate(vals: List[np.ndarray]) -> List[np.ndarray]:
         with autograd.no_grad():
             return [np.array(o, dtype=np.float64).ravel() for o in _outputs(f(*[Variable(v) for v in vals]))]
 
@@ -42,7 +42,7 @@ def _jacobians_numeric(f: Callable, values: List[np.ndarray], eps: float) -> Lis
     return jac
 
 
-def _jacobians_reverse(f: Callable, values: List[np.ndarray]) -> List[List[np.ndarray]]:
+def _jacobians_reverse(f: Callable[..., Any], values: List[np.ndarray]) -> List[List[np.ndarray]]:
     """J[i][o] by one vector-Jacobian product per output element."""
     xs = [Variable(v, requires_grad=True) for v in values]
     outs = _outputs(f(*xs))
@@ -64,7 +64,7 @@ def _jacobians_reverse(f: Callable, values: List[np.ndarray]) -> List[List[np.nd
     return jac
 
 
-def _jacobians_forward(f: Callable, values: List[np.ndarray]) -> List[List[np.ndarray]]:
+def _jacobians_forward(f: Callable[..., Any], values: List[np.ndarray]) -> List[List[np.ndarray]]:
     """J[i][o] by forward mode: one batched JVP per input, its basis as the batch."""
     from eigengrad.functional import jvp
 
@@ -72,7 +72,7 @@ def _jacobians_forward(f: Callable, values: List[np.ndarray]) -> List[List[np.nd
     for i, v in enumerate(values):
         basis = np.eye(v.size).reshape((v.size,) + v.shape)
 
-        def f_i(xi, i=i):
+        def f_i(xi: Variable, i: int = i) -> Any:
             return f(*[xi if k == i else Variable(w) for k, w in enumerate(values)])
 
         _, touts = jvp(f_i, (values[i],), (basis,))
@@ -83,7 +83,7 @@ def _jacobians_forward(f: Callable, values: List[np.ndarray]) -> List[List[np.nd
     return jac
 
 
-def _check_adjoint(f: Callable, values: List[np.ndarray], rtol: float) -> None:
+def _check_adjoint(f: Callable[..., Any], values: List[np.ndarray], rtol: float) -> None:
     """<u, J v> (forward mode) == <J^T u, v> (reverse mode) for random u, v."""
     from eigengrad.functional import jvp, vjp
 

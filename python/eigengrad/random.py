@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from eigengrad._core import Variable
 Size = Union[None, int, Sequence[int]]
 
 
-def _shape(shape: tuple) -> Any:
+def _shape(shape: Tuple[Any, ...]) -> Any:
     if len(shape) == 1 and not isinstance(shape[0], int):
         return tuple(shape[0])
     return shape
@@ -72,7 +72,7 @@ class Generator:
         return self._rng.permutation(n)
 
 
-def _restore_generator(state: dict) -> Generator:
+def _restore_generator(state: Mapping[str, Any]) -> Generator:
     gen = Generator()
     gen._rng.bit_generator.state = state
     return gen
@@ -83,12 +83,12 @@ def _restore_generator(state: dict) -> Generator:
 _live: "weakref.WeakSet[Generator]" = weakref.WeakSet()
 
 
-def _states() -> List[Tuple[Generator, dict]]:
+def _states() -> List[Tuple[Generator, Mapping[str, Any]]]:
     """The state of every live generator."""
     return [(gen, gen._rng.bit_generator.state) for gen in list(_live)]
 
 
-def _set_states(states: List[Tuple[Generator, dict]]) -> None:
+def _set_states(states: List[Tuple[Generator, Mapping[str, Any]]]) -> None:
     """Puts generators back into states taken by _states()."""
     for gen, state in states:
         gen._rng.bit_generator.state = state

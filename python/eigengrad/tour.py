@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from typing import Dict
+from typing import Any, Dict
 
 import numpy as np
 
@@ -27,10 +27,17 @@ B0 = _rng.standard_normal(3)
 
 
 def sigma(v: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-v))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-v))
+    return out
 
 
-def layout() -> Dict[str, object]:
+def _grad_of(v: eg.Variable) -> np.ndarray:
+    """``v.grad`` as a NumPy array (set by the backward pass before)."""
+    assert v.grad is not None, "backward() fills .grad"
+    return v.grad.numpy()
+
+
+def layout() -> Dict[str, Any]:
     """Denominator layout: the derivative has the shape of what you differentiate by."""
     x = eg.Variable(X0, requires_grad=True)
     W = eg.Variable(W0, requires_grad=True)
@@ -38,16 +45,18 @@ def layout() -> Dict[str, object]:
     eg.sigmoid(W @ X0).sum().backward()  # a scalar of a matrix
     return {
         "vector_shape": x.shape,
-        "vector_grad_shape": x.grad.shape,
-        "vector_grad_is_2x": bool(np.allclose(x.grad.numpy(), 2 * X0)),
+        "vector_grad_shape": _grad_of(x).shape,
+        "vector_grad_is_2x": bool(np.allclose(_grad_of(x), 2 * X0)),
         "matrix_shape": W.shape,
-        "matrix_grad_shape": W.grad.shape,
+        "matrix_grad_shape": _grad_of(W).shape,
     }
 
 
-def jacobian_layout() -> Dict[str, object]:
+def jacobian_layout() -> Dict[str, Any]:
     """Vector by vector: the m x n Jacobian, J[i, j] = dy_i / dx_j."""
-    f = lambda x: eg.tanh(W0 @ x)  # noqa: E731  R^4 -> R^3
+    def f(x: eg.Variable) -> eg.Variable:  # R^4 -> R^3
+        return eg.tanh(W0 @ x)
+
     J = eg.jacobian(f)(X0).numpy()
     y_grad_row1 = eg.grad(lambda x: f(x)[1])(X0).numpy()
     eps = 1e-6
@@ -63,16 +72,21 @@ def jacobian_layout() -> Dict[str, object]:
     }
 
 
-def chain_rule() -> Dict[str, object]:
+def chain_rule() -> Dict[str, Any]:
     """dz/dx = (dz/dy)(dy/dx), and backpropagation's single VJP instead."""
     n, k, m = 400, 400, 400
     rng = np.random.default_rng(1)
     A = rng.standard_normal((k, n)) / np.sqrt(n)
     C = rng.standard_normal((m, k)) / np.sqrt(k)
     x = rng.standard_normal(n)
-    g = lambda x: eg.tanh(A @ x)  # noqa: E731  y = g(x)
-    f = lambda y: eg.sin(C @ y)  # noqa: E731  z = f(y)
-    loss = lambda x: f(g(x)).sum()  # noqa: E731
+    def g(x: Any) -> eg.Variable:  # y = g(x), of a Variable or an array
+        return eg.tanh(A @ x)
+
+    def f(y: eg.Variable) -> eg.Variable:  # z = f(y)
+        return eg.sin(C @ y)
+
+    def loss(x: eg.Variable) -> eg.Variable:
+        return f(g(x)).sum()
 
     start = time.perf_counter()
     J_f = eg.jacobian(f, mode="rev")(g(x)).numpy()
@@ -93,7 +107,7 @@ def chain_rule() -> Dict[str, object]:
     }
 
 
-def backprop_one_layer() -> Dict[str, object]:
+def backprop_one_layer() -> Dict[str, Any]:
     """y = W x + b, z = sigmoid(y), L = sum(z): the gradients by hand and by eigengrad."""
     W = eg.Variable(W0, requires_grad=True)
     b = eg.Variable(B0, requires_grad=True)
@@ -104,23 +118,24 @@ def backprop_one_layer() -> Dict[str, object]:
     delta = sigma(y) * (1 - sigma(y))  # dL/dy = dL/dz * sigma'(y), dL/dz = 1
     return {
         "L": L.item(),
-        "W_grad_matches": bool(np.allclose(W.grad.numpy(), np.outer(delta, X0))),
-        "b_grad_matches": bool(np.allclose(b.grad.numpy(), delta)),
-        "x_grad_matches": bool(np.allclose(x.grad.numpy(), W0.T @ delta)),
-        "W_grad": W.grad.numpy(),
+        "W_grad_matches": bool(np.allclose(_grad_of(W), np.outer(delta, X0))),
+        "b_grad_matches": bool(np.allclose(_grad_of(b), delta)),
+        "x_grad_matches": bool(np.allclose(_grad_of(x), W0.T @ delta)),
+        "W_grad": _grad_of(W),
     }
 
 
 def descent_step(lr: float = 0.5) -> Dict[str, float]:
     """One gradient-descent step against the gradient lowers L."""
-    loss = lambda W, b: eg.sigmoid(W @ X0 + b).sum()  # noqa: E731
+    def loss(W: eg.Variable, b: eg.Variable) -> eg.Variable:
+        return eg.sigmoid(W @ X0 + b).sum()
     (L0, (gW, gb)) = eg.value_and_grad(loss, argnums=(0, 1))(W0, B0)
     W1 = W0 - lr * gW.numpy()
     b1 = B0 - lr * gb.numpy()
     return {"L_before": L0.item(), "L_after": loss(eg.Variable(W1), eg.Variable(b1)).item()}
 
 
-def explain_one_layer() -> Dict[str, object]:
+def explain_one_layer() -> Dict[str, Any]:
     """Section 4's chain, read off the recorded graph by eg.explain and checked."""
     W = eg.Variable(W0, requires_grad=True)
     b = eg.Variable(B0, requires_grad=True)
@@ -173,7 +188,7 @@ def render(e: "eg.Explanation", stem: str) -> str:
     return stem + ".png"
 
 
-def monitor_one_layer() -> Dict[str, object]:
+def monitor_one_layer() -> Dict[str, Any]:
     """eg.grad_monitor on section 4's layer, batched (50 inputs) with W scaled by 8 so
     that some sigmoid units saturate; then a log of values below 0 makes a NaN."""
     X = np.random.default_rng(8).standard_normal((4, 50))
@@ -186,8 +201,9 @@ def monitor_one_layer() -> Dict[str, object]:
     (act,) = m.to_dict()["activations"]
     s = sigma(8 * W0 @ X + B0[:, None])
     by_hand = (s * (1 - s)) @ X.T  # dL/dW = sum over the batch of sigma'(y) x^T
+    frame = inspect.currentframe()
     with eg.grad_monitor() as bad:
-        eg.log(z - 0.5).sum(); nan_line = inspect.currentframe().f_lineno  # noqa: E702
+        eg.log(z - 0.5).sum(); nan_line = frame.f_lineno if frame else -1  # noqa: E702
     nan = bad.to_dict()["nonfinite"]["forward"]
     return {
         "monitor": m,

@@ -138,12 +138,12 @@ void bind_more_ops(py::module_& m, py::class_<Variable>& cls) {
   m.def("cumsum", [cumsum_fn](py::handle x, py::handle axis) { return cumsum_fn(to_variable(x, "cumsum"), axis); },
         py::arg("x"), py::arg("axis") = py::none(),
         "numpy.cumsum along axis (None: of the flattened x), added in order.");
-  cls.def("cumsum", cumsum_fn, py::arg("axis") = py::none());
+  cls.def("cumsum", cumsum_fn, py::arg("axis") = py::none(), "eigengrad.cumsum of this Variable.");
   m.def("cumprod", [cumprod_fn](py::handle x, py::handle axis) {
     return cumprod_fn(to_variable(x, "cumprod"), axis);
   }, py::arg("x"), py::arg("axis") = py::none(),
   "numpy.cumprod along axis (None: of the flattened x); the gradient is exact at zeros.");
-  cls.def("cumprod", cumprod_fn, py::arg("axis") = py::none());
+  cls.def("cumprod", cumprod_fn, py::arg("axis") = py::none(), "eigengrad.cumprod of this Variable.");
   auto prod_fn = [](const Variable& x, py::handle axis, bool keepdims) {
     return prod(x, parse_axes(axis, "prod"), keepdims);
   };
@@ -151,7 +151,8 @@ void bind_more_ops(py::module_& m, py::class_<Variable>& cls) {
     return prod_fn(to_variable(x, "prod"), axis, keepdims);
   }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
   "numpy.prod over axis (None: all, int or tuple); 1 over an empty slice; the gradient is exact at zeros.");
-  cls.def("prod", prod_fn, py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  cls.def("prod", prod_fn, py::arg("axis") = py::none(), py::arg("keepdims") = false,
+          "eigengrad.prod of this Variable.");
   using MomentFn = Variable (*)(const Variable&, const Axes&, double, bool);
   auto def_moment = [&](const char* name, MomentFn fn, const char* doc) {
     m.def(name, [fn, name](py::handle x, py::handle axis, py::handle ddof, bool keepdims) {
@@ -183,7 +184,8 @@ void bind_more_ops(py::module_& m, py::class_<Variable>& cls) {
     return diagonal_fn(to_variable(x, "diagonal"), offset, axis1, axis2);
   }, py::arg("x"), py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1,
   "numpy.diagonal: the offset-th diagonal of axes (axis1, axis2), as the last axis.");
-  cls.def("diagonal", diagonal_fn, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1);
+  cls.def("diagonal", diagonal_fn, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1,
+          "eigengrad.diagonal of this Variable.");
   m.def("diag", [](py::handle x, py::handle k) { return diag(to_variable(x, "diag"), parse_integer(k, "diag", "k")); },
         py::arg("x"), py::arg("k") = 0,
         "numpy.diag: 1-d x -> the matrix with x on the k-th diagonal; 2-d x -> its k-th diagonal.");
@@ -194,7 +196,8 @@ void bind_more_ops(py::module_& m, py::class_<Variable>& cls) {
     return trace_fn(to_variable(x, "trace"), offset, axis1, axis2);
   }, py::arg("x"), py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1,
   "numpy.trace: the sum along the offset-th diagonal of axes (axis1, axis2).");
-  cls.def("trace", trace_fn, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1);
+  cls.def("trace", trace_fn, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1,
+          "eigengrad.trace of this Variable.");
 
   m.def("pad", [](py::handle x, py::handle pad_width, py::handle mode, py::handle constant_values) {
     Variable v = to_variable(x, "pad");
@@ -241,7 +244,7 @@ void bind_more_ops(py::module_& m, py::class_<Variable>& cls) {
   m.def("argsort", [argsort_fn](py::handle x, py::handle axis) { return argsort_fn(to_variable(x, "argsort"), axis); },
         py::arg("x"), py::arg("axis") = -1,
         "numpy.argsort(kind='stable'): int64 positions, ties in order, NaN last; not differentiable.");
-  cls.def("argsort", argsort_fn, py::arg("axis") = -1);
+  cls.def("argsort", argsort_fn, py::arg("axis") = -1, "eigengrad.argsort of this Variable (int64 NumPy array).");
   auto argmax_fn = [](const Variable& x, py::handle axis, bool keepdims) {
     return to_numpy(argmax(x, optional_axis(axis, "argmax"), keepdims));
   };
@@ -252,10 +255,12 @@ void bind_more_ops(py::module_& m, py::class_<Variable>& cls) {
     return argmax_fn(to_variable(x, "argmax"), axis, keepdims);
   }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
   "numpy.argmax: int64 position of the first maximum (or first NaN); not differentiable.");
-  cls.def("argmax", argmax_fn, py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  cls.def("argmax", argmax_fn, py::arg("axis") = py::none(), py::arg("keepdims") = false,
+          "eigengrad.argmax of this Variable (int64 NumPy array).");
   m.def("argmin", [argmin_fn](py::handle x, py::handle axis, bool keepdims) {
     return argmin_fn(to_variable(x, "argmin"), axis, keepdims);
   }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
   "numpy.argmin: int64 position of the first minimum (or first NaN); not differentiable.");
-  cls.def("argmin", argmin_fn, py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  cls.def("argmin", argmin_fn, py::arg("axis") = py::none(), py::arg("keepdims") = false,
+          "eigengrad.argmin of this Variable (int64 NumPy array).");
 }

@@ -120,6 +120,16 @@ PYBIND11_MODULE(_core, m) {
     }
   });
 
+  // ---- Variable ------------------------------------------------------------------
+  // Declared before Node, whose methods take and return Variables: a signature
+  // names only the classes bound before it (the stubs read these signatures).
+  py::class_<Variable> cls(m, "Variable", py::custom_type_setup(setup_variable_type), R"doc(
+An n-d array of float32 or float64 that records the ops applied to it.
+
+Variable(data, requires_grad=False, dtype=None): `data` is any array-like. A
+C-contiguous float32/float64 NumPy array is shared, not copied; integer and bool data
+become float64 (or `dtype`, which must be float32 or float64).)doc");
+
   // ---- graph nodes ---------------------------------------------------------------
   py::class_<Node, std::shared_ptr<Node>>(m, "Node", "A recorded op application (a Variable's grad_fn).")
       .def("name", [](const Node& n) { return std::string(n.name()); }, "The op's name.")
@@ -153,13 +163,6 @@ PYBIND11_MODULE(_core, m) {
       .def("__hash__", [](const Node& n) { return std::hash<const Node*>()(&n); })
       .def("__repr__", [](const Node& n) { return "<eigengrad.Node " + std::string(n.name()) + ">"; });
 
-  // ---- Variable ------------------------------------------------------------------
-  py::class_<Variable> cls(m, "Variable", py::custom_type_setup(setup_variable_type), R"doc(
-An n-d array of float32 or float64 that records the ops applied to it.
-
-Variable(data, requires_grad=False, dtype=None): `data` is any array-like. A
-C-contiguous float32/float64 NumPy array is shared, not copied; integer and bool data
-become float64 (or `dtype`, which must be float32 or float64).)doc");
   cls.def(py::init([](py::handle data, bool requires_grad, py::handle dtype) {
           std::optional<DType> dt = parse_dtype(dtype, "Variable");
           if (py::isinstance<Variable>(data)) {
@@ -182,17 +185,19 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
         py::tuple t(v.shape().size());
         for (std::size_t i = 0; i < v.shape().size(); ++i) t[i] = v.shape()[i];
         return t;
-      })
-      .def_property_readonly("ndim", &Variable::ndim)
-      .def_property_readonly("size", &Variable::numel)
+      }, "The sizes of the axes, a tuple of ints (() for a scalar).")
+      .def_property_readonly("ndim", &Variable::ndim, "The number of axes.")
+      .def_property_readonly("size", &Variable::numel, "The number of elements.")
       .def_property_readonly("dtype", [](const Variable& v) {
         return v.dtype() == DType::Float32 ? py::dtype::of<float>() : py::dtype::of<double>();
-      })
-      .def_property("requires_grad", &Variable::requires_grad, &Variable::set_requires_grad)
-      .def_property_readonly("is_leaf", &Variable::is_leaf)
+      }, "numpy.float32 or numpy.float64, as a NumPy dtype.")
+      .def_property("requires_grad", &Variable::requires_grad, &Variable::set_requires_grad,
+                    "Whether ops on this Variable are recorded for reverse mode (settable on a leaf).")
+      .def_property_readonly("is_leaf", &Variable::is_leaf,
+                             "True unless the Variable was computed by a recorded op (then it has a grad_fn).")
       .def_property_readonly("grad_fn", [](const Variable& v) -> py::object {
         return v.grad_fn() ? py::cast(v.grad_fn()) : py::none();
-      })
+      }, "The recorded op that computed this Variable (a Node), or None for a leaf.")
       .def_property_readonly("_gradient_edge", [](const Variable& v) -> py::object {
         std::shared_ptr<Node> node = v.gradient_edge();
         return node ? py::cast(node) : py::none();
@@ -227,8 +232,8 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
       })
       .def("astype", [](const Variable& v, py::handle dtype) {
         return astype(v, *parse_dtype(dtype, "astype"));
-      }, py::arg("dtype"))
-      .def_property_readonly("T", [](const Variable& v) { return transpose(v); })
+      }, py::arg("dtype"), "A copy converted to dtype (float32 or float64); the gradient converts back.")
+      .def_property_readonly("T", [](const Variable& v) { return transpose(v); }, "The axes reversed (numpy's .T).")
       .def("__neg__", [](const Variable& v) { return neg(v); })
       .def("__pos__", [](const Variable& v) { return v; });
   cls.attr("__array_ufunc__") = py::none();  // ndarray op Variable defers to Variable.__rop__
@@ -257,10 +262,10 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   }, py::arg("x"), py::arg("a_min") = py::none(), py::arg("a_max") = py::none(),
   "x limited to [a_min, a_max]; the gradient passes inside the bounds (inclusive).");
   cls.def("clip", [](const Variable& x, py::handle lo, py::handle hi) { return clip(x, bound(lo), bound(hi)); },
-          py::arg("a_min") = py::none(), py::arg("a_max") = py::none());
+          py::arg("a_min") = py::none(), py::arg("a_max") = py::none(), "eigengrad.clip of this Variable.");
   m.def("astype", [](py::handle x, py::handle dtype) {
     return astype(to_variable(x, "astype"), *parse_dtype(dtype, "astype"));
-  }, py::arg("x"), py::arg("dtype"));
+  }, py::arg("x"), py::arg("dtype"), "x converted to dtype (float32 or float64); the gradient converts back.");
 
   // ---- reductions ----------------------------------------------------------------
   using ReduceFn = Variable (*)(const Variable&, const Axes&, bool);
@@ -292,23 +297,23 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   // ---- shape ---------------------------------------------------------------------
   m.def("reshape", [](py::handle x, py::handle shape) {
     return reshape(to_variable(x, "reshape"), parse_shape(shape, "reshape"));
-  }, py::arg("x"), py::arg("shape"));
+  }, py::arg("x"), py::arg("shape"), "numpy.reshape: the same elements in row-major order, one -1 inferred.");
   cls.def("reshape", [](const Variable& x, py::args shape) {
     py::object s = shape.size() == 1 ? py::object(shape[0]) : py::object(shape);
     return reshape(x, parse_shape(s, "reshape"));
-  });
+  }, "numpy.ndarray.reshape: the shape as a tuple or as separate ints, one -1 inferred.");
   m.def("transpose", [](py::handle x, py::handle axes) {
     return transpose(to_variable(x, "transpose"),
                      axes.is_none() ? Shape{} : parse_shape(axes, "transpose"));
-  }, py::arg("x"), py::arg("axes") = py::none());
+  }, py::arg("x"), py::arg("axes") = py::none(), "numpy.transpose: axes permuted (None: reversed).");
   cls.def("transpose", [](const Variable& x, py::args axes) {
     if (axes.size() == 0 || (axes.size() == 1 && axes[0].is_none())) return transpose(x);
     py::object a = axes.size() == 1 ? py::object(axes[0]) : py::object(axes);
     return transpose(x, parse_shape(a, "transpose"));
-  });
+  }, "numpy.ndarray.transpose: axes permuted, as a tuple or separate ints (none: reversed).");
   m.def("broadcast_to", [](py::handle x, py::handle shape) {
     return broadcast_to(to_variable(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));
-  }, py::arg("x"), py::arg("shape"));
+  }, py::arg("x"), py::arg("shape"), "numpy.broadcast_to; the gradient sums the broadcast axes away.");
   m.def("_slice", [](const Variable& x, std::vector<std::int64_t> starts, std::vector<std::int64_t> stops,
                      std::vector<std::int64_t> steps) { return slice(x, starts, stops, steps); },
         "x[start:stop:step] per axis, bounds normalised as slice.indices.");
@@ -327,9 +332,9 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
       return concatenate(vs, 0);
     }
     return concatenate(vs, parse_shape(axis, "concatenate")[0]);
-  }, py::arg("arrays"), py::arg("axis") = 0);
+  }, py::arg("arrays"), py::arg("axis") = 0, "numpy.concatenate: joined along an existing axis (None: flattened first).");
   m.def("stack", [](py::handle xs, py::handle axis) { return stack(to_variables(xs, "stack"), parse_axis(axis, "stack")); },
-        py::arg("arrays"), py::arg("axis") = 0);
+        py::arg("arrays"), py::arg("axis") = 0, "numpy.stack: joined along a new axis.");
 
   // ---- neural-network functions ----------------------------------------------------
   m.def("softmax", [](py::handle x, py::handle axis) {

@@ -22,7 +22,7 @@ import argparse
 import contextlib
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -58,7 +58,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_data(seed: int, dtype: str):
+def load_data(seed: int, dtype: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The seeded split, standardised with the training statistics."""
     X, y = eg.datasets.load_digits()
     X_train, X_test, y_train, y_test = eg.datasets.train_test_split(X, y, test_fraction=0.2, seed=seed)
@@ -66,7 +66,7 @@ def load_data(seed: int, dtype: str):
     return ((X_train - mean) / scale).astype(dtype), ((X_test - mean) / scale).astype(dtype), y_train, y_test
 
 
-def evaluate(model: eg.nn.Module, X: np.ndarray, y: np.ndarray):
+def evaluate(model: eg.nn.Module, X: np.ndarray, y: np.ndarray) -> Tuple[float, float]:
     """(loss, accuracy) of the model on (X, y), in eval mode and without a graph."""
     model.eval()
     with eg.no_grad():
@@ -117,7 +117,7 @@ class Parallel:
     def wrap(self, model: eg.nn.Module) -> eg.nn.Module:
         return self.dist.DistributedDataParallel(model) if self.dist else model
 
-    def batches(self):
+    def batches(self) -> Iterator[np.ndarray]:
         """One epoch of this process's rows (a one-process run draws the same global batches)."""
         if self.dist:
             return self.sampler.batches(self.local_batch)
@@ -173,9 +173,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             seen += len(rows)
         schedule.step()
         seconds = time.perf_counter() - start
-        loss_sum, correct, seen = parallel.total(loss_sum, correct, seen)
+        total_loss, total_correct, total_seen = parallel.total(loss_sum, correct, seen)
         test_loss, test_acc = evaluate(model, X_test, y_test)
-        for key, value in zip(history, (loss_sum / seen, correct / seen, test_loss, test_acc, seconds)):
+        for key, value in zip(history, (total_loss / total_seen, total_correct / total_seen, test_loss, test_acc,
+                                        seconds)):
             history[key].append(value)
         progress.update(loss=f"{test_loss:.3f}", acc=f"{test_acc:.3f}")
         if parallel.rank == 0:

@@ -1,7 +1,16 @@
 """Data-parallel training on MPI (the optional extra ``pip install "eigengrad[mpi]"``).
 
-Start N copies of a training script with ``mpiexec -n N python train.py``; in it:
+Start N copies of a training script with ``mpiexec -n N python train.py``, written as
+in the example below.
 
+Communication is MPI's (through mpi4py): ``all_reduce`` and ``broadcast`` work on
+Variables and NumPy arrays in place; every wait is bounded (``init(timeout=...)``)
+and an uncaught exception on one rank stops all of them. The module imports
+mpi4py only when ``init()`` runs; without it, ``init()`` raises an ImportError that
+names the extra to install.
+
+Examples
+--------
 >>> import eigengrad as eg, eigengrad.distributed as dist             # doctest: +SKIP
 >>> world = dist.init()                        # rank and size from mpiexec
 >>> model = dist.DistributedDataParallel(eg.nn.MLP([64, 256, 10], generator=0))
@@ -11,12 +20,6 @@ Start N copies of a training script with ``mpiexec -n N python train.py``; in it
 ...     optimizer.zero_grad()
 ...     loss.backward()                        # gradients averaged over the ranks, in buckets
 ...     optimizer.step()
-
-Communication is MPI's (through mpi4py): ``all_reduce`` and ``broadcast`` work on
-Variables and NumPy arrays in place; every wait is bounded (``init(timeout=...)``)
-and an uncaught exception on one rank stops all of them. The module imports
-mpi4py only when ``init()`` runs; without it, ``init()`` raises an ImportError that
-names the extra to install.
 """
 
 from eigengrad.distributed._world import (

@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, Optional
+from types import TracebackType
+from typing import Any, List, Optional, Type
 
 import numpy as np
 
 from eigengrad._core import set_num_threads
-from eigengrad._variable import Variable
+from eigengrad._core import Variable
 from eigengrad.autograd import no_grad
 
 MPI_HINT = ('eigengrad.distributed needs mpi4py and an MPI library: pip install "eigengrad[mpi]" '
@@ -61,7 +62,7 @@ class World:
     def __repr__(self) -> str:
         return f"World(rank={self.rank}, size={self.size}, timeout={self.timeout:g}s)"
 
-    def wait(self, requests: list, what: str) -> None:
+    def wait(self, requests: List[Any], what: str) -> None:
         """Completes `requests` or raises DistributedError after the timeout (Note [Bounded waits])."""
         Testall = self.MPI.Request.Testall
         start = time.monotonic()
@@ -136,7 +137,7 @@ def init(comm: Any = None, *, timeout: Optional[float] = None, abort_on_error: b
 def _install_abort_on_uncaught_exception(world: World) -> None:
     previous = sys.excepthook
 
-    def abort_all(kind, value, traceback) -> None:
+    def abort_all(kind: Type[BaseException], value: BaseException, traceback: Optional[TracebackType]) -> None:
         previous(kind, value, traceback)
         sys.stderr.write(f"eigengrad.distributed: rank {world.rank} of {world.size} failed; stopping every rank\n")
         sys.stdout.flush()
@@ -157,6 +158,7 @@ def world() -> World:
 
 
 def is_initialized() -> bool:
+    """Whether ``init()`` has run in this process."""
     return _world is not None
 
 
@@ -247,7 +249,7 @@ def barrier() -> None:
     w.wait([w.comm.Ibarrier()], "barrier")
 
 
-def all_gather_bytes(payload: bytes, what: str) -> list:
+def all_gather_bytes(payload: bytes, what: str) -> List[bytes]:
     """Every rank's `payload` (any length), in rank order, through bounded waits."""
     w = world()
     data = np.frombuffer(payload, dtype=np.uint8)

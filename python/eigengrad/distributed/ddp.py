@@ -24,11 +24,11 @@ import contextlib
 import hashlib
 import time
 import weakref
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Set, Tuple
 
 import numpy as np
 
-from eigengrad._variable import Variable
+from eigengrad._core import Variable
 from eigengrad.autograd import no_grad
 from eigengrad.distributed._world import DistributedError, World, all_gather_bytes, broadcast, world
 from eigengrad.nn.module import Module, Parameter
@@ -45,7 +45,7 @@ class _Bucket:
         sizes = [int(np.prod(p.shape, dtype=np.int64)) for p in self.params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.buffer = np.zeros(int(self.offsets[-1]), dtype=self.dtype)
-        self.ready: set = set()  # indices of the gradients finished in the current backward
+        self.ready: Set[int] = set()  # indices of the gradients finished in the current backward
         self.request: Any = None
 
     @property
@@ -142,6 +142,8 @@ class DistributedDataParallel(Module):
     broadcast_parameters : bool
         Copy rank 0's parameters and buffers to every rank (True).
 
+    Notes
+    -----
     Every parameter that requires grad must receive a gradient in each backward on
     every rank; otherwise the next call raises DistributedError naming the ones
     that did not. ``no_sync()`` accumulates gradients locally (gradient
@@ -155,6 +157,8 @@ class DistributedDataParallel(Module):
     >>> loss = eg.nn.cross_entropy(model(x_local), y_local)      # doctest: +SKIP
     >>> loss.backward()            # gradients averaged over the ranks  # doctest: +SKIP
     """
+
+    _world: World  # set with object.__setattr__ (not a submodule or parameter)
 
     def __init__(self, module: Module, bucket_cap_mb: float = 25.0, average: bool = True,
                  broadcast_parameters: bool = True) -> None:
@@ -284,6 +288,7 @@ class DistributedDataParallel(Module):
 
     @property
     def world(self) -> World:
+        """The :class:`World` (rank, size, communicator) the gradients are averaged over."""
         return self._world
 
     @property

@@ -1,5 +1,7 @@
 """Neural networks: modules, layers and losses.
 
+Examples
+--------
 >>> import numpy as np, eigengrad as eg
 >>> model = eg.nn.MLP([64, 32, 10], generator=0)
 >>> logits = model(np.zeros((8, 64)))

@@ -41,12 +41,12 @@ def gelu(x: Any, approximate: str = "none") -> Variable:
     computed as ``0.5 x erfc(-x / sqrt 2)`` (no cancellation for negative x);
     ``approximate="tanh"`` is ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
     Any other ``approximate`` is a ValueError."""
-    x = x if isinstance(x, Variable) else Variable(x)
+    v = x if isinstance(x, Variable) else Variable(x)
     if approximate == "none":
-        return 0.5 * x * erfc(x * -_SQRT_HALF)
+        return 0.5 * v * erfc(v * -_SQRT_HALF)
     if approximate == "tanh":
-        inner = (x + 0.044715 * x * x * x) * _SQRT_2_OVER_PI
-        return 0.5 * x * (1.0 + tanh(inner))
+        inner = (v + 0.044715 * v * v * v) * _SQRT_2_OVER_PI
+        return 0.5 * v * (1.0 + tanh(inner))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
@@ -59,14 +59,14 @@ def dropout(
     shared ``eg.random`` generator, so ``eg.random.seed`` makes it reproducible)."""
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    x = x if isinstance(x, Variable) else Variable(x)
+    v = x if isinstance(x, Variable) else Variable(x)
     if not training or p == 0:
-        return x
+        return v
     if p == 1:
-        return x * 0.0
-    draw = (generator or _random._default).rand(*x.shape)
-    mask = (np.asarray(draw) >= p).astype(x.dtype) / np.asarray(1 - p, x.dtype)
-    return x * Variable(mask)
+        return v * 0.0
+    draw = (generator or _random._default).rand(*v.shape)
+    mask = (np.asarray(draw) >= p).astype(v.dtype) / np.asarray(1 - p, v.dtype)
+    return v * Variable(mask)
 
 
 def _as_target(target: Any, like: Any) -> Any:

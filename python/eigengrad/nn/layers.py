@@ -4,7 +4,7 @@ loss modules."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Any, Callable, Iterator, List, Sequence, Union
 
 from eigengrad import random as _random
 from eigengrad._core import Variable
@@ -69,7 +69,7 @@ class Sequential(Module):
             self.add_module(str(i), module)
 
     def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
+        for module in self.children():
             x = module(x)
         return x
 
@@ -77,10 +77,10 @@ class Sequential(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return self.children()
 
     def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
+        return list(self.children())[index]
 
     def append(self, module: Module) -> "Sequential":
         """Adds ``module`` at the end."""
@@ -182,7 +182,7 @@ class MLP(Sequential):
         else:
             raise TypeError(f"MLP: activation must be a name or a Module class, got {activation!r}")
         gen = _generator(generator)
-        layers = []
+        layers: List[Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(Linear(n_in, n_out, bias=bias, dtype=dtype, generator=gen))
             if i < len(sizes) - 2:

@@ -8,7 +8,7 @@ order assigned. Names are dotted paths (``"0.weight"``), as in PyTorch.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -35,6 +35,8 @@ class Module:
     submodules in ``__init__`` and define ``forward``. Calling the module calls
     ``forward``.
 
+    Examples
+    --------
     >>> class Affine(Module):
     ...     def __init__(self):
     ...         super().__init__()
@@ -44,6 +46,9 @@ class Module:
     """
 
     training: bool
+    _parameters: "OrderedDict[str, Optional[Parameter]]"
+    _buffers: "OrderedDict[str, Optional[Variable]]"
+    _modules: "OrderedDict[str, Optional[Module]]"
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -136,7 +141,7 @@ class Module:
         for _, module in self.named_modules():
             yield module
 
-    def _named(self, table: str) -> Iterator[Tuple[str, Variable]]:
+    def _named(self, table: str) -> Iterator[Tuple[str, Any]]:
         seen = set()
         for prefix, module in self.named_modules():
             for name, value in getattr(module, table).items():
@@ -198,7 +203,7 @@ class Module:
             state[name] = Variable(np.array(value, copy=True))
         return state
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Tuple[list, list]:
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Tuple[List[str], List[str]]:
         """Copies values into the parameters and buffers, in place (optimizers that
         hold them keep working). Values are Variables or arrays of the same shape;
         they are converted to each parameter's dtype.
@@ -231,8 +236,8 @@ class Module:
             # Converted now (a copy: the writes below must not read a buffer they change).
             updates.append((target, Variable(np.array(value, dtype=target.dtype, copy=True))))
         with no_grad():  # copy_ bumps the versions: a graph that saved the old values raises
-            for target, value in updates:
-                target.copy_(value)
+            for target, converted in updates:
+                target.copy_(converted)
         return missing, unexpected
 
     # ---- copying -------------------------------------------------------------------

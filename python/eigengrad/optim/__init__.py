@@ -1,5 +1,7 @@
 """Optimizers (updates run in C++, in place) and learning-rate schedules.
 
+Examples
+--------
 >>> import numpy as np, eigengrad as eg
 >>> w = eg.nn.Parameter(np.array([1.0, -2.0]))
 >>> opt = eg.optim.SGD([w], lr=0.1, momentum=0.9)

@@ -37,11 +37,10 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: List[Dict[str, Any]] = []
         self._cores: List[Any] = []
-        groups = list(params)
-        if not groups:
+        given: List[Any] = list(params)  # Variables, or dicts (add_param_group checks each)
+        if not given:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        if not isinstance(groups[0], dict):
-            groups = [{"params": groups}]
+        groups = given if isinstance(given[0], dict) else [{"params": given}]
         for group in groups:
             self.add_param_group(group)
 
@@ -303,7 +302,7 @@ class Adam(Optimizer):
     def _make_core(self, group: Dict[str, Any]) -> Any:
         return _core._Adam(group["params"], *self._options(group))
 
-    def _state(self, core: Any, i: int) -> Dict[str, Any]:
+    def _state(self, core: _core._Adam, i: int) -> Dict[str, Any]:
         return core.state(i)
 
     _entries = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
