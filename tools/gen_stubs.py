@@ -96,8 +96,10 @@ def _clean_code(line: str) -> str:
 
 def clean(text: str) -> str:
     """pybind11-stubgen's output as a stub mypy --strict accepts."""
-    # The test hooks are a submodule of the extension, not a module of the package.
-    text = text.replace("from . import _testing\n", "")
+    # The extension's submodules (the test hooks, linalg's kernels) are not modules
+    # of the package: `from . import x` would name eigengrad.x.
+    submodules = re.findall(r"^from \. import (\w+)\n", text, flags=re.M)
+    text = re.sub(r"^from \. import \w+\n", "", text, flags=re.M)
     text = re.sub(r"__all__: list\[str\] = \[[^\]]*\]\n", "", text)
     # Methods assigned to Variable in Python are plain functions of `x`: in the
     # stub they are methods of `self`.
@@ -111,8 +113,9 @@ def clean(text: str) -> str:
         text = text.replace(old, new)
     imports = "import numpy as _np\nimport numpy.typing as _npt\nimport types\n"
     text = text.replace("import typing\n", "import typing\n" + imports, 1)
-    # The test hooks submodule, typed as a module (its attributes are Any).
-    text = re.sub(r"(\nclass )", "\n_testing: types.ModuleType\n\\1", text, count=1)
+    # The submodules, typed as modules (their attributes are Any).
+    declared = "".join(f"{name}: types.ModuleType\n" for name in sorted(submodules))
+    text = re.sub(r"(\nclass )", "\n" + declared.replace("\\", "\\\\") + "\\1", text, count=1)
     return HEADER + text
 
 

@@ -11,6 +11,7 @@ import numpy as _np
 import numpy.typing as _npt
 import types
 _testing: types.ModuleType
+linalg: types.ModuleType
 
 class Variable:
     """
