@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import string
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Set, Tuple
 
 import eigengrad._core as _core
 from eigengrad._core import Variable
@@ -184,7 +184,7 @@ def _permute(x: Variable, labels: Labels, order: Labels) -> Variable:
     return x if perm == list(range(len(perm))) else _core.transpose(x, perm)
 
 
-def _contract_pair(a: Variable, la: Labels, b: Variable, lb: Labels, keep: set) -> Tuple[Variable, Labels]:
+def _contract_pair(a: Variable, la: Labels, b: Variable, lb: Labels, keep: Set[str]) -> Tuple[Variable, Labels]:
     """``a`` and ``b`` as one operand: shared labels in ``keep`` stay (batch axes),
     the other shared labels are summed over; one matmul."""
     # A label only one side has and nobody needs any more: sum it first.
@@ -218,7 +218,7 @@ def _contract_pair(a: Variable, la: Labels, b: Variable, lb: Labels, keep: set) 
     return _core.reshape(out, shape), batch + free_a + free_b
 
 
-def _interleaved(args: Sequence[Any]) -> Tuple[str, List[Any]]:
+def _interleaved(args: Sequence[Any]) -> Tuple[str, Tuple[Any, ...]]:
     """NumPy's second form, ``einsum(x, [0, 1], y, [1, 2], [0, 2])``, as subscripts."""
     def term(sublist: Any) -> str:
         letters = []
@@ -239,7 +239,7 @@ def _interleaved(args: Sequence[Any]) -> Tuple[str, List[Any]]:
     spec = ",".join(term(s) for s in sublists)
     if output is not None:
         spec += "->" + term(output)
-    return spec, operands
+    return spec, tuple(operands)
 
 
 def einsum(subscripts: Any, *operands: Any) -> Variable:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Sequence, Union
 
 import numpy as np
 
@@ -154,7 +154,7 @@ def _single(args: Sequence[Any], argnums: Any, who: str) -> int:
     return nums[0]
 
 
-def _output_of(f: Callable, args: List[Any], who: str) -> _core.Variable:
+def _output_of(f: Callable[..., Any], args: List[Any], who: str) -> _core.Variable:
     with autograd.no_grad():
         outs, single = _functional._outputs(f(*args), who)
     if not single:
@@ -163,7 +163,7 @@ def _output_of(f: Callable, args: List[Any], who: str) -> _core.Variable:
     return outs[0]
 
 
-def _one_pass(f: Callable, args: List[Any], i: int, mode: str, count: int, m: int) -> None:
+def _one_pass(f: Callable[..., Any], args: List[Any], i: int, mode: str, count: int, m: int) -> None:
     """One pass of `count` basis vectors, its result dropped (for measuring)."""
     x = args[i]
     if mode == "rev":
@@ -182,12 +182,13 @@ def _one_pass(f: Callable, args: List[Any], i: int, mode: str, count: int, m: in
             _core.tangent(out, level)
 
 
-def _measure(f: Callable, args: List[Any], i: int, mode: str, count: int, m: int) -> int:
+def _measure(f: Callable[..., Any], args: List[Any], i: int, mode: str, count: int, m: int) -> int:
     """Extra peak bytes (eigengrad's allocator) of one pass of `count` vectors."""
-    before = _core.memory_stats()["bytes_in_use"]
+    before: int = _core.memory_stats()["bytes_in_use"]
     _core.reset_peak_memory_stats()
     _one_pass(f, args, i, mode, count, m)
-    return max(0, _core.memory_stats()["peak_bytes_in_use"] - before)
+    peak: int = _core.memory_stats()["peak_bytes_in_use"]
+    return max(0, peak - before)
 
 
 def _estimate(cost: _PassCost, mode: str, chunk: int, basis: int, other: int, itemsize: int) -> int:
@@ -215,9 +216,11 @@ def _largest_chunk(cost: _PassCost, mode: str, basis: int, other: int, itemsize:
     return lo
 
 
-def _pass_cost(f, args, i, mode, m, n, itemsize, budget) -> Optional[_PassCost]:
-    """Measured pass cost, or None when even one vector overflows the budget. The
-    second probe (2 vectors, at most twice the first) runs only when it fits."""
+def _pass_cost(f: Callable[..., Any], args: List[Any], i: int, mode: str, m: int, n: int, itemsize: int,
+               budget: int) -> _PassCost:
+    """Measured pass cost. When even one vector overflows the budget, the one-vector
+    pass is all fixed cost (no chunk fits then). The second probe (2 vectors, at
+    most twice the first) runs only when it fits."""
     basis = m if mode == "rev" else n
     one = _measure(f, args, i, mode, 1, m)
     if one + basis * itemsize > budget:
@@ -229,7 +232,7 @@ def _pass_cost(f, args, i, mode, m, n, itemsize, budget) -> Optional[_PassCost]:
     return _PassCost(fixed=max(0, one - per_vector), per_vector=per_vector)
 
 
-def plan_jacobian(f: Callable, args: Sequence[Any], argnums: Any, memory_budget: Budget,
+def plan_jacobian(f: Callable[..., Any], args: Sequence[Any], argnums: Any, memory_budget: Budget,
                   mode: str = "auto", who: str = "jacobian_plan") -> JacobianPlan:
     """The plan for ``jacobian(f, argnums, mode)(*args)`` under ``memory_budget`` (see
     :func:`jacobian_plan`); a ``mode`` other than ``"auto"`` is kept."""
@@ -275,7 +278,7 @@ def plan_jacobian(f: Callable, args: Sequence[Any], argnums: Any, memory_budget:
                      f"at a time needs {needs} (the result alone is {format_bytes(m * n * itemsize)})")
 
 
-def jacobian_plan(f: Callable, *args: Any, argnums: int = 0, memory_budget: Budget) -> JacobianPlan:
+def jacobian_plan(f: Callable[..., Any], *args: Any, argnums: int = 0, memory_budget: Budget) -> JacobianPlan:
     """How ``eg.jacobian(f, argnums, memory_budget=memory_budget)(*args)`` would
     compute, without computing the Jacobian.
 
@@ -312,7 +315,7 @@ def jacobian_plan(f: Callable, *args: Any, argnums: int = 0, memory_budget: Budg
     return plan_jacobian(f, args, argnums, memory_budget)
 
 
-def jacobian_within(f: Callable, args: Sequence[Any], argnums: Any, memory_budget: Budget,
+def jacobian_within(f: Callable[..., Any], args: Sequence[Any], argnums: Any, memory_budget: Budget,
                     mode: str = "auto") -> Any:
     """``eg.jacobian(f, argnums, mode, memory_budget=...)(*args)``: plan, then compute."""
     plan = plan_jacobian(f, args, argnums, memory_budget, mode, who="jacobian")

@@ -88,7 +88,8 @@ def solve(a: Any, b: Any) -> Variable:
     -----
     Gradients: ``gb = solve(a^T, g)``, ``ga = -gb x^T``.
     """
-    return _linalg.solve(a, b)
+    x: Variable = _linalg.solve(a, b)  # the stub types _core.linalg as a plain module: Any
+    return x
 
 
 def inv(a: Any) -> Variable:
@@ -103,7 +104,8 @@ def inv(a: Any) -> Variable:
     -----
     Gradient: ``ga = -inv(a)^T g inv(a)^T``.
     """
-    return _linalg.inv(a)
+    inverse: Variable = _linalg.inv(a)
+    return inverse
 
 
 def det(a: Any) -> Variable:
@@ -116,7 +118,8 @@ def det(a: Any) -> Variable:
     singular matrices (non-zero at rank M - 1, zero below). Second derivatives go
     through ``inv(a)`` and raise LinAlgError at an exactly singular matrix.
     """
-    return _linalg.det(a)
+    determinant: Variable = _linalg.det(a)
+    return determinant
 
 
 def slogdet(a: Any) -> SlogdetResult:
@@ -158,7 +161,8 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Variable:
     The gradient is the derivative of the function of the triangle read: zero on
     the other side of the diagonal (see the module docstring).
     """
-    return _linalg.cholesky(a, upper)
+    factor: Variable = _linalg.cholesky(a, upper)
+    return factor
 
 
 def qr(a: Any, mode: str = "reduced") -> Union[QRResult, Variable]:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import math
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -59,11 +59,15 @@ SPARSE_HINT = 'pip install "eigengrad[sparse]" (from a source checkout: pip inst
 _BLOCK = 2520
 #: Most entries of a colouring's conflict graph (``P^T P`` or ``P P^T``) built.
 MAX_CONFLICTS = 200_000_000
+#: A scipy.sparse matrix. scipy ships no type information, so to a type checker
+#: its matrices are Any.
+SparseMatrix = Any
 
 
-def _scipy_sparse(who: str):
+def _scipy_sparse(who: str) -> Any:
+    """The module scipy.sparse, or an ImportError that names the ``sparse`` extra."""
     try:
-        import scipy.sparse
+        import scipy.sparse  # type: ignore[import-untyped]  # scipy ships no type information
     except ImportError as e:
         raise ImportError(f"{who}: sparse Jacobians need scipy: {SPARSE_HINT}") from e
     return scipy.sparse
@@ -96,7 +100,7 @@ def _smallest_free(owner: np.ndarray, taken: np.ndarray, count: int) -> np.ndarr
     return free
 
 
-def greedy_colouring(conflicts) -> np.ndarray:
+def greedy_colouring(conflicts: SparseMatrix) -> np.ndarray:
     """Colours of the vertices of a symmetric conflict graph (a scipy.sparse matrix;
     the diagonal is ignored) such that neighbours differ: the greedy colouring in
     the order of Note [Vectorised greedy colouring], computed in rounds.
@@ -139,13 +143,13 @@ def greedy_colouring(conflicts) -> np.ndarray:
     return colour
 
 
-def _conflict_count(pattern) -> int:
+def _conflict_count(pattern: SparseMatrix) -> int:
     """Entries of ``P^T P`` before merging: the sum of squared row lengths."""
     lengths = np.diff(pattern.indptr).astype(np.int64)
     return int((lengths * lengths).sum())
 
 
-def colour_columns(pattern) -> Optional[np.ndarray]:
+def colour_columns(pattern: SparseMatrix) -> Optional[np.ndarray]:
     """Greedy colours of the columns of a CSR pattern such that no two columns of
     a colour share a row, or None when ``P^T P`` would exceed ``MAX_CONFLICTS``."""
     if _conflict_count(pattern) > MAX_CONFLICTS:
@@ -157,7 +161,8 @@ def colour_columns(pattern) -> Optional[np.ndarray]:
 
 # ---- patterns -------------------------------------------------------------------
 
-def _as_pattern(sparsity: Any, shape: Tuple[int, int], out_shape: tuple, in_shape: tuple):
+def _as_pattern(sparsity: Any, shape: Tuple[int, int], out_shape: Tuple[int, ...],
+                in_shape: Tuple[int, ...]) -> SparseMatrix:
     sparse = _scipy_sparse("jacobian")
     if sparse.issparse(sparsity):
         given = sparsity
@@ -192,7 +197,7 @@ def _coprimes(n: int) -> Tuple[int, int, int]:
     return picked[0], picked[1], picked[2]
 
 
-def _nan_reach(f: Callable, args: list, i: int, groups: np.ndarray, count: int, m: int,
+def _nan_reach(f: Callable[..., Any], args: Sequence[Any], i: int, groups: np.ndarray, count: int, m: int,
                chunk_size: Optional[int]) -> np.ndarray:
     """(count, m) booleans: whether output i is NaN when the tangent is NaN on the
     columns of group g (`groups[j]` is column j's group)."""
@@ -208,7 +213,7 @@ def _nan_reach(f: Callable, args: list, i: int, groups: np.ndarray, count: int, 
     return reach
 
 
-def _detect(f: Callable, args: list, i: int, m: int, chunk_size: Optional[int]):
+def _detect(f: Callable[..., Any], args: Sequence[Any], i: int, m: int, chunk_size: Optional[int]) -> SparseMatrix:
     """The structural pattern at the given point by NaN probes (Note [NaN probes])."""
     sparse = _scipy_sparse("jacobian")
     n = args[i].size
@@ -245,7 +250,8 @@ def _detect(f: Callable, args: list, i: int, m: int, chunk_size: Optional[int]):
     return _verified(f, args, i, candidates, chunk_size)
 
 
-def _verified(f: Callable, args: list, i: int, candidates, chunk_size: Optional[int]):
+def _verified(f: Callable[..., Any], args: Sequence[Any], i: int, candidates: SparseMatrix,
+              chunk_size: Optional[int]) -> SparseMatrix:
     """The candidates that are entries: colour the candidate columns, one NaN tangent
     per colour; a row has at most one candidate of each colour, so the row turns NaN
     exactly when that candidate is an entry."""
@@ -263,7 +269,7 @@ def _verified(f: Callable, args: list, i: int, candidates, chunk_size: Optional[
 
 # ---- passes ---------------------------------------------------------------------
 
-def _push(f: Callable, args: list, i: int, tangents: np.ndarray, m: int) -> np.ndarray:
+def _push(f: Callable[..., Any], args: Sequence[Any], i: int, tangents: np.ndarray, m: int) -> np.ndarray:
     """Forward mode: (k, n) tangents of the flattened argument in, (k, m) out."""
     x = args[i]
     with _core.ForwardLevel() as level:
@@ -277,7 +283,8 @@ def _push(f: Callable, args: list, i: int, tangents: np.ndarray, m: int) -> np.n
         return np.array(t.numpy()).reshape(len(tangents), m)
 
 
-def _pull(f: Callable, args: list, i: int, cotangents: np.ndarray, out_shape: tuple, chunk: int) -> np.ndarray:
+def _pull(f: Callable[..., Any], args: Sequence[Any], i: int, cotangents: np.ndarray, out_shape: Tuple[int, ...],
+          chunk: int) -> np.ndarray:
     """Reverse mode: (k, m) cotangents in, (k, n) out; one recorded forward."""
     call, xs, _ = _functional._differentiable_inputs(args, [i], "jacobian")
     with autograd.enable_grad(), _functional._inside_transform():
@@ -294,13 +301,14 @@ def _pull(f: Callable, args: list, i: int, cotangents: np.ndarray, out_shape: tu
     return np.concatenate(parts)
 
 
-def _colour_seeds(colour: np.ndarray, count: int, dtype) -> np.ndarray:
+def _colour_seeds(colour: np.ndarray, count: int, dtype: np.dtype[Any]) -> np.ndarray:
     seeds = np.zeros((count, colour.size), dtype=dtype)
     seeds[colour, np.arange(colour.size)] = 1
     return seeds
 
 
-def jacobian_sparsity(f: Callable, *args: Any, argnums: int = 0, chunk_size: Optional[int] = None):
+def jacobian_sparsity(f: Callable[..., Any], *args: Any, argnums: int = 0,
+                      chunk_size: Optional[int] = None) -> SparseMatrix:
     """The structural sparsity pattern of ``jacobian(f, argnums)(*args)``, detected
     by NaN probes (Note [NaN probes] in the module doc): about ``5 sqrt(n)`` tangents.
 
@@ -327,11 +335,12 @@ def jacobian_sparsity(f: Callable, *args: Any, argnums: int = 0, chunk_size: Opt
         scipy is not installed (names the ``sparse`` extra).
     """
     _scipy_sparse("jacobian_sparsity")
-    args, i, out = _prepare(f, args, argnums, "jacobian_sparsity")
-    return _detect(f, args, i, out.size, chunk_size)
+    detached, i, out = _prepare(f, args, argnums, "jacobian_sparsity")
+    return _detect(f, detached, i, out.size, chunk_size)
 
 
-def _prepare(f: Callable, args: Sequence[Any], argnums: Any, who: str):
+def _prepare(f: Callable[..., Any], args: Sequence[Any], argnums: Any,
+             who: str) -> Tuple[List[Any], int, _core.Variable]:
     from eigengrad.jacobian_plan import _output_of, _single  # same layer; late to keep imports acyclic
     i = _single(args, argnums, who)
     args = list(args)
@@ -339,8 +348,8 @@ def _prepare(f: Callable, args: Sequence[Any], argnums: Any, who: str):
     return args, i, _output_of(f, args, who)
 
 
-def sparse_jacobian(f: Callable, args: Sequence[Any], argnums: Any, sparsity: Any, mode: str = "auto",
-                    chunk_size: Optional[int] = None):
+def sparse_jacobian(f: Callable[..., Any], args: Sequence[Any], argnums: Any, sparsity: Any, mode: str = "auto",
+                    chunk_size: Optional[int] = None) -> SparseMatrix:
     """``eg.jacobian(f, argnums, mode, chunk_size, sparsity=sparsity)(*args)``: a
     scipy.sparse CSR matrix of shape ``(out.size, arg.size)`` (the Jacobian with
     output and argument flattened in row-major order).
@@ -392,11 +401,11 @@ class ColouringPlan:
         return f"ColouringPlan(mode={self.mode!r}, count={self.count})"
 
 
-_PLANS: "collections.OrderedDict[tuple, ColouringPlan]" = collections.OrderedDict()
+_PLANS: "collections.OrderedDict[Tuple[Tuple[int, ...], str, str], ColouringPlan]" = collections.OrderedDict()
 _PLANS_KEPT = 8
 
 
-def plan_colouring(pattern, mode: str = "auto") -> ColouringPlan:
+def plan_colouring(pattern: SparseMatrix, mode: str = "auto") -> ColouringPlan:
     """Colours the columns (forward mode) and the rows (reverse mode) of a CSR
     pattern and keeps the mode with fewer colours (or the mode asked for); a tie
     goes to reverse mode when there are fewer rows than columns. The last 8 plans
@@ -415,7 +424,7 @@ def plan_colouring(pattern, mode: str = "auto") -> ColouringPlan:
     return plan
 
 
-def _colour(pattern, mode: str) -> ColouringPlan:
+def _colour(pattern: SparseMatrix, mode: str) -> ColouringPlan:
     candidates = {}
     if mode in ("auto", "fwd"):
         candidates["fwd"] = colour_columns(pattern)

@@ -219,7 +219,7 @@ def monitor_one_layer() -> Dict[str, Any]:
     }
 
 
-def budget_and_sparsity() -> Dict[str, object]:
+def budget_and_sparsity() -> Dict[str, Any]:
     """eg.jacobian under a memory budget (section 2's layer, widened), then a sparse
     Jacobian: a tridiagonal residual computed in one pass per colour."""
     rng = np.random.default_rng(9)
@@ -235,12 +235,12 @@ def budget_and_sparsity() -> Dict[str, object]:
     peak = eg.memory_stats()["peak_bytes_in_use"] - before
     result = {"plan": plan, "budget": budget, "peak": peak, "matches_dense": bool(np.allclose(J, eg.jacobian(f)(x).numpy()))}
     try:
-        from eigengrad.sparse_jacobian import plan_colouring
-        import scipy.sparse  # noqa: F401
+        from eigengrad.sparse_jacobian import _scipy_sparse, plan_colouring
+        _scipy_sparse("tour")  # raises ImportError without scipy
     except ImportError:
         return {**result, "sparse": None}
 
-    def residual(u):  # u'' + u^3 on a grid, the ends fixed: a tridiagonal Jacobian
+    def residual(u: eg.Variable) -> eg.Variable:  # u'' + u^3 on a grid, the ends fixed: a tridiagonal Jacobian
         inner = u[:-2] - 2 * u[1:-1] + u[2:] + u[1:-1] ** 3
         return eg.concatenate([u[:1] * 1.0, inner, u[-1:] * 1.0])
     u = np.random.default_rng(11).standard_normal(2000)
