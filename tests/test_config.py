@@ -167,3 +167,24 @@ def test_auto_uses_blas_from_the_threshold_on(backend):
             assert ours() == 1  # the library computed it
     finally:
         eg.set_num_threads(previous)
+
+
+@needs_blas
+def test_auto_keeps_narrow_products_with_eigen(backend):
+    """A matrix times a few vectors stays with Eigen in "auto" whatever its size (the
+    library leaves its pool as it was): OpenBLAS packs the whole matrix first."""
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="needs threadpoolctl (the test extra)")
+
+    def ours():
+        return next(i["num_threads"] for i in threadpoolctl.threadpool_info() if "scipy_openblas32" in i["filepath"])
+
+    big, narrow = np.ones((600, 600)), np.ones((600, 4))
+    eg.set_gemm_backend("auto")
+    eg.set_blas_threshold("float64", 1.0)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        np.testing.assert_array_equal(eg.matmul(big, narrow).numpy(), big @ narrow)
+        np.testing.assert_array_equal(eg.matmul(narrow.T, big).numpy(), narrow.T @ big)
+        assert ours() == 2  # not called
+        eg.matmul(big, big)
+        assert ours() == 1  # called
+

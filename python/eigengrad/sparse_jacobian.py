@@ -67,7 +67,7 @@ SparseMatrix = Any
 def _scipy_sparse(who: str) -> Any:
     """The module scipy.sparse, or an ImportError that names the ``sparse`` extra."""
     try:
-        import scipy.sparse  # type: ignore[import-untyped]  # scipy ships no type information
+        import scipy.sparse
     except ImportError as e:
         raise ImportError(f"{who}: sparse Jacobians need scipy: {SPARSE_HINT}") from e
     return scipy.sparse

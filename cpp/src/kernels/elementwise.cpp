@@ -176,6 +176,12 @@ void binary_typed(Binary op, const Tensor& x, const Tensor& y, Tensor& out) {
     case Binary::StrongDiv: return binary_broadcast<T>([](T a, T b) { return strong_div(a, b); }, x, y, out);
     case Binary::Logaddexp: return binary_broadcast<T>([](T a, T b) { return math::logaddexp(a, b); }, x, y, out);
     case Binary::Arctan2: return binary_broadcast<T>([](T a, T b) { return math::atan2(a, b); }, x, y, out);
+    case Binary::Pow:
+      // x ** 2, the common case, as x * x: the same correctly rounded result as
+      // std::pow(x, 2), in a vectorised loop instead of a libm call per element.
+      if (y.numel() == 1 && *y.data_as<T>() == T(2))
+        return binary_broadcast<T>([](T a, T) { return a * a; }, x, y, out);
+      return binary_broadcast<T>(BinaryFn<T>{op}, x, y, out);
     default: return binary_broadcast<T>(BinaryFn<T>{op}, x, y, out);
   }
 }

@@ -136,7 +136,7 @@ def _layer_norm(x: Any, shape: Tuple[int, ...], weight: Any, bias: Any, eps: flo
     axes = tuple(range(-len(shape), 0))
     centred = x - _core.mean(x, axes, keepdims=True)
     variance = _core.mean(centred * centred, axes, keepdims=True)
-    out = centred / _core.sqrt(variance + eps)
+    out: Variable = centred / _core.sqrt(variance + eps)
     if weight is not None:
         out = out * weight
     if bias is not None:
