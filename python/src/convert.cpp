@@ -178,7 +178,7 @@ Variable weak_scalar(py::handle obj, DType dtype, const char* op) {
                     (std::string(op) + ": Python int too large to convert to float").c_str());
     throw py::error_already_set();
   }
-  return scalar_constant(value, dtype);
+  return Variable(Tensor::scalar(value, dtype));
 }
 
 /// Whether `obj` is a NumPy array or scalar of bools or integers of at most 16

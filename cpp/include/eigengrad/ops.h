@@ -268,9 +268,6 @@ inline Variable operator/(const Variable& x, const Variable& y) { return div(x, 
 inline Variable operator-(const Variable& x) { return neg(x); }
 /// A 0-d constant of x's dtype: how a C++ caller writes `x * 2.0`.
 Variable scalar_like(double value, const Variable& x);
-/// `value` as a 0-d constant of `dtype`. The same constant may be handed out again
-/// while nobody has changed it (Note [Shared scalar constants], ops/unary.cpp).
-Variable scalar_constant(double value, DType dtype);
 inline Variable operator+(const Variable& x, double y) { return add(x, scalar_like(y, x)); }
 inline Variable operator-(const Variable& x, double y) { return sub(x, scalar_like(y, x)); }
 inline Variable operator*(const Variable& x, double y) { return mul(x, scalar_like(y, x)); }

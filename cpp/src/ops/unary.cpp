@@ -8,9 +8,6 @@
 // kernels/strong_zero.h); both paths keep a zero cotangent zero.
 #include "common.h"
 
-#include <array>
-#include <cstring>
-
 namespace eigengrad {
 
 using kernels::Unary;
@@ -31,34 +28,8 @@ Grads fused_grad(kernels::UnaryGrad op, const BackwardArgs& a) {
 }
 }  // namespace
 
-Variable scalar_like(double value, const Variable& x) { return scalar_constant(value, x.dtype()); }
-
-// Note [Shared scalar constants]
-// `y * 2.0` (Python or C++) makes 2.0 a 0-d constant. Made afresh for every op it
-// cost three allocations (the tensor's storage and memory, the Variable), more than
-// a fifth of recording a long chain of `y = y * 1.0`. A small per-thread cache hands
-// out the same constant again, as long as it is still pristine: never written in
-// place (version 0), not requiring grad, carrying no tangent. Nobody but the ops that
-// read it holds a constant made here, so these checks only guard against a handle
-// escaping through some op that returns its operand.
-Variable scalar_constant(double value, DType dtype) {
-  struct Entry {
-    std::uint64_t bits = 0;
-    DType dtype = DType::Float64;
-    Variable constant;
-  };
-  static thread_local std::array<Entry, 8> cache;
-  static thread_local std::size_t next = 0;
-  std::uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  for (const Entry& e : cache) {
-    if (!e.constant.defined() || e.bits != bits || e.dtype != dtype) continue;
-    if (!e.constant.requires_grad() && e.constant.data().version() == 0 && e.constant.impl()->tangents.empty())
-      return e.constant;
-  }
-  Entry& e = cache[next++ % cache.size()];
-  e = Entry{bits, dtype, Variable(Tensor::scalar(value, dtype))};
-  return e.constant;
+Variable scalar_like(double value, const Variable& x) {
+  return Variable(Tensor::scalar(value, x.dtype()));
 }
 
 // neg(x) = -x
