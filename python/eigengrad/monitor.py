@@ -20,8 +20,9 @@ pass itself (no second pass over the graph):
   the line of user code that created it.
 
 Each backward pass replaces the parameter and activation rows (the last pass is
-reported); the first non-finite entries are kept. ``gelu`` is written with
-``tanh`` (nn.functional), so its inner ``tanh`` is what appears.
+reported); the first non-finite entries are kept. The exact ``gelu`` (the
+default) is written with ``erfc``, which is not reported as an activation;
+``gelu(approximate="tanh")`` shows its inner ``tanh``.
 
 Threads: the monitor belongs to the thread that entered it; a backward run on
 another thread records nothing. Monitors do not nest (``RuntimeError``). Off, the
