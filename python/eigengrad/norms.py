@@ -12,6 +12,7 @@ import math
 from typing import Any, Optional, Sequence, Union
 
 import eigengrad._core as _core
+from eigengrad import linalg
 from eigengrad._core import Variable
 
 Axis = Union[None, int, Sequence[int]]
@@ -79,8 +80,6 @@ def _matrix_norm(x: Variable, ord: Union[int, float, str], axes: Sequence[int], 
         sums = _core.sum(_core.abs(x), (summed,), True)
         out = (_core.max if ord > 0 else _core.min)(sums, (kept,), True)
     elif ord in (2, -2, "nuc") and not isinstance(ord, bool):
-        from eigengrad import linalg  # core layer below this one; imported when first needed
-
         rest = [d for d in range(x.ndim) if d not in (row, col)]
         s = linalg.svd(_core.transpose(x, rest + [row, col]), compute_uv=False)
         out = _core.sum(s, (-1,), False) if ord == "nuc" else (_core.max if ord == 2 else _core.min)(s, (-1,), False)

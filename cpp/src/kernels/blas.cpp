@@ -219,12 +219,13 @@ bool blas_takes(std::int64_t m, std::int64_t n, std::int64_t k) {
 
 template <class T>
 void blas_gemm(const T* x, std::int64_t xc, bool tx, const T* y, std::int64_t yc, bool ty, T* out,
-               std::int64_t m, std::int64_t n, std::int64_t k, int threads) {
+               std::int64_t m, std::int64_t n, std::int64_t k) {
   Blas& b = blas();
-  if (b.set_threads) {
-    // Asked each time: another user of the library (threadpoolctl) may have changed it.
+  // One thread (Note [One thread pool]). Asked each time: another user of the
+  // library (threadpoolctl) may have changed it; the lock only to change it.
+  if (b.set_threads && !(b.get_threads && b.get_threads() == 1)) {
     std::lock_guard<std::mutex> lock(b.mutex);
-    if (!b.get_threads || b.get_threads() != threads) b.set_threads(threads);
+    b.set_threads(1);
   }
   const int ta = tx ? kTrans : kNoTrans, tb = ty ? kTrans : kNoTrans;
   const int M = static_cast<int>(m), N = static_cast<int>(n), K = static_cast<int>(k);
@@ -238,9 +239,9 @@ void blas_gemm(const T* x, std::int64_t xc, bool tx, const T* y, std::int64_t yc
 template bool blas_takes<float>(std::int64_t, std::int64_t, std::int64_t);
 template bool blas_takes<double>(std::int64_t, std::int64_t, std::int64_t);
 template void blas_gemm<float>(const float*, std::int64_t, bool, const float*, std::int64_t, bool, float*,
-                               std::int64_t, std::int64_t, std::int64_t, int);
+                               std::int64_t, std::int64_t, std::int64_t);
 template void blas_gemm<double>(const double*, std::int64_t, bool, const double*, std::int64_t, bool, double*,
-                                std::int64_t, std::int64_t, std::int64_t, int);
+                                std::int64_t, std::int64_t, std::int64_t);
 
 }  // namespace kernels
 }  // namespace eigengrad

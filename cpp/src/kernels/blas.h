@@ -12,10 +12,10 @@ bool blas_takes(std::int64_t m, std::int64_t n, std::int64_t k);
 
 /// out (m x n, row-major, leading dimension n) = op(X) op(Y), with X of xr x xc
 /// and Y of yr x yc row-major, op the transpose where tx / ty. Only after
-/// blas_takes said so. Runs on `threads` threads (the library's pool is resized
-/// when it differs).
+/// blas_takes said so. Runs on the calling thread alone (the library's pool is set to
+/// one thread: Note [One thread pool], blas.cpp).
 template <class T>
 void blas_gemm(const T* x, std::int64_t xc, bool tx, const T* y, std::int64_t yc, bool ty, T* out,
-               std::int64_t m, std::int64_t n, std::int64_t k, int threads);
+               std::int64_t m, std::int64_t n, std::int64_t k);
 
 }  // namespace eigengrad::kernels
