@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
-from eigengrad.jacobian_plan import parse_memory_budget
+from eigengrad.jacobian_plan import parse_memory_budget, plan_jacobian
 
 RNG = np.random.default_rng(3)
 
@@ -53,7 +53,7 @@ def test_the_mode_follows_the_shape(m, n, mode):
     f, x, _ = layer(m, n)
     plan = eg.jacobian_plan(f, x, memory_budget="100MB")
     assert plan.mode == mode and plan.chunk_size == min(m, n) and plan.passes == 1
-    assert (plan.n_outputs, plan.n_inputs) == (m, n) and plan.multiply_adds >= m * n
+    assert (plan.n_outputs, plan.n_inputs) == (m, n)
     assert ("reverse" if mode == "rev" else "forward") in plan.reason and str(plan).startswith("JacobianPlan")
 
 
@@ -76,7 +76,6 @@ def test_the_measured_peak_stays_under_several_budgets(m, n):
         assert plan.bytes <= plan.budget
         np.testing.assert_allclose(J.numpy(), reference, rtol=1e-12, atol=1e-14)
         chunks.append(plan.chunk_size)
-        print(budget, plan.mode, plan.chunk_size, plan.bytes, peak)
     assert chunks == sorted(chunks) and chunks[0] < chunks[-1] == min(m, n)  # a larger budget, larger chunks
 
 
@@ -102,7 +101,7 @@ def test_a_forced_mode_is_kept_and_shapes_survive():
         J = eg.jacobian(f, mode=mode, memory_budget="1MB")(x)
         assert J.shape == (2, 3, 2, 3)
         np.testing.assert_allclose(J.numpy(), eg.jacobian(f)(x).numpy(), rtol=1e-12)
-        assert eg.jacobian_plan(f, x, memory_budget="1MB", argnums=0).mode in ("rev", "fwd")
+        assert plan_jacobian(f, [x], 0, "1MB", mode=mode).mode == mode
 
 
 def test_budget_arguments_that_do_not_combine():

@@ -130,7 +130,7 @@ def test_operands_are_differentiable_variables_and_lists():
     ("ijk", [(2, 3)], r"einsum: subscripts 'ijk' name 3 axes of operand 0, which has 2"),
     ("i", [(2, 3)], r"einsum: operand 0 has 2 axes but subscripts 'i' name 1, and no '...'"),
     ("i.j", [(2, 3)], r"einsum: subscripts contain a '.' that is not part of an ellipsis"),
-    ("...i...", [(2, 3)], r"einsum: .*'.' that is not part of an ellipsis|more than one ellipsis"),
+    ("...i...", [(2, 3)], r"einsum: (.*'\.' that is not part of an ellipsis|.*more than one ellipsis)"),
     ("ij-", [(2, 3)], r"einsum: subscripts 'ij-' do not contain a proper '->'"),
     ("ij->i->j", [(2, 3)], r"einsum: subscripts 'ij->i->j' contain more than one '->'"),
     ("...i->i", [(2, 3)], r"einsum: the operands have 1 broadcast axes \('...'\) but the output 'i' has no '...'"),

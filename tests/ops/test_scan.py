@@ -9,13 +9,18 @@ import pytest
 import eigengrad as eg
 from torch_oracle import check_against_torch
 
-torch = pytest.importorskip("torch")
+try:
+    import torch
+except ImportError:  # the NumPy checks below still run
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed (the bench extra)")
 
 rng = np.random.default_rng(11)
 X = rng.standard_normal((3, 5))
 ZEROS = np.array([[1.5, 0.0, -2.0, 0.7, 1.1], [0.0, 1.3, 0.0, -0.9, 2.0], [0.5, -1.2, 0.8, 1.7, 0.0]])
 
 
+@needs_torch
 @pytest.mark.parametrize("x", [X, ZEROS], ids=["plain", "zeros"])
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_cumsum_and_cumprod_match_torch(x, axis):
@@ -23,6 +28,7 @@ def test_cumsum_and_cumprod_match_torch(x, axis):
     check_against_torch(lambda v: eg.cumprod(v, axis=axis), lambda t: torch.cumprod(t, dim=axis), [x])
 
 
+@needs_torch
 @pytest.mark.parametrize("x", [X, ZEROS], ids=["plain", "zeros"])
 def test_prod_matches_torch(x):
     check_against_torch(lambda v: eg.prod(v, axis=1), lambda t: torch.prod(t, dim=1), [x])
@@ -30,6 +36,7 @@ def test_prod_matches_torch(x):
     check_against_torch(lambda v: eg.prod(v[:2, :3]), lambda t: torch.prod(t[:2, :3]), [x])
 
 
+@needs_torch
 @pytest.mark.parametrize("ddof", [0, 1, 2])
 @pytest.mark.parametrize("axis", [None, 0, 1])
 def test_var_and_std_match_torch(axis, ddof):
@@ -44,12 +51,14 @@ def test_var_and_std_match_torch(axis, ddof):
 def test_values_match_numpy_on_long_axes(dtype):
     x = (1 + rng.standard_normal((300, 7)) / 50).astype(dtype)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
+    # The scans add and multiply strictly in order (Note [Scan order]), as NumPy's
+    # accumulate does: the same bits.
     for name in ("cumsum", "cumprod"):
-        np.testing.assert_allclose(getattr(eg, name)(x, axis=0).numpy(), getattr(np, name)(x, axis=0), rtol=rtol)
+        np.testing.assert_array_equal(getattr(eg, name)(x, axis=0).numpy(), getattr(np, name)(x, axis=0))
         assert getattr(eg, name)(x, axis=0).dtype == dtype
     np.testing.assert_allclose(eg.prod(x, axis=(0, 1)).numpy(), np.prod(x.astype(np.float64)), rtol=rtol * 10)
     np.testing.assert_allclose(eg.var(x, axis=0).numpy(), np.var(x, axis=0), rtol=rtol * 10)
-    np.testing.assert_allclose(eg.cumsum(x).numpy(), np.cumsum(x), rtol=rtol * 100, atol=rtol)
+    np.testing.assert_array_equal(eg.cumsum(x).numpy(), np.cumsum(x))
 
 
 def test_methods_and_empty_reductions():
