@@ -11,6 +11,7 @@
 
 #include "../dispatch.h"
 #include "eigen.h"  // first: it decides what an Eigen assertion does
+#include "strided.h"
 
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
@@ -25,35 +26,13 @@ namespace {
 template <class T>
 using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 
-/// Eigen's own threads stay off, as for the matrix products (gemm.cpp): the
-/// blocked factorisations call Eigen's GEMM.
-void eigen_single_threaded() {
-  static const bool done = [] {
-    Eigen::setNbThreads(1);
-    return true;
-  }();
-  (void)done;
-}
-
 Shape batch_of(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
-
-std::int64_t count(const Shape& s) {
-  std::int64_t n = 1;
-  for (std::int64_t d : s) n *= d;
-  return n;
-}
 
 /// For every matrix of the broadcast batch `out`, the index of its matrix in an
 /// input of batch shape `in` (right-aligned, size-1 axes repeated).
 std::vector<std::int64_t> batch_map(const Shape& in, const Shape& out) {
-  const std::size_t off = out.size() - in.size();
-  std::vector<std::int64_t> stride(out.size(), 0);
-  std::int64_t s = 1;
-  for (std::size_t d = in.size(); d-- > 0;) {
-    stride[d + off] = in[d] == 1 ? 0 : s;
-    s *= in[d];
-  }
-  const std::int64_t total = count(out);
+  const std::vector<std::int64_t> stride = broadcast_strides(in, out);
+  const std::int64_t total = shape_numel(out);
   std::vector<std::int64_t> map(static_cast<std::size_t>(total));
   std::vector<std::int64_t> idx(out.size(), 0);
   std::int64_t pos = 0;
@@ -109,7 +88,7 @@ void largest_entry_positive(Mat<T>& a, Mat<T>* b) {
 }  // namespace
 
 Tensor lu_solve(const Tensor& a, const Tensor& b, const Shape& batch, const char* op) {
-  eigen_single_threaded();
+  keep_eigen_single_threaded();
   const std::int64_t n = a.shape().back(), k = b.shape().back();
   Shape out_shape = batch;
   out_shape.push_back(n);
@@ -128,10 +107,10 @@ Tensor lu_solve(const Tensor& a, const Tensor& b, const Shape& batch, const char
     for (std::size_t i = 0; i < ia.size(); ++i) {
       if (ia[i] != factored) {
         const T* ai = pa + ia[i] * n * n;
-        if (!all_finite(ai, n * n)) fail(op, kNotFinite, a.shape(), ia[i], count(batch_of(a.shape())));
+        if (!all_finite(ai, n * n)) fail(op, kNotFinite, a.shape(), ia[i], shape_numel(batch_of(a.shape())));
         lu.compute(ConstMatrixMap<T>(ai, n, n));
         factored = ia[i];
-        if (has_zero_pivot(lu)) fail(op, "singular matrix", a.shape(), ia[i], count(batch_of(a.shape())));
+        if (has_zero_pivot(lu)) fail(op, "singular matrix", a.shape(), ia[i], shape_numel(batch_of(a.shape())));
       }
       MatrixMap<T>(po + static_cast<std::int64_t>(i) * n * k, n, k) =
           lu.solve(ConstMatrixMap<T>(pb + ib[i] * n * k, n, k));
@@ -141,8 +120,8 @@ Tensor lu_solve(const Tensor& a, const Tensor& b, const Shape& batch, const char
 }
 
 Tensor inverse(const Tensor& a, const char* op) {
-  eigen_single_threaded();
-  const std::int64_t n = a.shape().back(), batch = count(batch_of(a.shape()));
+  keep_eigen_single_threaded();
+  const std::int64_t n = a.shape().back(), batch = shape_numel(batch_of(a.shape()));
   Tensor out(a.shape(), a.dtype());
   if (out.numel() == 0) return out;
   dispatch(a.dtype(), [&](auto tag) {
@@ -159,8 +138,8 @@ Tensor inverse(const Tensor& a, const char* op) {
 }
 
 Tensor det(const Tensor& a) {
-  eigen_single_threaded();
-  const std::int64_t n = a.shape().back(), batch = count(batch_of(a.shape()));
+  keep_eigen_single_threaded();
+  const std::int64_t n = a.shape().back(), batch = shape_numel(batch_of(a.shape()));
   Tensor out(batch_of(a.shape()), a.dtype());
   dispatch(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -178,8 +157,8 @@ Tensor det(const Tensor& a) {
 }
 
 std::pair<Tensor, Tensor> slogdet(const Tensor& a) {
-  eigen_single_threaded();
-  const std::int64_t n = a.shape().back(), batch = count(batch_of(a.shape()));
+  keep_eigen_single_threaded();
+  const std::int64_t n = a.shape().back(), batch = shape_numel(batch_of(a.shape()));
   Tensor sign(batch_of(a.shape()), a.dtype()), logabs(batch_of(a.shape()), a.dtype());
   dispatch(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -208,8 +187,8 @@ std::pair<Tensor, Tensor> slogdet(const Tensor& a) {
 }
 
 Tensor cofactor(const Tensor& a) {
-  eigen_single_threaded();
-  const std::int64_t n = a.shape().back(), batch = count(batch_of(a.shape()));
+  keep_eigen_single_threaded();
+  const std::int64_t n = a.shape().back(), batch = shape_numel(batch_of(a.shape()));
   Tensor out(a.shape(), a.dtype());
   if (out.numel() == 0) return out;
   dispatch(a.dtype(), [&](auto tag) {
@@ -255,8 +234,8 @@ Tensor cofactor(const Tensor& a) {
 }
 
 Tensor cholesky(const Tensor& a, const char* op) {
-  eigen_single_threaded();
-  const std::int64_t n = a.shape().back(), batch = count(batch_of(a.shape()));
+  keep_eigen_single_threaded();
+  const std::int64_t n = a.shape().back(), batch = shape_numel(batch_of(a.shape()));
   Tensor out(a.shape(), a.dtype());
   if (out.numel() == 0) return out;
   dispatch(a.dtype(), [&](auto tag) {
@@ -276,9 +255,9 @@ Tensor cholesky(const Tensor& a, const char* op) {
 }
 
 std::pair<Tensor, Tensor> qr(const Tensor& a, bool complete, const char* op) {
-  eigen_single_threaded();
+  keep_eigen_single_threaded();
   const std::int64_t m = a.shape()[a.shape().size() - 2], n = a.shape().back();
-  const std::int64_t batch = count(batch_of(a.shape()));
+  const std::int64_t batch = shape_numel(batch_of(a.shape()));
   Shape packed_shape = batch_of(a.shape()), rest_shape = batch_of(a.shape());
   packed_shape.insert(packed_shape.end(), {m + n, n});
   rest_shape.insert(rest_shape.end(), {m, m - n});
@@ -319,8 +298,8 @@ std::pair<Tensor, Tensor> qr(const Tensor& a, bool complete, const char* op) {
 }
 
 Tensor eigh(const Tensor& a, const char* op) {
-  eigen_single_threaded();
-  const std::int64_t n = a.shape().back(), batch = count(batch_of(a.shape()));
+  keep_eigen_single_threaded();
+  const std::int64_t n = a.shape().back(), batch = shape_numel(batch_of(a.shape()));
   Shape packed_shape = batch_of(a.shape());
   packed_shape.insert(packed_shape.end(), {n + 1, n});
   Tensor packed(packed_shape, a.dtype());
@@ -346,9 +325,9 @@ Tensor eigh(const Tensor& a, const char* op) {
 }
 
 SvdResult svd(const Tensor& a, bool full, const char* op) {
-  eigen_single_threaded();
+  keep_eigen_single_threaded();
   const std::int64_t m = a.shape()[a.shape().size() - 2], n = a.shape().back(), k = std::min(m, n);
-  const std::int64_t batch = count(batch_of(a.shape()));
+  const std::int64_t batch = shape_numel(batch_of(a.shape()));
   Shape packed_shape = batch_of(a.shape()), u_shape = batch_of(a.shape()), v_shape = batch_of(a.shape());
   packed_shape.insert(packed_shape.end(), {m + 1 + n, k});
   u_shape.insert(u_shape.end(), {m, m - k});

@@ -27,4 +27,17 @@ template <class T>
 using ConstMatrixMap =
     Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
+/// Eigen's own OpenMP parallelism stays off: it splits even small products over
+/// every thread, and a 2-thread region waits whole time slices when another process
+/// holds a core (a 30x slower MLP step was measured). Large products are split by
+/// rows in gemm.cpp instead; the factorisations (decompositions.cpp), which call
+/// Eigen's GEMM, run on the calling thread.
+inline void keep_eigen_single_threaded() {
+  static const bool done = [] {
+    Eigen::setNbThreads(1);
+    return true;
+  }();
+  (void)done;
+}
+
 }  // namespace eigengrad::kernels

@@ -14,18 +14,6 @@ namespace {
 // Products of at least this many multiply-adds are split over threads by rows.
 constexpr double kParallelGemmFrom = 1 << 24;
 
-// Eigen's own OpenMP parallelism stays off: it splits even small products over
-// every thread, and a 2-thread region waits whole time slices when another process
-// holds a core (a 30x slower MLP step was measured). Large products are split by
-// rows below instead, each block a single-threaded Eigen product.
-void keep_eigen_single_threaded() {
-  static const bool done = [] {
-    Eigen::setNbThreads(1);
-    return true;
-  }();
-  (void)done;
-}
-
 // Products with at most this many columns are done column by column (Note [Narrow
 // products]).
 constexpr std::int64_t kNarrowColumns = 4;

@@ -97,4 +97,11 @@ Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes) 
   return binary(Binary::Add, unary(Unary::Log, sum_exp), m);
 }
 
+Variable swap_last(const Variable& x) {
+  std::vector<std::int64_t> perm;
+  for (std::int64_t d = 0; d < x.ndim(); ++d) perm.push_back(d);
+  std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+  return transpose(x, perm);
+}
+
 }  // namespace eigengrad::detail

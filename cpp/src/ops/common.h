@@ -77,6 +77,9 @@ Shape prefixed(const Shape& lead_shape, const Shape& shape);
 /// Cotangent `g` (lead dims + a broadcast shape) summed down to lead dims + `shape`:
 /// the VJP of broadcasting.
 Variable unbroadcast(const Variable& g, const Shape& shape, std::size_t lead);
+
+/// x with its last two axes swapped (a matrix transpose over any batch axes).
+Variable swap_last(const Variable& x);
 /// Tangent `t` (lead dims + x_shape) with size-1 axes inserted after the lead dims so
 /// that it right-aligns with values of `out_ndim` dimensions.
 Variable align(const Variable& t, const Shape& x_shape, std::size_t out_ndim);

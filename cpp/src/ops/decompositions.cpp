@@ -42,6 +42,7 @@ using detail::promote_pair;
 using detail::record_op;
 using detail::strong_div;
 using detail::strong_mul;
+using detail::swap_last;
 using detail::unbroadcast;
 using Grads = std::vector<Variable>;
 
@@ -49,13 +50,6 @@ namespace {
 
 // ---- helpers: shapes, masks, solves -------------------------------------------------
 
-/// x with its last two axes swapped.
-Variable mT(const Variable& x) {
-  std::vector<std::int64_t> perm;
-  for (std::int64_t d = 0; d < x.ndim(); ++d) perm.push_back(d);
-  std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-  return transpose(x, perm);
-}
 
 /// x[..., r0:r1, c0:c1] (every leading axis whole).
 Variable block(const Variable& x, std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
@@ -92,7 +86,7 @@ Variable lower(std::int64_t n, const Variable& like) { return pattern(n, like, [
 /// T(t) = tril(t) + tril(t, -1)^T: the symmetric matrix a triangle-reading op sees.
 Variable from_lower(const Variable& t) {
   const std::int64_t n = t.shape().back();
-  return t * lower(n, t) + mT(t * strictly_lower(n, t));
+  return t * lower(n, t) + swap_last(t * strictly_lower(n, t));
 }
 
 /// Sum over the last two axes (a Frobenius inner product after a mul).
@@ -145,7 +139,7 @@ Variable solve_matrix(const Variable& a, const Variable& b);
 /// a^-1 b, batch axes broadcast (shapes already valid).
 Variable left_solve(const Variable& a, const Variable& b) { return solve_matrix(a, b); }
 /// x a^-1
-Variable right_solve(const Variable& x, const Variable& a) { return mT(solve_matrix(mT(a), mT(x))); }
+Variable right_solve(const Variable& x, const Variable& a) { return swap_last(solve_matrix(swap_last(a), swap_last(x))); }
 
 /// inv(a) inside a rule, whose error names the op differentiated.
 Variable inverse_for(const char* op, const Variable& a) {
@@ -177,8 +171,8 @@ Variable solve_matrix(const Variable& a, const Variable& b) {
   Shape batch = kernels::broadcast_shapes("solve", batch_shape(a), batch_shape(b));
   return record_op("solve", kernels::lu_solve(a.data(), b.data(), batch, "solve"), {a, b},
                    [a, bs = b.shape()](const BackwardArgs& g) -> Grads {
-                     Variable gb = left_solve(mT(a), g.gout);
-                     return {g.need(0) ? unbroadcast(neg(matmul(gb, mT(g.out))), a.shape(), g.lead) : Variable(),
+                     Variable gb = left_solve(swap_last(a), g.gout);
+                     return {g.need(0) ? unbroadcast(neg(matmul(gb, swap_last(g.out))), a.shape(), g.lead) : Variable(),
                              g.need(1) ? unbroadcast(gb, bs, g.lead) : Variable()};
                    },
                    [a, as = a.shape(), bs = b.shape()](const JvpArgs& t) {
@@ -203,13 +197,13 @@ Variable cofactor(const Variable& a) {
   return record_op("cofactor", kernels::cofactor(a.data()), {a},
                    [a, constant_one](const BackwardArgs& g) -> Grads {
                      if (constant_one) return {g.gout * 0.0};
-                     Variable wt = mT(inverse_for("det", a));
-                     return {sum_matrix(g.gout * g.out, true) * wt - matmul(matmul(wt, mT(g.gout)), g.out)};
+                     Variable wt = swap_last(inverse_for("det", a));
+                     return {sum_matrix(g.gout * g.out, true) * wt - matmul(matmul(wt, swap_last(g.gout)), g.out)};
                    },
                    [a, constant_one](const JvpArgs& t) {
                      if (constant_one) return t.t(0) * 0.0;
-                     Variable wt = mT(inverse_for("det", a));
-                     return sum_matrix(wt * t.t(0), true) * t.out - matmul(matmul(t.out, mT(t.t(0))), wt);
+                     Variable wt = swap_last(inverse_for("det", a));
+                     return sum_matrix(wt * t.t(0), true) * t.out - matmul(matmul(t.out, swap_last(t.t(0))), wt);
                    },
                    true);
 }
@@ -226,16 +220,16 @@ Variable qr_packed(const Variable& a) {
                    [m, n](const BackwardArgs& g) -> Grads {
                      Variable q = rows(g.out, 0, m), r = rows(g.out, m, m + n);
                      Variable gq = rows(g.gout, 0, m), gr = rows(g.gout, m, m + n);
-                     Variable nn = matmul(gr, mT(r)) - matmul(mT(q), gq);
-                     Variable k = nn * mT(lower(n, nn)) + mT(nn * mT(strictly_lower(n, nn)));
-                     return {mT(left_solve(r, mT(gq + matmul(q, k))))};
+                     Variable nn = matmul(gr, swap_last(r)) - matmul(swap_last(q), gq);
+                     Variable k = nn * swap_last(lower(n, nn)) + swap_last(nn * swap_last(strictly_lower(n, nn)));
+                     return {swap_last(left_solve(r, swap_last(gq + matmul(q, k))))};
                    },
                    [m, n](const JvpArgs& t) {
                      Variable q = rows(t.out, 0, m), r = rows(t.out, m, m + n);
                      Variable b = right_solve(t.t(0), r);
-                     Variable c = matmul(mT(q), b);
+                     Variable c = matmul(swap_last(q), b);
                      Variable low = c * strictly_lower(n, c);
-                     Variable u = c - low + mT(low);
+                     Variable u = c - low + swap_last(low);
                      return concatenate({b - matmul(q, u), matmul(u, r)}, -2);
                    },
                    true);
@@ -249,19 +243,19 @@ Variable eigh_packed(const Variable& a) {
   const std::int64_t n = a.shape().back();
   auto gaps = [n](const Variable& out) {
     Variable w = rows(out, 0, 1);
-    return reciprocal_where(apart(w.data()), w - mT(w));
+    return reciprocal_where(apart(w.data()), w - swap_last(w));
   };
   return record_op("eigh", kernels::eigh(a.data(), "eigh"), {a},
                    [n, gaps](const BackwardArgs& g) -> Grads {
                      Variable v = rows(g.out, 1, n + 1);
                      Variable gw = rows(g.gout, 0, 1), gv = rows(g.gout, 1, n + 1);
-                     Variable inner = gw * eye(n, gw) + gaps(g.out) * matmul(mT(v), gv);
-                     Variable x = matmul(matmul(v, inner), mT(v));
-                     return {(x + mT(x)) * phi(n, x)};
+                     Variable inner = gw * eye(n, gw) + gaps(g.out) * matmul(swap_last(v), gv);
+                     Variable x = matmul(matmul(v, inner), swap_last(v));
+                     return {(x + swap_last(x)) * phi(n, x)};
                    },
                    [n, gaps](const JvpArgs& t) {
                      Variable v = rows(t.out, 1, n + 1);
-                     Variable p = matmul(matmul(mT(v), from_lower(t.t(0))), v);
+                     Variable p = matmul(matmul(swap_last(v), from_lower(t.t(0))), v);
                      return concatenate({diagonal_row(p), matmul(v, gaps(t.out) * p)}, -2);
                    },
                    true);
@@ -284,8 +278,8 @@ Variable svd_packed(const Variable& a) {
   const std::int64_t m = a.shape()[a.ndim() - 2], n = a.shape().back(), k = std::min(m, n);
   // E and G from the singular values (a row), differentiable in them
   auto factors = [](const Variable& s) {
-    return std::make_pair(reciprocal_where(apart(s.data()), s - mT(s)),
-                          reciprocal_where(apart(s.data(), true), s + mT(s)));
+    return std::make_pair(reciprocal_where(apart(s.data()), s - swap_last(s)),
+                          reciprocal_where(apart(s.data(), true), s + swap_last(s)));
   };
   return record_op("svd", kernels::svd(a.data(), false, "svd").packed, {a},
                    [m, n, k, factors](const BackwardArgs& g) -> Grads {
@@ -293,28 +287,28 @@ Variable svd_packed(const Variable& a) {
                      Variable gu = rows(g.gout, 0, m), gs = rows(g.gout, m, m + 1);
                      Variable gv = rows(g.gout, m + 1, m + 1 + n);
                      auto [e, h] = factors(s);
-                     Variable ut_gu = matmul(mT(u), gu), vt_gv = matmul(mT(v), gv);
+                     Variable ut_gu = matmul(swap_last(u), gu), vt_gv = matmul(swap_last(v), gv);
                      Variable x = ut_gu + vt_gv, y = ut_gu - vt_gv;
-                     Variable pbar = (e * (x - mT(x)) + h * (y - mT(y))) * 0.5 + gs * eye(k, gs);
-                     Variable ga = matmul(matmul(u, pbar), mT(v));
-                     if (m > k) ga = ga + matmul(strong_div(gu - matmul(u, ut_gu), s), mT(v));
-                     if (n > k) ga = ga + matmul(u, mT(strong_div(gv - matmul(v, vt_gv), s)));
+                     Variable pbar = (e * (x - swap_last(x)) + h * (y - swap_last(y))) * 0.5 + gs * eye(k, gs);
+                     Variable ga = matmul(matmul(u, pbar), swap_last(v));
+                     if (m > k) ga = ga + matmul(strong_div(gu - matmul(u, ut_gu), s), swap_last(v));
+                     if (n > k) ga = ga + matmul(u, swap_last(strong_div(gv - matmul(v, vt_gv), s)));
                      return {ga};
                    },
                    [m, n, k, factors](const JvpArgs& t) {
                      Variable u = rows(t.out, 0, m), s = rows(t.out, m, m + 1), v = rows(t.out, m + 1, m + 1 + n);
                      const Variable& ta = t.t(0);
                      auto [e, h] = factors(s);
-                     Variable p = matmul(matmul(mT(u), ta), v);
-                     Variable sym = e * (p + mT(p)), skew = h * (p - mT(p));
+                     Variable p = matmul(matmul(swap_last(u), ta), v);
+                     Variable sym = e * (p + swap_last(p)), skew = h * (p - swap_last(p));
                      Variable tu = matmul(u, (sym + skew) * 0.5), tv = matmul(v, (sym - skew) * 0.5);
                      if (m > k) {
                        Variable av = matmul(ta, v);
-                       tu = tu + strong_div(av - matmul(u, matmul(mT(u), av)), s);
+                       tu = tu + strong_div(av - matmul(u, matmul(swap_last(u), av)), s);
                      }
                      if (n > k) {
-                       Variable au = matmul(mT(ta), u);
-                       tv = tv + strong_div(au - matmul(v, matmul(mT(v), au)), s);
+                       Variable au = matmul(swap_last(ta), u);
+                       tv = tv + strong_div(au - matmul(v, matmul(swap_last(v), au)), s);
                      }
                      return concatenate({tu, diagonal_row(p), tv}, -2);
                    },
@@ -355,7 +349,7 @@ Variable inv(const Variable& a) {
   check_matrix("inv", a, true);
   return record_op("inv", kernels::inverse(a.data(), "inv"), {a},
                    [](const BackwardArgs& g) -> Grads {
-                     Variable wt = mT(g.out);
+                     Variable wt = swap_last(g.out);
                      return {neg(matmul(matmul(wt, g.gout), wt))};
                    },
                    [](const JvpArgs& t) { return neg(matmul(matmul(t.out, t.t(0)), t.out)); }, true);
@@ -380,9 +374,9 @@ Slogdet slogdet(const Variable& a) {
   auto [sign, logabs] = kernels::slogdet(a.data());
   Variable l = record_op("slogdet", logabs, {a},
                          [a](const BackwardArgs& g) -> Grads {
-                           return {strong_mul(as_matrix(g.gout), mT(inverse_for("slogdet", a)))};
+                           return {strong_mul(as_matrix(g.gout), swap_last(inverse_for("slogdet", a)))};
                          },
-                         [a](const JvpArgs& t) { return sum_matrix(mT(inverse_for("slogdet", a)) * t.t(0)); });
+                         [a](const JvpArgs& t) { return sum_matrix(swap_last(inverse_for("slogdet", a)) * t.t(0)); });
   return {constant(sign), l};
 }
 
@@ -391,17 +385,17 @@ Slogdet slogdet(const Variable& a) {
 //   jvp: tout = L Φ(L^-1 T(ta) L^-T)
 Variable cholesky(const Variable& a, bool upper) {
   check_matrix("cholesky", a, true);
-  if (upper) return mT(cholesky(mT(a), false));
+  if (upper) return swap_last(cholesky(swap_last(a), false));
   const std::int64_t n = a.shape().back();
   return record_op("cholesky", kernels::cholesky(a.data(), "cholesky"), {a},
                    [n](const BackwardArgs& g) -> Grads {
-                     Variable lt = mT(g.out);
+                     Variable lt = swap_last(g.out);
                      Variable p = matmul(lt, g.gout) * phi(n, g.out);
                      Variable x = right_solve(left_solve(lt, p), g.out);
-                     return {(x + mT(x)) * phi(n, x)};
+                     return {(x + swap_last(x)) * phi(n, x)};
                    },
                    [n](const JvpArgs& t) {
-                     Variable w = right_solve(left_solve(t.out, from_lower(t.t(0))), mT(t.out));
+                     Variable w = right_solve(left_solve(t.out, from_lower(t.t(0))), swap_last(t.out));
                      return matmul(t.out, w * phi(n, w));
                    },
                    true);
@@ -414,7 +408,7 @@ QR qr(const Variable& a, bool complete) {
     // a = [x | y] with x square: x = Q R_x and R = [R_x | Q^T y], by composition.
     Variable packed = qr_packed(block(a, 0, m, 0, m));
     Variable q = rows(packed, 0, m);
-    Variable ry = matmul(mT(q), block(a, 0, m, m, n));
+    Variable ry = matmul(swap_last(q), block(a, 0, m, m, n));
     return {q, concatenate({rows(packed, m, 2 * m), ry}, -1)};
   }
   Variable packed = qr_packed(a);
@@ -431,7 +425,7 @@ QR qr(const Variable& a, bool complete) {
 Eigh eigh(const Variable& a, bool upper) {
   check_matrix("eigh", a, true);
   const std::int64_t n = a.shape().back();
-  Variable packed = eigh_packed(upper ? mT(a) : a);
+  Variable packed = eigh_packed(upper ? swap_last(a) : a);
   Shape ws = batch_shape(a);
   ws.push_back(n);
   return {reshape(rows(packed, 0, 1), ws), rows(packed, 1, n + 1)};
@@ -451,7 +445,7 @@ SVD svd(const Variable& a, bool full_matrices) {
     u = concatenate({u, constant(rest.u_rest)}, -1);
     v = concatenate({v, constant(rest.v_rest)}, -1);
   }
-  return {u, s, mT(v)};
+  return {u, s, swap_last(v)};
 }
 
 }  // namespace linalg

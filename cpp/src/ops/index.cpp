@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "../kernels/scan.h"
+#include "../kernels/strided.h"
 #include "along_axis.h"
 
 namespace eigengrad {
@@ -16,13 +17,6 @@ using detail::record_op;
 using Grads = std::vector<Variable>;
 
 namespace {
-
-/// Row-major strides of `shape`, in elements.
-std::vector<std::int64_t> strides_of(const Shape& shape) {
-  std::vector<std::int64_t> out(shape.size(), 1);
-  for (std::size_t d = shape.size(); d-- > 1;) out[d - 1] = out[d] * shape[d];
-  return out;
-}
 
 /// Checks that `indices` holds one value per element of its shape and has x's ndim.
 void check_index_array(const char* op, const IndexArray& indices, const Shape& x_shape) {
@@ -41,7 +35,7 @@ void check_index_array(const char* op, const IndexArray& indices, const Shape& x
 std::vector<std::int64_t> flat_offsets(const char* op, const Shape& x_shape, const IndexArray& indices,
                                        const Shape& out_shape, std::int64_t axis) {
   const std::int64_t n = x_shape[axis], total = shape_numel(out_shape);
-  const std::vector<std::int64_t> xs = strides_of(x_shape), is = strides_of(indices.shape);
+  const std::vector<std::int64_t> xs = kernels::contiguous_strides(x_shape), is = kernels::contiguous_strides(indices.shape);
   std::vector<std::int64_t> out(static_cast<std::size_t>(total));
   std::vector<std::int64_t> pos(out_shape.size(), 0);
   for (std::int64_t flat = 0; flat < total; ++flat) {

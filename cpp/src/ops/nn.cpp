@@ -15,6 +15,7 @@ namespace eigengrad {
 using detail::fused_backward;
 using detail::constant;
 using detail::strong_mul;
+using detail::swap_last;
 using Grads = std::vector<Variable>;
 
 Reduction parse_reduction(const std::string& name, const char* op) {
@@ -67,14 +68,6 @@ Variable add_defined(const Variable& a, const Variable& b) {
   if (!a.defined()) return b;
   if (!b.defined()) return a;
   return a + b;
-}
-
-/// x with its last two axes swapped.
-Variable swap_last(const Variable& x) {
-  std::vector<std::int64_t> perm;
-  for (std::int64_t d = 0; d < x.ndim(); ++d) perm.push_back(d);
-  std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-  return transpose(x, perm);
 }
 
 /// One-hot rows shaped like `logits`: 1 at each row's label, else 0.
