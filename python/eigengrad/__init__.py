@@ -144,6 +144,7 @@ from eigengrad.checkpointing import checkpoint
 from eigengrad.explain import Explanation, explain
 from eigengrad.monitor import GradMonitor, grad_monitor
 from eigengrad.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from eigengrad.vmap import vmap
 from eigengrad.jacobian_plan import JacobianPlan, jacobian_plan
 from eigengrad.sparse_jacobian import jacobian_sparsity
 from eigengrad.creation import arange, eye, full, full_like, ones, ones_like, zeros, zeros_like
@@ -184,6 +185,6 @@ __all__ = [
     "set_gemm_backend", "set_grad_enabled", "set_memory_cache_limit", "set_num_threads", "set_strong_zero",
     "show_config", "sigmoid", "sign", "sin", "sinh", "softmax", "softplus", "sort", "sqrt", "square",
     "stack", "std", "strong_zero", "sub", "sum", "sum_to", "take", "take_along_axis", "tanh", "tensordot",
-    "trace", "transpose", "tril", "triu", "value_and_grad", "var", "Variable", "vjp", "where", "zeros",
+    "trace", "transpose", "tril", "triu", "value_and_grad", "var", "Variable", "vjp", "vmap", "where", "zeros",
     "zeros_like",
 ]

@@ -536,13 +536,17 @@ def _record_reads(fn: collections.abc.Callable[..., typing.Any]) -> tuple[typing
     off, and those fn returned (alone or in a tuple), each once, in the order first read (see
     ReadRecorder, eigengrad/ops.h).
     """
-def _slice(arg0: Variable, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg2: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg3: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Variable:
+def _set_batched_type(cls: typing.Any) -> None:
+    """
+    Sets the class of eg.vmap's batched values (Note [vmap dispatch]).
+    """
+def _slice(arg0: typing.Any, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg2: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg3: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Variable:
     """
     x[start:stop:step] per axis, bounds normalised as slice.indices.
     """
 def _to_variable(x: typing.Any, op: str) -> Variable:
     """
-    x as a Variable (conversion errors name `op`).
+    x as a Variable (conversion errors name `op`; a batched value of eg.vmap as it is).
     """
 def abs(x: typing.Any) -> Variable:
     """

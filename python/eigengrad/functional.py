@@ -23,6 +23,7 @@ import numpy as np
 import eigengrad._core as _core
 from eigengrad import autograd
 from eigengrad._core import Variable
+from eigengrad.batching import BatchedVariable, broadcast_batch, moveaxis
 
 ArgNums = Union[int, Sequence[int]]
 
@@ -92,6 +93,68 @@ def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int], who: str) -
     return call, xs, nested
 
 
+# Note [Transforms inside vmap]
+# A transform given batched values of eg.vmap (as arguments, or only through what f
+# closes over) runs on the physical values: it differentiates the physical function
+# g = unwrap . f . wrap at the physical arguments. The batch elements never interact,
+# so g's derivative is block-diagonal, and each transform takes the blocks with
+# seeds repeated along the batch: grad differentiates the sum over the batch, vjp
+# and jvp repeat an unbatched cotangent or tangent along it, jacobian pushes a basis
+# of one element's output (or input) repeated along it. The arguments it
+# differentiates are repeated along the batch first, so that each element gets its
+# own derivative (per-sample gradients). Results are batched values again.
+
+
+class _Lift:
+    """A transform's vmap level and batch size (Note [Transforms inside vmap])."""
+
+    def __init__(self, level: int, size: int) -> None:
+        self.level = level
+        self.size = size
+
+    def physical(self, x: Any) -> Any:
+        """x's physical value at this level; a value not batched here (a tree of them)
+        repeated along a new axis 0."""
+        if isinstance(x, (tuple, list)):
+            return type(x)(self.physical(v) for v in x)
+        if isinstance(x, BatchedVariable) and x.level == self.level:
+            return x.value
+        return broadcast_batch(_variable(x, "vmap"), self.size)
+
+    def wrap(self, x: Any) -> Any:
+        if isinstance(x, (tuple, list)):
+            return type(x)(self.wrap(v) for v in x)
+        return BatchedVariable(x, self.level)
+
+
+def _lift_of(tree: Any) -> Optional[_Lift]:
+    """The innermost vmap level among the batched values in `tree`, or None."""
+    found: Optional[BatchedVariable] = None
+    stack = [tree]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, BatchedVariable):
+            found = x if found is None or x.level > found.level else found
+        elif isinstance(x, (tuple, list)):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+    return _Lift(found.level, found.batch_size) if found is not None else None
+
+
+def _physical_function(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int],
+                       lift: _Lift) -> Callable[..., Any]:
+    """g(*ps): f with args[nums] replaced by the physical values ps (wrapped), and its
+    outputs' physical values."""
+    def g(*ps: Any) -> Any:
+        call = list(args)
+        for i, p in zip(nums, ps):
+            call[i] = lift.wrap(p)
+        return lift.physical(f(*call))
+
+    return g
+
+
 def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The function that returns ``f``'s value and its gradient.
 
@@ -130,10 +193,16 @@ def _value_and_grad(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, who:
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:
         nums, single = _argnums(argnums, len(args), who)
+        lift = _lift_of(args)
+        if lift is not None:
+            return _batched_value_and_grad(f, args, nums, single, has_aux, who, lift)
         call, xs, nested = _differentiable_inputs(args, nums, who)
         with autograd.enable_grad(), _inside_transform():
             result = f(*call)
         value, aux = result if has_aux else (result, None)
+        if isinstance(value, BatchedVariable):  # f closes over batched values: again, batched
+            return _batched_value_and_grad(f, args, nums, single, has_aux, who,
+                                           _Lift(value.level, value.batch_size))
         value = _variable(value, who)
         if value.size != 1:
             raise TypeError(f"{who}: f must return a single value, got shape {value.shape}; use jacobian or vjp")
@@ -143,6 +212,30 @@ def _value_and_grad(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, who:
         return ((value, aux) if has_aux else value), (grads[0] if single else grads)
 
     return wrapped
+
+
+def _batched_value_and_grad(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int], single: bool,
+                            has_aux: bool, who: str, lift: _Lift) -> Any:
+    """value_and_grad inside vmap: the gradient of the batch's sum (Note [Transforms inside vmap])."""
+    auxes: List[Any] = []
+
+    def summed(*ps: Any) -> Any:
+        call = list(args)
+        for i, p in zip(nums, ps):
+            call[i] = lift.wrap(p)
+        result = f(*call)
+        value, aux = result if has_aux else (result, None)
+        auxes.append(aux)
+        if _variable(value, who).size != 1:
+            raise TypeError(f"{who}: f must return a single value, got shape {value.shape}; use jacobian or vjp")
+        v = lift.physical(value)
+        return _core.sum(v), v
+
+    (_, v), grads = _value_and_grad(summed, tuple(range(len(nums))), True, who)(
+        *[lift.physical(args[i]) for i in nums])
+    value = lift.wrap(v)
+    grads = tuple(lift.wrap(g) for g in grads)
+    return ((value, auxes[-1]) if has_aux else value), (grads[0] if single else grads)
 
 
 def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
@@ -205,9 +298,16 @@ def vjp(f: Callable[..., Any], *primals: Any) -> Tuple[Any, Callable[[Any], Tupl
     >>> np.asarray(vjp_fn(np.ones(2))[0])
     array([2., 4.])
     """
-    args, xs, nested = _differentiable_inputs(primals, range(len(primals)), "vjp")
-    with autograd.enable_grad(), _inside_transform():
-        out = f(*args)
+    lift = _lift_of(primals)
+    if lift is None:
+        args, xs, nested = _differentiable_inputs(primals, range(len(primals)), "vjp")
+        with autograd.enable_grad(), _inside_transform():
+            out = f(*args)
+        lift = _lift_of(out)  # f closes over batched values: again, batched
+    if lift is not None:
+        n = len(primals)
+        out_p, vjp_p = vjp(_physical_function(f, primals, range(n), lift), *lift.physical(tuple(primals)))
+        return lift.wrap(out_p), lambda cotangent: lift.wrap(vjp_p(lift.physical(cotangent)))
     outs, single = _outputs(out, "vjp")
 
     def vjp_fn(cotangent: Any) -> Tuple[Variable, ...]:
@@ -256,17 +356,32 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    lift = _lift_of((primals, tangents))
+    if lift is not None:
+        return _batched_jvp(f, primals, tangents, lift)
     with _core.ForwardLevel() as level:
         duals = [_core.make_dual(_variable(p, "jvp"), _variable(t, "jvp"), level) for p, t in zip(primals, tangents)]
         with _inside_transform():
             out = f(*duals)
-        outs, single = _outputs(out, "jvp")
-        lead = _lead_shape(duals, tangents)
-        touts = []
-        for o in outs:
-            t = _core.tangent(o, level)
-            touts.append(t if t is not None else Variable(np.zeros(lead + o.shape, dtype=o.dtype)))
+        lift = _lift_of(out)
+        if lift is None:
+            outs, single = _outputs(out, "jvp")
+            lead = _lead_shape(duals, tangents)
+            touts = []
+            for o in outs:
+                t = _core.tangent(o, level)
+                touts.append(t if t is not None else Variable(np.zeros(lead + o.shape, dtype=o.dtype)))
+    if lift is not None:  # f closes over batched values: again, batched
+        return _batched_jvp(f, primals, tangents, lift)
     return out, (touts[0] if single else tuple(touts))
+
+
+def _batched_jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+                 lift: _Lift) -> Tuple[Any, Any]:
+    """jvp inside vmap (Note [Transforms inside vmap])."""
+    g = _physical_function(f, primals, range(len(primals)), lift)
+    out_p, t_p = jvp(g, lift.physical(tuple(primals)), lift.physical(tuple(tangents)))
+    return lift.wrap(out_p), lift.wrap(t_p)
 
 
 def _lead_shape(duals: Sequence[Variable], tangents: Sequence[Any]) -> Tuple[int, ...]:
@@ -293,7 +408,7 @@ def _jacobian_rev(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int
                   chunk_size: Optional[int]) -> Tuple[List[List[Variable]], bool]:
     call, xs, nested = _differentiable_inputs(args, nums, "jacobian")
     with autograd.enable_grad(), _inside_transform():
-        outs, single = _outputs(f(*call), "jacobian")
+        outs, single = _outputs(_unbatched(f(*call)), "jacobian")
     jacs = []
     for o in outs:
         m = o.size
@@ -325,7 +440,7 @@ def _jacobian_fwd(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int
         n = x.size
         if n == 0:  # no tangent to push: the Jacobian has no columns
             with _inside_transform():
-                outs, single = _outputs(f(*args), "jacobian")
+                outs, single = _outputs(_unbatched(f(*args)), "jacobian")
             jacs_by_input.append([Variable(np.zeros(o.shape + x.shape, dtype=o.dtype)) for o in outs])
             continue
         parts: List[List[Variable]] = []
@@ -334,7 +449,7 @@ def _jacobian_fwd(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int
                 call = list(args)
                 call[i] = _core.make_dual(x, _basis(n, x.shape, x.dtype, start, stop), level)
                 with _inside_transform():
-                    outs, single = _outputs(f(*call), "jacobian")
+                    outs, single = _outputs(_unbatched(f(*call)), "jacobian")
                 ts = []
                 for o in outs:
                     t = _core.tangent(o, level)
@@ -348,6 +463,87 @@ def _jacobian_fwd(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int
         jacs_by_input.append(per_output)
     jacs = [[jacs_by_input[k][j] for k in range(len(nums))] for j in range(len(jacs_by_input[0]))]
     return jacs, single
+
+
+class _Rebatch(Exception):
+    """f returned batched values from unbatched arguments (it closes over batched
+    values): the Jacobian is computed again, batched."""
+
+    def __init__(self, lift: _Lift) -> None:
+        super().__init__("internal: f closes over batched values")
+        self.lift = lift
+
+
+def _unbatched(out: Any) -> Any:
+    lift = _lift_of(out)
+    if lift is not None:
+        raise _Rebatch(lift)
+    return out
+
+
+def _batched_jacobian(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int], mode: str,
+                      chunk_size: Optional[int], lift: _Lift) -> Tuple[List[List[Variable]], bool]:
+    """jacobian inside vmap: one element's basis, repeated along the batch, through one
+    pass (Note [Transforms inside vmap]). Returns batched Jacobians, as the unbatched
+    functions return Jacobians."""
+    g = _physical_function(f, args, nums, lift)
+    ps = [lift.physical(args[i]) for i in nums]
+    b = lift.size
+    if mode == "rev":
+        _, xs, nested = _differentiable_inputs(ps, range(len(ps)), "jacobian")
+        with autograd.enable_grad(), _inside_transform():
+            outs, single = _outputs(g(*xs), "jacobian")
+        jacs = []
+        for o in outs:
+            shape = o.shape[1:]
+            m = int(np.prod(shape, dtype=np.int64))
+            per_input = []
+            parts: List[List[Variable]] = [[] for _ in xs]
+            for start, stop in (_chunks(m, chunk_size) if o.requires_grad else []):
+                seeds = _core.reshape(_basis(m, shape, o.dtype, start, stop), (stop - start, 1) + shape)
+                seeds = _core.broadcast_to(seeds, (stop - start, b) + shape)
+                grads = _grad(o, xs, seeds, retain_graph=True, create_graph=nested, allow_unused=True,
+                              is_grads_batched=True)
+                for k, (gr, x) in enumerate(zip(grads, xs)):
+                    parts[k].append(gr if gr is not None else Variable(np.zeros((stop - start,) + x.shape, x.dtype)))
+            for k, x in enumerate(xs):
+                if not parts[k]:
+                    per_input.append(lift.wrap(Variable(np.zeros((b,) + shape + x.shape[1:], dtype=o.dtype))))
+                    continue
+                rows = parts[k][0] if len(parts[k]) == 1 else _core.concatenate(parts[k], 0)  # (m, b, *x)
+                rows = moveaxis(rows, 1, 0)
+                per_input.append(lift.wrap(_core.reshape(rows, (b,) + shape + x.shape[1:])))
+            jacs.append(per_input)
+        return jacs, single
+    by_input: List[List[Variable]] = []
+    single = True
+    for j, x in enumerate(ps):
+        x = _variable(x, "jacobian")
+        xshape = x.shape[1:]
+        n = int(np.prod(xshape, dtype=np.int64))
+        parts = []
+        for start, stop in _chunks(max(n, 1), chunk_size):
+            k = (stop - start) if n else 0
+            with _core.ForwardLevel() as level:
+                call = list(ps)
+                seeds = _core.reshape(_basis(n, xshape, x.dtype, start, start + k), (k, 1) + xshape)
+                call[j] = _core.make_dual(x, _core.broadcast_to(seeds, (k, b) + xshape), level)
+                with _inside_transform():
+                    outs, single = _outputs(g(*call), "jacobian")
+                ts = []
+                for o in outs:
+                    t = _core.tangent(o, level)
+                    ts.append(t if t is not None else Variable(np.zeros((k,) + o.shape, dtype=o.dtype)))
+            parts = [[t] for t in ts] if not parts else [p + [t] for p, t in zip(parts, ts)]
+        per_output = []
+        for p, o in zip(parts, outs):
+            cols = p[0] if len(p) == 1 else _core.concatenate(p, 0)  # (n, b, *out)
+            shape = o.shape[1:]
+            m = int(np.prod(shape, dtype=np.int64))
+            cols = _core.reshape(moveaxis(cols, 1, 0), (b, n, m))
+            per_output.append(lift.wrap(_core.reshape(_core.transpose(cols, (0, 2, 1)), (b,) + shape + xshape)))
+        by_input.append(per_output)
+    return [[by_input[k][j] for k in range(len(nums))] for j in range(len(by_input[0]))], single
 
 
 def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, mode: str = "auto", chunk_size: Optional[int] = None,
@@ -411,6 +607,9 @@ def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, mode: str = "auto", ch
 
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:
+        if (sparsity is not None or memory_budget is not None) and _lift_of(args) is not None:
+            raise NotImplementedError("jacobian: sparsity and memory_budget are not supported inside eg.vmap; "
+                                      "give chunk_size, or call jacobian outside the vmapped function")
         if sparsity is not None:
             from eigengrad.sparse_jacobian import sparse_jacobian
             return sparse_jacobian(f, args, argnums, sparsity, mode, chunk_size)
@@ -425,8 +624,15 @@ def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, mode: str = "auto", ch
                                        for i, a in enumerate(args)]), "jacobian")
             n_in = sum(_variable(args[i], "jacobian").size for i in nums)
             chosen = "rev" if sum(o.size for o in outs) < n_in else "fwd"
-        run = _jacobian_rev if chosen == "rev" else _jacobian_fwd
-        jacs, single_out = run(f, args, nums, chunk_size)
+        lift = _lift_of(args)
+        try:
+            if lift is None:
+                run = _jacobian_rev if chosen == "rev" else _jacobian_fwd
+                jacs, single_out = run(f, args, nums, chunk_size)
+        except _Rebatch as found:  # f closes over batched values: again, batched
+            lift = found.lift
+        if lift is not None:
+            jacs, single_out = _batched_jacobian(f, args, nums, chosen, chunk_size, lift)
         per_output = [j[0] if single_arg else tuple(j) for j in jacs]
         return per_output[0] if single_out else tuple(per_output)
 
@@ -489,6 +695,17 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
+    lift = _lift_of((primals, tangents))
+    if lift is not None:  # inside vmap: the Hessian of the batch's sum is block-diagonal
+        values: List[Any] = []
+
+        def summed(*ps: Any) -> Any:
+            v = _physical_function(f, primals, range(len(primals)), lift)(*ps)
+            values.append(v)
+            return _core.sum(v)
+
+        _, batched_products = hvp(summed, lift.physical(primals), lift.physical(tangents))
+        return lift.wrap(values[-1]), lift.wrap(batched_products)
     value_grad = _value_and_grad(f, tuple(range(len(primals))), False, "hvp")
     with _core.ForwardLevel() as level:
         duals = [_core.make_dual(_variable(p, "hvp"), _variable(t, "hvp"), level) for p, t in zip(primals, tangents)]

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "bind_linalg.h"
+#include "batchable.h"
 #include "convert.h"
 #include "eigengrad/memory.h"
 
@@ -35,40 +36,40 @@ auto run(const char* op, Fn&& fn) {
 void bind_linalg(py::module_& m) {
   py::module_ lin = m.def_submodule("linalg", "eg.linalg's ops (use eigengrad.linalg).");
   lin.attr("LinAlgError") = py::handle(linalg_error_type());
-  lin.def("solve", [](py::handle a, py::handle b) {
+  lin.def("solve", batchable("solve", [](py::handle a, py::handle b) {
     Variable x = to_variable(a, "solve"), y = to_variable(b, "solve");
     return run("solve", [&] { return linalg::solve(x, y); });
-  }, py::arg("a"), py::arg("b"));
-  lin.def("inv", [](py::handle a) {
+  }), py::arg("a"), py::arg("b"));
+  lin.def("inv", batchable("inv", [](py::handle a) {
     Variable x = to_variable(a, "inv");
     return run("inv", [&] { return linalg::inv(x); });
-  }, py::arg("a"));
-  lin.def("det", [](py::handle a) {
+  }), py::arg("a"));
+  lin.def("det", batchable("det", [](py::handle a) {
     Variable x = to_variable(a, "det");
     return run("det", [&] { return linalg::det(x); });
-  }, py::arg("a"));
-  lin.def("slogdet", [](py::handle a) {
+  }), py::arg("a"));
+  lin.def("slogdet", batchable("slogdet", [](py::handle a) {
     Variable x = to_variable(a, "slogdet");
     linalg::Slogdet r = run("slogdet", [&] { return linalg::slogdet(x); });
     return py::make_tuple(r.sign, r.logabsdet);
-  }, py::arg("a"));
-  lin.def("cholesky", [](py::handle a, bool upper) {
+  }), py::arg("a"));
+  lin.def("cholesky", batchable("cholesky", [](py::handle a, bool upper) {
     Variable x = to_variable(a, "cholesky");
     return run("cholesky", [&] { return linalg::cholesky(x, upper); });
-  }, py::arg("a"), py::arg("upper") = false);
-  lin.def("qr", [](py::handle a, bool complete) {
+  }), py::arg("a"), py::arg("upper") = false);
+  lin.def("qr", batchable("qr", [](py::handle a, bool complete) {
     Variable x = to_variable(a, "qr");
     linalg::QR r = run("qr", [&] { return linalg::qr(x, complete); });
     return py::make_tuple(r.Q, r.R);
-  }, py::arg("a"), py::arg("complete") = false);
-  lin.def("eigh", [](py::handle a, bool upper) {
+  }), py::arg("a"), py::arg("complete") = false);
+  lin.def("eigh", batchable("eigh", [](py::handle a, bool upper) {
     Variable x = to_variable(a, "eigh");
     linalg::Eigh r = run("eigh", [&] { return linalg::eigh(x, upper); });
     return py::make_tuple(r.eigenvalues, r.eigenvectors);
-  }, py::arg("a"), py::arg("upper") = false);
-  lin.def("svd", [](py::handle a, bool full_matrices) {
+  }), py::arg("a"), py::arg("upper") = false);
+  lin.def("svd", batchable("svd", [](py::handle a, bool full_matrices) {
     Variable x = to_variable(a, "svd");
     linalg::SVD r = run("svd", [&] { return linalg::svd(x, full_matrices); });
     return py::make_tuple(r.U, r.S, r.Vh);
-  }, py::arg("a"), py::arg("full_matrices") = false);
+  }), py::arg("a"), py::arg("full_matrices") = false);
 }

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "bind_nn.h"
+#include "batchable.h"
 #include "convert.h"
 
 namespace py = pybind11;
@@ -16,6 +17,7 @@ namespace {
 /// bool array, or a Variable, is a TypeError) and their number of dimensions
 /// (one less than the logits') are how Python spells them, so they are read here.
 std::vector<std::int64_t> to_labels(py::handle labels, const Variable& logits) {
+  reject_batched(labels, "cross_entropy");
   if (py::isinstance<Variable>(labels))
     throw TypeError("cross_entropy: labels must be integers, got a Variable (float" +
                     std::string(labels.cast<const Variable&>().dtype() == DType::Float32 ? "32" : "64") +
@@ -65,23 +67,24 @@ optim::AdamOptions adam_options(double lr, double beta1, double beta2, double ep
 
 void bind_nn(py::module_& m) {
   // ---- fused nn ops ------------------------------------------------------------
-  m.def("linear", [](py::handle x, py::handle W, py::handle b) {
+  m.def("linear", batchable("linear", [](py::handle x, py::handle W, py::handle b) {
     return linear(to_variable(x, "linear"), to_variable(W, "linear"),
                   b.is_none() ? Variable() : to_variable(b, "linear"));
-  }, py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(),
+  }), py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(),
   "x @ weight.T + bias, weight of shape (out, in); fused, differentiable.");
-  m.def("mse_loss", [](py::handle x, py::handle y, const std::string& reduction) {
+  m.def("mse_loss", batchable("mse_loss", [](py::handle x, py::handle y, const std::string& reduction) {
     auto [a, b] = to_variable_pair(x, y, "mse_loss");
     return mse_loss(a, b, parse_reduction(reduction, "mse_loss"));
-  }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");
-  m.def("cross_entropy", [](py::handle logits, py::handle labels, const std::string& reduction) {
+  }), py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");
+  m.def("cross_entropy", batchable("cross_entropy", [](py::handle logits, py::handle labels, const std::string& reduction) {
     Variable x = to_variable(logits, "cross_entropy");
     return cross_entropy(x, to_labels(labels, x), parse_reduction(reduction, "cross_entropy"));
-  }, py::arg("logits"), py::arg("labels"), py::arg("reduction") = "mean");
-  m.def("binary_cross_entropy_with_logits", [](py::handle x, py::handle y, const std::string& reduction) {
+  }), py::arg("logits"), py::arg("labels"), py::arg("reduction") = "mean");
+  m.def("binary_cross_entropy_with_logits", batchable("binary_cross_entropy_with_logits", [](
+      py::handle x, py::handle y, const std::string& reduction) {
     auto [a, b] = to_variable_pair(x, y, "binary_cross_entropy_with_logits");
     return binary_cross_entropy_with_logits(a, b, parse_reduction(reduction, "binary_cross_entropy_with_logits"));
-  }, py::arg("logits"), py::arg("target"), py::arg("reduction") = "mean");
+  }), py::arg("logits"), py::arg("target"), py::arg("reduction") = "mean");
 
   // ---- optimizers --------------------------------------------------------------
   py::class_<optim::SGD>(m, "_SGD", "The C++ SGD state and step behind eigengrad.optim.SGD.")

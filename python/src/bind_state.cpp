@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 
+#include "batchable.h"
 #include "convert.h"
 #include "eigengrad/engine.h"
 
@@ -125,8 +126,9 @@ void bind_state(py::module_& m, py::class_<Variable>& cls) {
   "raises. Needs grad mode off when the Variable requires grad. Returns self.");
   cls.def_property_readonly("_version", &Variable::version,
                             "How many in-place writes eigengrad has made to this Variable's buffer.");
-  m.def("_to_variable", [](py::handle x, const std::string& op) { return to_variable(x, op.c_str()); },
-        py::arg("x"), py::arg("op"), "x as a Variable (conversion errors name `op`).");
+  m.def("_to_variable", batchable("_to_variable", [](py::handle x, const std::string& op) {
+    return to_variable(x, op.c_str());
+  }), py::arg("x"), py::arg("op"), "x as a Variable (conversion errors name `op`; a batched value of eg.vmap as it is).");
   m.def("_has_tangents", [](const Variable& v) { return !v.impl()->tangents.empty(); },
         "Whether v carries forward-mode tangents.");
 

@@ -12,6 +12,7 @@
 #include "bind_nn.h"
 #include "bind_state.h"
 #include "bind_testing.h"
+#include "batchable.h"
 #include "convert.h"
 #include "eigengrad/memory.h"
 
@@ -40,10 +41,10 @@ Variable call_op(const char* name, std::int64_t elements, Fn&& fn) {
 
 /// eg.name(x) and Variable.name().
 void def_unary(py::module_& m, py::class_<Variable>& cls, const char* name, UnaryFn fn, const char* doc) {
-  m.def(name, [fn, name](py::handle x) {
+  m.def(name, batchable(name, [fn, name](py::handle x) {
     Variable v = to_variable(x, name);
     return call_op(name, v.numel(), [&] { return fn(v); });
-  }, py::arg("x"), doc);
+  }), py::arg("x"), doc);
   cls.def(name, [fn, name](const Variable& x) { return call_op(name, x.numel(), [&] { return fn(x); }); }, doc);
 }
 
@@ -55,17 +56,28 @@ Variable call_binary(BinaryFn fn, const char* name, py::handle x, py::handle y) 
 
 /// eg.name(x, y).
 void def_binary(py::module_& m, const char* name, BinaryFn fn, const char* doc) {
-  m.def(name, [fn, name](py::handle x, py::handle y) { return call_binary(fn, name, x, y); },
+  m.def(name, batchable(name, [fn, name](py::handle x, py::handle y) { return call_binary(fn, name, x, y); }),
         py::arg("x"), py::arg("y"), doc);
+}
+
+/// fn(x, y), or NotImplemented when an operand is a batched value of eg.vmap: Python
+/// then asks the batched value's reflected operator (Note [vmap dispatch]).
+Returns<Variable> call_operator(BinaryFn fn, const char* name, py::handle x, py::handle y) {
+  try {
+    return Returns<Variable>(py::cast(call_binary(fn, name, x, y)));
+  } catch (const BatchedArgument&) {
+    return Returns<Variable>(py::reinterpret_borrow<py::object>(Py_NotImplemented));
+  }
 }
 
 /// Variable.__op__ and Variable.__rop__.
 void def_operator(py::class_<Variable>& cls, const char* op, const char* rop, const char* name, BinaryFn fn) {
-  cls.def(op, [fn, name](py::handle x, py::handle y) { return call_binary(fn, name, x, y); }, py::is_operator());
-  cls.def(rop, [fn, name](py::handle x, py::handle y) { return call_binary(fn, name, y, x); }, py::is_operator());
+  cls.def(op, [fn, name](py::handle x, py::handle y) { return call_operator(fn, name, x, y); }, py::is_operator());
+  cls.def(rop, [fn, name](py::handle x, py::handle y) { return call_operator(fn, name, y, x); }, py::is_operator());
 }
 
 std::vector<std::int64_t> to_indices(py::handle indices, Shape& shape) {
+  reject_batched(indices, "take");
   py::array arr = py::module_::import("numpy").attr("asarray")(indices);
   const char kind = arr.dtype().kind();
   if (kind != 'i' && kind != 'u' && !(kind == 'b' && arr.size() == 0) && !(kind == 'f' && arr.size() == 0))
@@ -76,6 +88,7 @@ std::vector<std::int64_t> to_indices(py::handle indices, Shape& shape) {
 }
 
 Tensor condition_tensor(py::handle condition) {
+  reject_batched(condition, "where");
   // A copy, as for arrays: where's rule keeps the condition, and an in-place update
   // of the Variable's buffer must not change the gradient (no version to check).
   if (py::isinstance<Variable>(condition)) return condition.cast<const Variable&>().data().clone();
@@ -84,6 +97,7 @@ Tensor condition_tensor(py::handle condition) {
 }
 
 std::optional<double> bound(py::handle b) {
+  reject_batched(b, "clip");
   if (b.is_none()) return std::nullopt;
   py::array arr = py::module_::import("numpy").attr("asarray")(b);
   const char kind = arr.dtype().kind();
@@ -115,6 +129,8 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const OutOfMemory& e) {
       PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const BatchedArgument& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const InternalError& e) {
       PyErr_SetString(PyExc_RuntimeError, (std::string("eigengrad internal error: ") + e.what()).c_str());
     }
@@ -251,30 +267,30 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
     if (op.unary) def_unary(m, cls, op.name, op.unary, op.doc);
     if (op.binary) def_binary(m, op.name, op.binary, op.doc);
   }
-  m.def("where", [](py::handle condition, py::handle x, py::handle y) {
+  m.def("where", batchable("where", [](py::handle condition, py::handle x, py::handle y) {
     Tensor c = condition_tensor(condition);
     auto [a, b] = to_variable_pair(x, y, "where");
     return where(c, a, b);
-  }, py::arg("condition"), py::arg("x"), py::arg("y"),
+  }), py::arg("condition"), py::arg("x"), py::arg("y"),
   "x where condition is true (nonzero), else y; broadcasting; condition is not differentiated.");
-  m.def("clip", [](py::handle x, py::handle lo, py::handle hi) {
+  m.def("clip", batchable("clip", [](py::handle x, py::handle lo, py::handle hi) {
     return clip(to_variable(x, "clip"), bound(lo), bound(hi));
-  }, py::arg("x"), py::arg("a_min") = py::none(), py::arg("a_max") = py::none(),
+  }), py::arg("x"), py::arg("a_min") = py::none(), py::arg("a_max") = py::none(),
   "x limited to [a_min, a_max]; the gradient passes inside the bounds (inclusive).");
   cls.def("clip", [](const Variable& x, py::handle lo, py::handle hi) { return clip(x, bound(lo), bound(hi)); },
           py::arg("a_min") = py::none(), py::arg("a_max") = py::none(), "eigengrad.clip of this Variable.");
-  m.def("astype", [](py::handle x, py::handle dtype) {
+  m.def("astype", batchable("astype", [](py::handle x, py::handle dtype) {
     return astype(to_variable(x, "astype"), *parse_dtype(dtype, "astype"));
-  }, py::arg("x"), py::arg("dtype"), "x converted to dtype (float32 or float64); the gradient converts back.");
+  }), py::arg("x"), py::arg("dtype"), "x converted to dtype (float32 or float64); the gradient converts back.");
 
   // ---- reductions ----------------------------------------------------------------
   using ReduceFn = Variable (*)(const Variable&, const Axes&, bool);
   auto def_reduce = [&](const char* name, ReduceFn fn, const char* doc) {
-    m.def(name, [fn, name](py::handle x, py::handle axis, bool keepdims) {
+    m.def(name, batchable(name, [fn, name](py::handle x, py::handle axis, bool keepdims) {
       Variable v = to_variable(x, name);
       const Axes axes = parse_axes(axis, name);
       return call_op(name, 0, [&] { return fn(v, axes, keepdims); });
-    }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false, doc);
+    }), py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false, doc);
     cls.def(name, [fn, name](const Variable& x, py::handle axis, bool keepdims) {
       const Axes axes = parse_axes(axis, name);
       return call_op(name, 0, [&] { return fn(x, axes, keepdims); });
@@ -286,64 +302,65 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   def_reduce("min", min, "Minimum over axis; ties share the gradient evenly.");
   def_reduce("logsumexp", logsumexp,
              "log(sum(exp(x))) over axis, stable; over all -inf: value -inf, gradient 0.");
-  m.def("_norm2", [](py::handle x, py::handle axis, bool keepdims) {
+  m.def("_norm2", batchable("norm", [](py::handle x, py::handle axis, bool keepdims) {
     return norm(to_variable(x, "norm"), parse_axes(axis, "norm"), keepdims);
-  }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
+  }), py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
   "The Euclidean norm over axis (eg.norm's ord=2); its gradient at 0 is 0.");
-  m.def("sum_to", [](py::handle x, py::handle shape) {
+  m.def("sum_to", batchable("sum_to", [](py::handle x, py::handle shape) {
     return sum_to(to_variable(x, "sum_to"), parse_shape(shape, "sum_to"));
-  }, py::arg("x"), py::arg("shape"), "Sums broadcast dimensions away so x has `shape`.");
+  }), py::arg("x"), py::arg("shape"), "Sums broadcast dimensions away so x has `shape`.");
 
   // ---- shape ---------------------------------------------------------------------
-  m.def("reshape", [](py::handle x, py::handle shape) {
+  m.def("reshape", batchable("reshape", [](py::handle x, py::handle shape) {
     return reshape(to_variable(x, "reshape"), parse_shape(shape, "reshape"));
-  }, py::arg("x"), py::arg("shape"), "numpy.reshape: the same elements in row-major order, one -1 inferred.");
+  }), py::arg("x"), py::arg("shape"), "numpy.reshape: the same elements in row-major order, one -1 inferred.");
   cls.def("reshape", [](const Variable& x, py::args shape) {
     py::object s = shape.size() == 1 ? py::object(shape[0]) : py::object(shape);
     return reshape(x, parse_shape(s, "reshape"));
   }, "numpy.ndarray.reshape: the shape as a tuple or as separate ints, one -1 inferred.");
-  m.def("transpose", [](py::handle x, py::handle axes) {
+  m.def("transpose", batchable("transpose", [](py::handle x, py::handle axes) {
     return transpose(to_variable(x, "transpose"),
                      axes.is_none() ? Shape{} : parse_shape(axes, "transpose"));
-  }, py::arg("x"), py::arg("axes") = py::none(), "numpy.transpose: axes permuted (None: reversed).");
+  }), py::arg("x"), py::arg("axes") = py::none(), "numpy.transpose: axes permuted (None: reversed).");
   cls.def("transpose", [](const Variable& x, py::args axes) {
     if (axes.size() == 0 || (axes.size() == 1 && axes[0].is_none())) return transpose(x);
     py::object a = axes.size() == 1 ? py::object(axes[0]) : py::object(axes);
     return transpose(x, parse_shape(a, "transpose"));
   }, "numpy.ndarray.transpose: axes permuted, as a tuple or separate ints (none: reversed).");
-  m.def("broadcast_to", [](py::handle x, py::handle shape) {
+  m.def("broadcast_to", batchable("broadcast_to", [](py::handle x, py::handle shape) {
     return broadcast_to(to_variable(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));
-  }, py::arg("x"), py::arg("shape"), "numpy.broadcast_to; the gradient sums the broadcast axes away.");
-  m.def("_slice", [](const Variable& x, std::vector<std::int64_t> starts, std::vector<std::int64_t> stops,
-                     std::vector<std::int64_t> steps) { return slice(x, starts, stops, steps); },
-        "x[start:stop:step] per axis, bounds normalised as slice.indices.");
-  m.def("take", [](py::handle x, py::handle indices, py::handle axis) {
+  }), py::arg("x"), py::arg("shape"), "numpy.broadcast_to; the gradient sums the broadcast axes away.");
+  m.def("_slice", batchable("slice", [](py::handle x, std::vector<std::int64_t> starts,
+                                       std::vector<std::int64_t> stops, std::vector<std::int64_t> steps) {
+    return slice(to_variable(x, "slice"), starts, stops, steps);
+  }), "x[start:stop:step] per axis, bounds normalised as slice.indices.");
+  m.def("take", batchable("take", [](py::handle x, py::handle indices, py::handle axis) {
     Variable v = to_variable(x, "take");
     Shape shape;
     std::vector<std::int64_t> idx = to_indices(indices, shape);
     if (axis.is_none()) return take(reshape(v, {-1}), idx, shape, 0);
     return take(v, idx, shape, parse_shape(axis, "take")[0]);
-  }, py::arg("x"), py::arg("indices"), py::arg("axis") = py::none(),
+  }), py::arg("x"), py::arg("indices"), py::arg("axis") = py::none(),
   "numpy.take: elements at integer `indices` along `axis` (None: of the flattened x).");
-  m.def("concatenate", [](py::handle xs, py::handle axis) {
+  m.def("concatenate", batchable("concatenate", [](py::handle xs, py::handle axis) {
     std::vector<Variable> vs = to_variables(xs, "concatenate");
     if (axis.is_none()) {
       for (Variable& v : vs) v = reshape(v, {-1});
       return concatenate(vs, 0);
     }
     return concatenate(vs, parse_shape(axis, "concatenate")[0]);
-  }, py::arg("arrays"), py::arg("axis") = 0, "numpy.concatenate: joined along an existing axis (None: flattened first).");
-  m.def("stack", [](py::handle xs, py::handle axis) { return stack(to_variables(xs, "stack"), parse_axis(axis, "stack")); },
+  }), py::arg("arrays"), py::arg("axis") = 0, "numpy.concatenate: joined along an existing axis (None: flattened first).");
+  m.def("stack", batchable("stack", [](py::handle xs, py::handle axis) { return stack(to_variables(xs, "stack"), parse_axis(axis, "stack")); }),
         py::arg("arrays"), py::arg("axis") = 0, "numpy.stack: joined along a new axis.");
 
   // ---- neural-network functions ----------------------------------------------------
-  m.def("softmax", [](py::handle x, py::handle axis) {
+  m.def("softmax", batchable("softmax", [](py::handle x, py::handle axis) {
     return softmax(to_variable(x, "softmax"), parse_axis(axis, "softmax"));
-  },
+  }),
         py::arg("x"), py::arg("axis") = -1, "exp(x - logsumexp(x, axis)), stable for large |x|.");
-  m.def("log_softmax", [](py::handle x, py::handle axis) {
+  m.def("log_softmax", batchable("log_softmax", [](py::handle x, py::handle axis) {
     return log_softmax(to_variable(x, "log_softmax"), parse_axis(axis, "log_softmax"));
-  }, py::arg("x"), py::arg("axis") = -1, "x - logsumexp(x, axis), stable for large |x|.");
+  }), py::arg("x"), py::arg("axis") = -1, "x - logsumexp(x, axis), stable for large |x|.");
 
   m.def("set_num_threads", [](py::handle n) { set_num_threads(parse_integer(n, "set_num_threads", "n")); },
         py::arg("n"), "Threads for matrix products and large element-wise kernels (default: all cores); "
@@ -382,6 +399,8 @@ eigengrad's and are in no byte count).)doc");
         "Whether derivative rules keep a zero cotangent or tangent zero (process-wide).");
   m.def("set_strong_zero", &set_strong_zero, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
+  m.def("_set_batched_type", &set_batched_type, py::arg("cls"),
+        "Sets the class of eg.vmap's batched values (Note [vmap dispatch]).");
   bind_more_ops(m, cls);  // issue 14: scans, rearrangements, indexing
   bind_autograd(m);
   bind_nn(m);

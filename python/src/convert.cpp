@@ -1,5 +1,6 @@
 #include "convert.h"
 
+#include "batchable.h"
 #include "borrow.h"
 
 #include <algorithm>
@@ -56,6 +57,7 @@ std::optional<DType> parse_dtype(py::handle dtype, const char* op) {
 }
 
 Tensor tensor_from_python(py::handle obj, std::optional<DType> dtype, const char* op) {
+  reject_batched(obj, op);  // Note [vmap dispatch]
   py::object array;
   if (py::isinstance<py::array>(obj)) {
     array = py::reinterpret_borrow<py::object>(obj);
@@ -130,7 +132,7 @@ py::array tensor_to_numpy(const Tensor& t) {
 bool holds_variables(py::handle obj, int depth) {
   if (depth > 64 || !(PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr()))) return false;
   for (py::handle item : obj)
-    if (py::isinstance<Variable>(item) || holds_variables(item, depth + 1)) return true;
+    if (py::isinstance<Variable>(item) || is_batched(item) || holds_variables(item, depth + 1)) return true;
   return false;
 }
 

@@ -866,7 +866,7 @@ def symmetric(*shape: int) -> np.ndarray:
 
 def _flat_cat(*parts):
     """The results of one call as one array: each flattened over its matrix axes."""
-    lib = eg if isinstance(parts[0], eg.Variable) else np
+    lib = np if isinstance(parts[0], np.ndarray) else eg  # eg also for eg.vmap's batched values
     batch = parts[0].shape[:-2] if parts[0].ndim >= 2 else parts[0].shape[:-1]
     flat = [lib.reshape(p, batch + (int(np.prod(p.shape[len(batch):])),)) for p in parts]
     return lib.concatenate(flat, axis=-1)
