@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 import eigengrad._core as _core
+from eigengrad import batching as _batching
 from eigengrad._core import Variable
 
 
@@ -77,6 +78,9 @@ def _expand_key(key: Any, ndim: int) -> List[Any]:
 
 
 def _getitem(x: Variable, key: Any) -> Variable:
+    if _batching.level_of(key):  # indices batched by eg.vmap: their batching rule
+        result: Variable = _batching.dispatch("getitem", (x, key))
+        return result
     items = _expand_key(key, x.ndim)
     advanced = any(isinstance(k, np.ndarray) for k in items)
     if advanced:  # integers join the advanced indices (NumPy's rule)

@@ -245,7 +245,7 @@ _core._set_batched_type(BatchedVariable)
 # ---- dispatch ------------------------------------------------------------------------
 
 Rule = Callable[..., Any]
-_SEQUENCE_OPS = ("concatenate", "stack")
+_SEQUENCE_OPS = ("concatenate", "stack", "getitem")
 _RULES: Dict[str, Tuple[Rule, bool]] = {}
 
 
@@ -289,11 +289,12 @@ def _load_rules() -> None:
         import eigengrad.batching_rules  # noqa: F401  (registers the rules)
 
 
-def _level_of(x: Any) -> int:
+def level_of(x: Any) -> int:
+    """The innermost vmap level among the batched values in x (0: none)."""
     if isinstance(x, BatchedVariable):
         return x.level
     if isinstance(x, (list, tuple)):
-        return max((_level_of(item) for item in x), default=0)
+        return max((level_of(item) for item in x), default=0)
     return 0
 
 
@@ -301,7 +302,7 @@ def _unwrap(x: Any, level: int) -> Tuple[Any, Any]:
     """(physical value, batched flag) of an argument at `level`; lists item by item."""
     if isinstance(x, BatchedVariable) and x.level == level:
         return x.value, True
-    if isinstance(x, (list, tuple)) and _level_of(x) == level:
+    if isinstance(x, (list, tuple)) and level_of(x) == level:
         pairs = [_unwrap(item, level) for item in x]
         return [p for p, _ in pairs], [f for _, f in pairs]
     return x, False
@@ -339,12 +340,27 @@ def dispatch(op: str, args: Sequence[Any]) -> Any:
     if composite:
         return fn(*args)
     if op not in _SEQUENCE_OPS:  # a list holding batched values is one value, stacked
-        args = [_core.stack(list(a), 0) if isinstance(a, (list, tuple)) and _level_of(a) else a for a in args]
-    level = _level_of(args)
+        args = [_core.stack(list(a), 0) if isinstance(a, (list, tuple)) and level_of(a) else a for a in args]
+    level = level_of(args)
     pairs = [_unwrap(a, level) for a in args]
     values = [p for p, _ in pairs]
     flags = [f for _, f in pairs]
     return wrap(fn(_batch_size(args, level), values, flags), level)
+
+
+def innermost(x: Any) -> Any:
+    """The physical value under every vmap level of x (all batch axes leading)."""
+    while isinstance(x, BatchedVariable):
+        x = x.value
+    return x
+
+
+def per_element(x: Any, draw: Callable[[Tuple[int, ...]], np.ndarray]) -> Any:
+    """draw(shape) for x's shape; for a batched x, one draw for all its elements at
+    once (each element gets values of its own: random masks differ per element)."""
+    if isinstance(x, BatchedVariable):
+        return BatchedVariable(per_element(x.value, draw), x.level)
+    return Variable(draw(tuple(x.shape)))
 
 
 # ---- helpers for the rules -------------------------------------------------------------

@@ -437,9 +437,15 @@ def _slice(b: int, args: Args, batched: Flags) -> Any:
 @rule("getitem")
 def _getitem(b: int, args: Args, batched: Flags) -> Any:
     x, key = args
+    keys = list(key) if isinstance(batched[1], list) else [key]
+    flags = batched[1] if isinstance(batched[1], list) else [batched[1]]
+    if any(flags):  # batched integer indices: a gather, as eg.take
+        at = [i for i, f in enumerate(flags) if f]
+        if len(at) != 1 or any(not (isinstance(k, slice) and k == slice(None)) for i, k in enumerate(keys) if i != at[0]):
+            raise NotImplementedError("vmap: indexing with batched indices is supported as x[i] or x[:, ..., i] "
+                                      "(one index array, full slices before it); use eg.take or eg.take_along_axis")
+        return _take(b, [x, np.asarray(keys[at[0]]), at[0]], [batched[0], True])
     key = key if isinstance(key, tuple) else (key,)
-    if batched[1] is True or (isinstance(batched[1], list) and any(batched[1])):
-        raise NotImplementedError("vmap: indexing with batched indices; use eg.take or eg.take_along_axis")
     n = logical_ndim(x, True)
     items = _variable._expand_key(key, n) if not isinstance(x, np.ndarray) else None
     if items is None:  # integer data (NumPy): NumPy indexes it, the batch axis first

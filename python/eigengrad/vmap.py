@@ -12,7 +12,6 @@ with grad, vjp, jvp, jacobian, hessian and hvp both ways, so per-sample gradient
 from __future__ import annotations
 
 import functools
-import operator
 import threading
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -207,12 +206,15 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, *, axis_siz
             raise ValueError(f"vmap: in_axes has {len(in_axes)} entries for {len(args)} positional arguments")
         axes = _broadcast_prefix(tuple(in_axes) if isinstance(in_axes, list) else in_axes, args, "in_axes")
         leaves = [(x, a) for x, a in _leaves(args, axes) if a is not None]
-        sizes = {int(np.shape(x)[operator.index(a)]) if not isinstance(x, (Variable, BatchedVariable))
-                 else int(x.shape[operator.index(a)]) for x, a in leaves if -_ndim(x) <= a < _ndim(x)}
+        shapes = [tuple(x.shape) if hasattr(x, "shape") else tuple(np.shape(x)) for x, _ in leaves]
+        for shape, (_, a) in zip(shapes, leaves):
+            if not -len(shape) <= a < len(shape):
+                raise ValueError(f"vmap: in_axes {a} is out of range for an argument of {len(shape)} dimensions "
+                                 f"(shape {shape})")
+        sizes = {shape[a] for shape, (_, a) in zip(shapes, leaves)}
         if len(sizes) > 1:
             raise ValueError("vmap: the mapped axes have different sizes: " + ", ".join(
-                f"{tuple(np.shape(x)) if not hasattr(x, 'shape') else tuple(x.shape)} along axis {a}"
-                for x, a in leaves))
+                f"{shape} along axis {a}" for shape, (_, a) in zip(shapes, leaves)))
         if not leaves and axis_size is None:
             raise ValueError("vmap: no argument is mapped (all in_axes are None); give axis_size")
         size = sizes.pop() if sizes else int(axis_size)  # type: ignore[arg-type]

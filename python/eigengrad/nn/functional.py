@@ -17,6 +17,7 @@ import numpy as np
 import eigengrad._core as _core
 from eigengrad import random as _random
 from eigengrad._core import Variable, erfc, relu, sigmoid, tanh
+from eigengrad.batching import BatchedVariable, innermost, per_element
 
 __all__ = [
     "linear", "relu", "tanh", "sigmoid", "gelu", "dropout",
@@ -41,7 +42,7 @@ def gelu(x: Any, approximate: str = "none") -> Variable:
     computed as ``0.5 x erfc(-x / sqrt 2)`` (no cancellation for negative x);
     ``approximate="tanh"`` is ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
     Any other ``approximate`` is a ValueError."""
-    v = x if isinstance(x, Variable) else Variable(x)
+    v = _variable(x, "gelu")
     if approximate == "none":
         return 0.5 * v * erfc(v * -_SQRT_HALF)
     if approximate == "tanh":
@@ -59,14 +60,19 @@ def dropout(
     shared ``eg.random`` generator, so ``eg.random.seed`` makes it reproducible)."""
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    v = x if isinstance(x, Variable) else Variable(x)
+    v = _variable(x, "dropout")
     if not training or p == 0:
         return v
     if p == 1:
         return v * 0.0
-    draw = (generator or _random._default).rand(*v.shape)
-    mask = (np.asarray(draw) >= p).astype(v.dtype) / np.asarray(1 - p, v.dtype)
-    return v * Variable(mask)
+    source = generator or _random._default
+
+    def mask(shape: Tuple[int, ...]) -> np.ndarray:
+        keep: np.ndarray = (np.asarray(source.rand(*shape)) >= p).astype(v.dtype) / np.asarray(1 - p, v.dtype)
+        return keep
+
+    dropped: Variable = v * per_element(v, mask)  # inside eg.vmap: a mask of its own for each element
+    return dropped
 
 
 def _as_target(target: Any, like: Any) -> Any:
@@ -181,8 +187,12 @@ def layer_norm(
 # ---- embedding lookup ----------------------------------------------------------------
 
 
-def _indices(indices: Any, num_embeddings: int, who: str) -> np.ndarray:
-    """Integer indices as an int64 array, each in ``[0, num_embeddings)``."""
+def _indices(indices: Any, num_embeddings: int, who: str) -> Any:
+    """Integer indices as an int64 array, each in ``[0, num_embeddings)`` (inside
+    eg.vmap, batched indices as they are, once their values are checked)."""
+    if isinstance(indices, BatchedVariable):
+        _indices(innermost(indices), num_embeddings, who)
+        return indices
     if isinstance(indices, Variable):
         raise TypeError(
             f"{who}: indices must be integers (a NumPy integer array or a list), got a Variable "
@@ -226,7 +236,7 @@ def _embedding(indices: Any, weight: Any, padding_idx: Optional[int], who: str) 
         # The padding row's value is read, but no gradient flows back to it: the
         # positions that read it take it from a detached copy of the weight.
         is_padding = (idx == padding_idx)[..., None]
-        if is_padding.any():
+        if isinstance(is_padding, BatchedVariable) or is_padding.any():
             out = _core.where(is_padding, weight.detach()[padding_idx], out)
     return out
 
