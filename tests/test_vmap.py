@@ -211,3 +211,21 @@ def test_errors_name_what_was_asked():
             eg.vmap(lambda a: convert(a.sum()))(X)
     with pytest.raises(ValueError, match="matmul"):
         eg.vmap(lambda a: a @ np.ones((3, 3)))(X)
+
+
+def test_checkpoint_inside_vmap_runs_fn_as_it_is():
+    X = rng.normal(size=(3, 2))
+    f = lambda y: eg.sin(y) * 2
+    close(eg.vmap(lambda x: eg.checkpoint(f, x))(X), 2 * np.sin(X))
+    close(eg.vmap(eg.grad(lambda x: eg.checkpoint(f, x).sum()))(X), 2 * np.cos(X))
+
+
+def test_custom_functions_inside_vmap_raise_naming_the_function():
+    @eg.custom_vjp
+    def square(x):
+        return x * x
+
+    square.defvjp(lambda x: (x * x, x), lambda x, g: (2 * x * g,))
+
+    with pytest.raises(NotImplementedError, match="inside eg.vmap"):
+        eg.vmap(lambda x: square(x))(np.ones((3, 2)))

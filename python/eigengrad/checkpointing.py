@@ -26,6 +26,7 @@ import numpy as np
 
 import eigengrad._core as _core
 from eigengrad import autograd
+from eigengrad import batching
 from eigengrad import random as _random
 from eigengrad._core import Variable
 from eigengrad.function import _Packing
@@ -74,12 +75,13 @@ def checkpoint(fn: Any, *args: Any, preserve_rng_state: bool = True, **kwargs: A
     (tangents on the arguments: ``eg.jvp``, ``eg.hessian``) runs ``fn`` once more
     with the tangents; tangents on a parameter read inside raise. Hooks on a
     parameter ``fn`` reads run once more, on its part of the gradient, during
-    the recomputation.
+    the recomputation. Inside ``eg.vmap`` (batched arguments) ``fn`` runs as it
+    is: the values and gradients are the same, the memory is not saved.
     """
     if not callable(fn):
         raise TypeError(f"checkpoint: fn must be callable, got {type(fn).__name__}")
-    if not autograd.is_grad_enabled():
-        return fn(*args, **kwargs)
+    if not autograd.is_grad_enabled() or batching.level_of(list(args) + list(kwargs.values())):
+        return fn(*args, **kwargs)  # inside eg.vmap: fn runs as it is (its memory is not saved)
     inputs: List[Variable] = [a for a in args if isinstance(a, Variable)]
     detached = [a.detach() if isinstance(a, Variable) else a for a in args]
     rng = _random._states() if preserve_rng_state else None

@@ -27,6 +27,7 @@ import numpy as np
 
 import eigengrad._core as _core
 from eigengrad import autograd
+from eigengrad import batching
 from eigengrad._core import Variable
 
 
@@ -96,6 +97,10 @@ class Function:
     def apply(cls, *args: Any) -> Any:
         """Runs ``forward`` and records the result with this class's rules."""
         name = cls.__name__
+        if batching.level_of(args):
+            raise NotImplementedError(f"{name}: custom functions (eg.Function, eg.custom_vjp) do not run inside "
+                                      "eg.vmap yet: their rules have no batching rule. Call it outside the vmapped "
+                                      "function, or write it with eg ops")
         is_tensor = [isinstance(a, (Variable, np.ndarray)) for a in args]
         inputs = [a if isinstance(a, Variable) else Variable(a) for a, t in zip(args, is_tensor) if t]
         detached = [x.detach() for x in inputs]
