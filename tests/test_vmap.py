@@ -47,6 +47,11 @@ def test_several_outputs_and_an_output_that_does_not_depend_on_the_batch():
     close(const, np.tile(np.arange(2.0), (5, 1)))
 
 
+def test_keyword_arguments_are_not_mapped():
+    X = rng.normal(size=(3, 4))
+    close(eg.vmap(lambda x, scale=1.0: x.sum() * scale)(X, scale=np.float64(2.0)), 2 * X.sum(1))
+
+
 def test_axis_size_when_nothing_is_mapped():
     out = eg.vmap(lambda c: c * 2, in_axes=None, axis_size=3)(np.arange(2.0))
     close(out, np.tile(np.arange(2.0) * 2, (3, 1)))

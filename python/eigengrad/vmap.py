@@ -163,7 +163,8 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, *, axis_siz
     Returns
     -------
     callable
-        ``(*args) -> outputs`` with the batch along ``out_axes``.
+        ``(*args, **kwargs) -> outputs`` with the batch along ``out_axes``; keyword
+        arguments are passed to ``f`` unmapped (as torch.func.vmap).
 
     Raises
     ------
@@ -201,7 +202,7 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, *, axis_siz
         raise TypeError(f"vmap: axis_size must be a non-negative int, got {axis_size!r}")
 
     @functools.wraps(f)
-    def mapped(*args: Any) -> Any:
+    def mapped(*args: Any, **kwargs: Any) -> Any:
         if isinstance(in_axes, (tuple, list)) and len(in_axes) != len(args):
             raise ValueError(f"vmap: in_axes has {len(in_axes)} entries for {len(args)} positional arguments")
         axes = _broadcast_prefix(tuple(in_axes) if isinstance(in_axes, list) else in_axes, args, "in_axes")
@@ -222,7 +223,7 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, *, axis_siz
             raise ValueError(f"vmap: axis_size {axis_size} but the mapped axes have size {size}")
         with _Level(max(_next_level(), _max_level(args) + 1)) as level:
             batched_args = _map(lambda x, a: _bring_in(x, a, level), args, axes)
-            out = f(*batched_args)
+            out = f(*batched_args, **kwargs)
             out_spec = _broadcast_prefix(tuple(out_axes) if isinstance(out_axes, list) else out_axes, out,
                                          "out_axes")
             return _map(lambda x, a: _bring_out(x, a, level, size), out, out_spec)
