@@ -24,8 +24,9 @@ them and reverse and forward mode go through vmap unchanged.
 
 from __future__ import annotations
 
+import functools
 import operator
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
@@ -266,6 +267,18 @@ def rule(*names: str) -> Callable[[Rule], Rule]:
     return register
 
 
+def rules_for(*names: str, ops: Any = _core) -> Callable[[Rule], Rule]:
+    """Registers one batching rule for the ops `names`: it is called as
+    ``rule(op, b, args, batched)``, ``op`` the op of that name in `ops`."""
+
+    def register(fn: Rule) -> Rule:
+        for name in names:
+            _RULES[name] = (functools.partial(fn, getattr(ops, name)), False)
+        return fn
+
+    return register
+
+
 def composite_rule(*names: str) -> Callable[[Rule], Rule]:
     """Registers a rule that takes the op's arguments as they are (batched values
     included) and computes the op from other ops, each of which dispatches again."""
@@ -285,7 +298,7 @@ def rule_names() -> List[str]:
 
 
 def _load_rules() -> None:
-    if not _RULES or "add" not in _RULES:
+    if "add" not in _RULES:  # the rules register themselves when their module loads
         import eigengrad.batching_rules  # noqa: F401  (registers the rules)
 
 
@@ -378,11 +391,6 @@ def shape_of(x: Any) -> Tuple[int, ...]:
     """The shape of a physical argument as the ops see it (logical for an outer level's
     batched value)."""
     return tuple(x.shape) if hasattr(x, "shape") else tuple(np.shape(x))
-
-
-def is_integer_data(x: Any) -> bool:
-    """Whether x is an integer or boolean NumPy array (indices, masks)."""
-    return isinstance(x, np.ndarray) and x.dtype.kind in "iub"
 
 
 def reshape(x: Any, shape: Sequence[int]) -> Any:

@@ -19,8 +19,8 @@ import numpy as np
 
 import eigengrad._core as _core
 from eigengrad import _variable
-from eigengrad.batching import (align, broadcast_batch, composite_rule, is_integer_data, logical_ndim, moveaxis,
-                                normalize_axis, physical_axes, reshape, rule, shape_of)
+from eigengrad.batching import (align, broadcast_batch, composite_rule, logical_ndim, moveaxis, normalize_axis,
+                                physical_axes, reshape, rule, rules_for, shape_of)
 
 Args = Sequence[Any]
 Flags = Sequence[Any]
@@ -37,15 +37,10 @@ def _flatten_element(x: Any, b: int) -> Any:
 
 # ---- element-wise ------------------------------------------------------------------------
 
-def _unary_rule(name: str) -> None:
-    fn = getattr(_core, name)
-    rule(name)(lambda b, args, batched: fn(args[0]))
-
-
-for _name in ("neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos", "log1p", "expm1",
-              "square", "sign", "arctan", "arcsin", "arccos", "sinh", "cosh", "arctanh", "softplus", "log_sigmoid",
-              "erf", "erfc"):
-    _unary_rule(_name)
+@rules_for("neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos", "log1p", "expm1", "square",
+           "sign", "arctan", "arcsin", "arccos", "sinh", "cosh", "arctanh", "softplus", "log_sigmoid", "erf", "erfc")
+def _unary(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    return op(args[0])
 
 
 @rule("clip")
@@ -74,13 +69,9 @@ def _aligned(args: Args, batched: Flags) -> List[Any]:
     return [align(a, f, n) for a, f in zip(args, batched)]
 
 
-def _binary_rule(name: str) -> None:
-    fn = getattr(_core, name)
-    rule(name)(lambda b, args, batched: fn(*_aligned(args, batched)))
-
-
-for _name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "logaddexp", "arctan2"):
-    _binary_rule(_name)
+@rules_for("add", "sub", "mul", "div", "pow", "maximum", "minimum", "logaddexp", "arctan2")
+def _binary(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    return op(*_aligned(args, batched))
 
 
 @rule("where")
@@ -92,21 +83,17 @@ def _where(b: int, args: Args, batched: Flags) -> Any:
     return out
 
 
-def _comparison_rule(name: str) -> None:
-    fn = getattr(operator, {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
-                            "equal": "eq", "not_equal": "ne"}[name])
+class _Comparisons:
+    """The comparison operators under the names BatchedVariable dispatches them by."""
 
-    def compare(b: int, args: Args, batched: Flags) -> Any:
-        x, y = _aligned(args, batched)
-        out = fn(x, y)
-        return np.broadcast_to(out, (b,) + np.shape(out)[1:]) if isinstance(out, np.ndarray) and \
-            np.shape(out)[:1] != (b,) else out
-
-    rule(name)(compare)
+    less, less_equal, greater, greater_equal = operator.lt, operator.le, operator.gt, operator.ge
+    equal, not_equal = operator.eq, operator.ne
 
 
-for _name in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal"):
-    _comparison_rule(_name)
+@rules_for("less", "less_equal", "greater", "greater_equal", "equal", "not_equal", ops=_Comparisons)
+def _compare(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    out = op(*_aligned(args, batched))  # a NumPy bool array (Variable comparisons give one)
+    return np.broadcast_to(out, (b,) + np.shape(out)[1:]) if np.shape(out)[:1] != (b,) else out
 
 
 # ---- matmul and contractions -------------------------------------------------------------
@@ -165,19 +152,10 @@ def _tensordot(b: int, args: Args, batched: Flags) -> Any:
 
 # ---- reductions ------------------------------------------------------------------------------
 
-def _reduction_rule(name: str) -> None:
-    fn = getattr(_core, name)
-
-    def reduce(b: int, args: Args, batched: Flags) -> Any:
-        x, axis, keepdims = args
-        axes = physical_axes(axis, logical_ndim(x, True), name)
-        return fn(x, axes, keepdims)
-
-    rule(name)(reduce)
-
-
-for _name in ("sum", "mean", "max", "min", "logsumexp", "prod"):
-    _reduction_rule(_name)
+@rules_for("sum", "mean", "max", "min", "logsumexp", "prod")
+def _reduce(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    x, axis, keepdims = args
+    return op(x, physical_axes(axis, logical_ndim(x, True), op.__name__), keepdims)
 
 
 @rule("norm")
@@ -186,36 +164,20 @@ def _norm2(b: int, args: Args, batched: Flags) -> Any:
     return _core._norm2(x, physical_axes(axis, logical_ndim(x, True), "norm"), keepdims)
 
 
-def _moment_rule(name: str) -> None:
-    fn = getattr(_core, name)
-
-    def moment(b: int, args: Args, batched: Flags) -> Any:
-        x, axis, ddof, keepdims = args
-        return fn(x, physical_axes(axis, logical_ndim(x, True), name), ddof, keepdims)
-
-    rule(name)(moment)
+@rules_for("var", "std")
+def _moment(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    x, axis, ddof, keepdims = args
+    return op(x, physical_axes(axis, logical_ndim(x, True), op.__name__), ddof, keepdims)
 
 
-for _name in ("var", "std"):
-    _moment_rule(_name)
-
-
-def _arg_reduction_rule(name: str) -> None:
-    fn = getattr(_core, name)
-
-    def arg_reduce(b: int, args: Args, batched: Flags) -> Any:
-        x, axis, keepdims = args
-        n = logical_ndim(x, True)
-        if axis is None:
-            out = fn(_flatten_element(x, b), 1, False)
-            return out.reshape((b,) + (1,) * n) if keepdims else out
-        return fn(x, normalize_axis(operator.index(axis), n, name) + 1, keepdims)
-
-    rule(name)(arg_reduce)
-
-
-for _name in ("argmax", "argmin"):
-    _arg_reduction_rule(_name)
+@rules_for("argmax", "argmin")
+def _arg_reduce(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    x, axis, keepdims = args
+    n = logical_ndim(x, True)
+    if axis is None:
+        out = op(_flatten_element(x, b), 1, False)
+        return out.reshape((b,) + (1,) * n) if keepdims else out
+    return op(x, normalize_axis(operator.index(axis), n, op.__name__) + 1, keepdims)
 
 
 @rule("sum_to")
@@ -234,20 +196,12 @@ def _sum_to(b: int, args: Args, batched: Flags) -> Any:
 
 # ---- along an axis ---------------------------------------------------------------------------
 
-def _scan_rule(name: str) -> None:
-    fn = getattr(_core, name)
-
-    def scan(b: int, args: Args, batched: Flags) -> Any:
-        x, axis = args
-        if axis is None:
-            return fn(_flatten_element(x, b), 1)
-        return fn(x, normalize_axis(operator.index(axis), logical_ndim(x, True), name) + 1)
-
-    rule(name)(scan)
-
-
-for _name in ("cumsum", "cumprod", "sort", "argsort", "softmax", "log_softmax"):
-    _scan_rule(_name)
+@rules_for("cumsum", "cumprod", "sort", "argsort", "softmax", "log_softmax")
+def _along_axis(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    x, axis = args
+    if axis is None:
+        return op(_flatten_element(x, b), 1)
+    return op(x, normalize_axis(operator.index(axis), logical_ndim(x, True), op.__name__) + 1)
 
 
 @rule("flip")
@@ -265,8 +219,9 @@ def _roll(b: int, args: Args, batched: Flags) -> Any:
     return _core.roll(x, shift, axes if isinstance(axis, (tuple, list)) else axes[0])
 
 
-for _name in ("tril", "triu"):
-    rule(_name)((lambda fn: lambda b, args, batched: fn(args[0], args[1]))(getattr(_core, _name)))
+@rules_for("tril", "triu")
+def _triangle(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    return op(args[0], args[1])  # the last two axes: the batch axis is one more stack axis
 
 
 def _diagonal_axes(x: Any, axis1: Any, axis2: Any, op: str) -> Tuple[int, int]:
@@ -484,19 +439,10 @@ def _reduce_loss(losses: Any, reduction: str, b: int) -> Any:
     return (_core.mean if reduction == "mean" else _core.sum)(losses, axes, False)
 
 
-def _loss_rule(name: str) -> None:
-    fn = getattr(_core, name)
-
-    def loss(b: int, args: Args, batched: Flags) -> Any:
-        x, y, reduction = args
-        x, y = _materialize(x, batched[0], b), _materialize(y, batched[1], b)
-        return _reduce_loss(fn(x, y, "none"), reduction, b)
-
-    rule(name)(loss)
-
-
-for _name in ("mse_loss", "binary_cross_entropy_with_logits"):
-    _loss_rule(_name)
+@rules_for("mse_loss", "binary_cross_entropy_with_logits")
+def _elementwise_loss(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    x, y, reduction = args
+    return _reduce_loss(op(_materialize(x, batched[0], b), _materialize(y, batched[1], b), "none"), reduction, b)
 
 
 @rule("cross_entropy")
@@ -527,13 +473,9 @@ def _solve(b: int, args: Args, batched: Flags) -> Any:
     return _core.reshape(out, shape_of(out)[:-1]) if vector else out
 
 
-def _stacked_rule(name: str) -> None:
-    fn = getattr(_core.linalg, name)
-    rule(name)(lambda b, args, batched: fn(*args))
-
-
-for _name in ("inv", "det", "slogdet", "cholesky", "qr", "eigh", "svd"):
-    _stacked_rule(_name)
+@rules_for("inv", "det", "slogdet", "cholesky", "qr", "eigh", "svd", ops=_core.linalg)
+def _stacked(op: Any, b: int, args: Args, batched: Flags) -> Any:
+    return op(*args)  # each takes a stack of matrices: the batch axis is one more stack axis
 
 
 # ---- conversions -----------------------------------------------------------------------------
