@@ -225,12 +225,37 @@ def test_checkpoint_inside_vmap_runs_fn_as_it_is():
     close(eg.vmap(eg.grad(lambda x: eg.checkpoint(f, x).sum()))(X), 2 * np.cos(X))
 
 
-def test_custom_functions_inside_vmap_raise_naming_the_function():
+def test_custom_functions_inside_vmap():
     @eg.custom_vjp
-    def square(x):
-        return x * x
+    def square(x, w):
+        return x * x * w
 
-    square.defvjp(lambda x: (x * x, x), lambda x, g: (2 * x * g,))
+    square.defvjp(lambda x, w: (x * x * w, (x, w)), lambda res, g: (2 * res[0] * res[1] * g, res[0] * res[0] * g))
 
-    with pytest.raises(NotImplementedError, match="inside eg.vmap"):
-        eg.vmap(lambda x: square(x))(np.ones((3, 2)))
+    class Cube(eg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g
+
+        @staticmethod
+        def jvp(ctx, t):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * t
+
+    X, w = rng.normal(size=(4, 3)), rng.normal(size=3)
+    close(eg.vmap(square, in_axes=(0, None))(X, w), X * X * w)
+    close(eg.vmap(eg.grad(lambda x: square(x, w).sum()))(X), 2 * X * w)
+    # The shared argument's gradient: per example inside vmap, summed through it.
+    close(eg.vmap(eg.grad(lambda x, w: square(x, w).sum(), argnums=1), in_axes=(0, None))(X, w), X * X)
+    close(eg.grad(lambda w: eg.vmap(square, in_axes=(0, None))(X, w).sum())(w), (X * X).sum(0))
+    close(eg.vmap(eg.grad(lambda x: Cube.apply(x).sum()))(X), 3 * X * X)
+    _, t = eg.vmap(lambda x: eg.jvp(Cube.apply, (x,), (np.ones(3),)))(X)
+    close(t, 3 * X * X)
+    with pytest.raises(RuntimeError, match="Cube"):  # differentiating the backward: kept values are constants
+        eg.vmap(eg.hessian(lambda x: Cube.apply(x).sum()))(X)

@@ -21,7 +21,7 @@ and message.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple, TYPE_CHECKING, cast
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Sequence, Tuple, TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -98,9 +98,7 @@ class Function:
         """Runs ``forward`` and records the result with this class's rules."""
         name = cls.__name__
         if batching.level_of(args):
-            raise NotImplementedError(f"{name}: custom functions (eg.Function, eg.custom_vjp) do not run inside "
-                                      "eg.vmap yet: their rules have no batching rule. Call it outside the vmapped "
-                                      "function, or write it with eg ops")
+            return _apply_batched(cls, args)
         is_tensor = [isinstance(a, (Variable, np.ndarray)) for a in args]
         inputs = [a if isinstance(a, Variable) else Variable(a) for a, t in zip(args, is_tensor) if t]
         detached = [x.detach() for x in inputs]
@@ -139,6 +137,71 @@ class Function:
         recorded = packing.packed if packing else outs[0]
         out = _core._record_custom(name, recorded, inputs, backward, jvp, state.keeps_output, state.watched)
         return tuple(packing.unpack(out, 0)) if packing else out
+
+
+# Note [Custom functions inside vmap]
+# A custom function given batched values (inside eg.vmap) runs as another custom
+# function on the physical values, whose rules run the user's rules on batched
+# values again: forward sees one example (each op in it runs on the whole batch),
+# backward gets one cotangent per example and returns one gradient per example;
+# the gradient of an argument shared by every example is their sum. (JAX and
+# torch.func's generate_vmap_rule do the same.) What forward keeps on ctx stays
+# batched and is, to the rules, a constant: first derivatives are exact, and
+# differentiating the backward raises (the guard of Note [Custom function state]).
+
+
+def _apply_batched(cls: Any, args: Sequence[Any]) -> Any:
+    level = batching.level_of(args)
+    batched = [isinstance(a, batching.BatchedVariable) and a.level == level for a in args]
+    tensors = [b or isinstance(a, (Variable, np.ndarray)) for a, b in zip(args, batched)]
+    size = next(a.batch_size for a, b in zip(args, batched) if b)
+
+    def physical(x: Any) -> Any:
+        if isinstance(x, batching.BatchedVariable) and x.level == level:
+            return x.value
+        return batching.broadcast_batch(x, size)  # the same for every example
+
+    def rewrap(values: Sequence[Any]) -> List[Any]:
+        return [batching.BatchedVariable(v, level) if b else v for v, b in zip(values, batched)]
+
+    def per_example(outs: Any) -> Any:
+        return tuple(physical(o) for o in outs) if isinstance(outs, tuple) else physical(outs)
+
+    def gradients(grads: Any) -> Any:
+        grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+        if len(grads) == len(args) != sum(tensors):  # one per argument: keep the tensors'
+            grads = tuple(g for g, t in zip(grads, tensors) if t)
+        shared = [b for b, t in zip(batched, tensors) if t]
+        return tuple(None if g is None else physical(g) if on else _core.sum(physical(g), 0)
+                     for g, on in zip(grads, shared))
+
+    class Batched(Function):
+        @staticmethod
+        def forward(ctx: FunctionCtx, *values: Any) -> Any:
+            return per_example(cls.forward(ctx, *rewrap(values)))
+
+        @staticmethod
+        def backward(ctx: FunctionCtx, *gouts: Any) -> Any:
+            return gradients(cls.backward(ctx, *[batching.BatchedVariable(g, level) for g in gouts]))
+
+    values = [a.value if b else a for a, b in zip(args, batched)]
+    ndims = [np.ndim(v) for v, t in zip(values, tensors) if t]
+    if cls.jvp is not None:
+        def jvp(ctx: FunctionCtx, *tangents: Any) -> Any:
+            # Tangents may carry leading axes of their own (several JVPs in one pass):
+            # the batch axis goes first for the user's rule, and back after it.
+            lead = tangents[0].ndim - ndims[0]
+            on = [b for b, t in zip(batched, tensors) if t]  # tangents come for the tensor arguments
+            moved = [batching.BatchedVariable(batching.moveaxis(t, lead, 0), level) if b else t
+                     for t, b in zip(tangents, on)]
+            out = per_example(cls.jvp(ctx, *moved))
+            return tuple(batching.moveaxis(o, 0, lead) for o in out) if isinstance(out, tuple) else \
+                batching.moveaxis(out, 0, lead)
+
+        Batched.jvp = staticmethod(jvp)
+    Batched.__name__ = cls.__name__
+    out = Batched.apply(*values)
+    return batching.wrap(out, level)
 
 
 def _output(value: Any, name: str) -> Variable:
@@ -205,6 +268,8 @@ class _State:
             self.watched.append(value)
             self.constants.append(where)
         elif isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+            self.constants.append(where)
+        elif isinstance(value, batching.BatchedVariable):  # Note [Custom functions inside vmap]
             self.constants.append(where)
         return value, False
 
