@@ -536,9 +536,9 @@ def _record_reads(fn: collections.abc.Callable[..., typing.Any]) -> tuple[typing
     off, and those fn returned (alone or in a tuple), each once, in the order first read (see
     ReadRecorder, eigengrad/ops.h).
     """
-def _set_batched_type(cls: typing.Any) -> None:
+def _set_batched_type(cls: typing.Any, dispatch: typing.Any) -> None:
     """
-    Sets the class of eg.vmap's batched values (Note [vmap dispatch]).
+    Sets the class of eg.vmap's batched values and the function applying their batching rules (Note [vmap dispatch]).
     """
 def _slice(arg0: typing.Any, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg2: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg3: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Variable:
     """

@@ -241,7 +241,6 @@ for _name in ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "co
     setattr(BatchedVariable, _name, _method(_name))
 
 
-_core._set_batched_type(BatchedVariable)
 
 # ---- dispatch ------------------------------------------------------------------------
 
@@ -334,6 +333,8 @@ def _batch_size(args: Sequence[Any], level: int) -> int:
 
 def wrap(value: Any, level: int) -> Any:
     """A physical result (or a tuple or list of them) as batched values of `level`."""
+    if type(value) is Variable:
+        return BatchedVariable(value, level)
     if isinstance(value, tuple):
         return type(value)(wrap(v, level) for v in value) if not hasattr(value, "_fields") else \
             type(value)(*(wrap(v, level) for v in value))
@@ -345,20 +346,35 @@ def wrap(value: Any, level: int) -> Any:
 def dispatch(op: str, args: Sequence[Any]) -> Any:
     """Runs op `op` on arguments some of which are batched values: its batching rule
     at the innermost level among them (Note [Batched values])."""
-    _load_rules()
-    try:
-        fn, composite = _RULES[op]
-    except KeyError:
-        raise NotImplementedError(f"vmap: {op} has no batching rule") from None
+    entry = _RULES.get(op)
+    if entry is None:
+        _load_rules()
+        entry = _RULES.get(op)
+        if entry is None:
+            raise NotImplementedError(f"vmap: {op} has no batching rule")
+    fn, composite = entry
     if composite:
         return fn(*args)
+    # One pass for the common case, plain arguments: the level, then the values.
+    level, size, plain = 0, 0, True
+    for a in args:
+        if type(a) is BatchedVariable:
+            if a.level > level:
+                level, size = a.level, a.value.shape[0]
+        elif type(a) in (list, tuple) and level_of(a):
+            plain = False
+    if plain:
+        values = [a.value if type(a) is BatchedVariable and a.level == level else a for a in args]
+        flags = [type(a) is BatchedVariable and a.level == level for a in args]
+        return wrap(fn(size, values, flags), level)
     if op not in _SEQUENCE_OPS:  # a list holding batched values is one value, stacked
         args = [_core.stack(list(a), 0) if isinstance(a, (list, tuple)) and level_of(a) else a for a in args]
     level = level_of(args)
     pairs = [_unwrap(a, level) for a in args]
-    values = [p for p, _ in pairs]
-    flags = [f for _, f in pairs]
-    return wrap(fn(_batch_size(args, level), values, flags), level)
+    return wrap(fn(_batch_size(args, level), [p for p, _ in pairs], [f for _, f in pairs]), level)
+
+
+_core._set_batched_type(BatchedVariable, dispatch)
 
 
 def innermost(x: Any) -> Any:

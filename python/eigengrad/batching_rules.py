@@ -105,6 +105,12 @@ def _matmul(b: int, args: Args, batched: Flags) -> Any:
     if nx == 0 or ny == 0:
         raise ValueError("matmul: a 0-d operand (use *); got element shapes "
                          f"{shape_of(x)[batched[0]:]} and {shape_of(y)[batched[1]:]}")
+    # The common cases are one matmul as they stand: a batch of rows or matrices times a
+    # shared matrix, and a shared matrix times a batch of matrices.
+    if batched[0] and not batched[1] and ny == 2:
+        return _core.matmul(x, y)
+    if batched[1] and not batched[0] and nx == 2 and ny >= 2:
+        return _core.matmul(x, y)
     # One element's vector operands as matrices: (k,) -> (1, k) on the left, (k, 1) on the right.
     if nx == 1:
         x = _core.reshape(x, shape_of(x)[:-1] + (1, shape_of(x)[-1]))

@@ -203,6 +203,10 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, *, axis_siz
 
     @functools.wraps(f)
     def mapped(*args: Any, **kwargs: Any) -> Any:
+        if _plain(args, in_axes) and type(out_axes) is int:
+            fast = _map_plain(f, args, kwargs, in_axes, out_axes)
+            if fast is not _NOT_PLAIN:
+                return fast
         if isinstance(in_axes, (tuple, list)) and len(in_axes) != len(args):
             raise ValueError(f"vmap: in_axes has {len(in_axes)} entries for {len(args)} positional arguments")
         axes = _broadcast_prefix(tuple(in_axes) if isinstance(in_axes, list) else in_axes, args, "in_axes")
@@ -229,6 +233,42 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, *, axis_siz
             return _map(lambda x, a: _bring_out(x, a, level, size), out, out_spec)
 
     return mapped
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(args: Tuple[Any, ...], in_axes: Any) -> bool:
+    """Whether the arguments and in_axes are flat: Variables or arrays, and an int or a
+    tuple of ints and Nones (no container to walk)."""
+    if type(in_axes) is tuple:
+        if len(in_axes) != len(args) or any(a is not None and type(a) is not int for a in in_axes):
+            return False
+    elif in_axes is not None and type(in_axes) is not int:
+        return False
+    return all(type(a) in (Variable, BatchedVariable, np.ndarray) for a in args)
+
+
+def _map_plain(f: Callable[..., Any], args: Tuple[Any, ...], kwargs: Any, in_axes: Any, out_axes: int) -> Any:
+    """vmap's call for flat arguments and one output: what the general path does, without
+    walking trees. _NOT_PLAIN when the case needs the general path (its checks and errors)."""
+    axes = in_axes if type(in_axes) is tuple else (in_axes,) * len(args)
+    size = None
+    for x, a in zip(args, axes):
+        if a is None:
+            continue
+        n = x.ndim
+        if not -n <= a < n or (size is not None and x.shape[a] != size):
+            return _NOT_PLAIN  # the general path raises with the details
+        size = x.shape[a]
+    if size is None:
+        return _NOT_PLAIN
+    with _Level(max(_next_level(), _max_level(args) + 1)) as level:
+        out = f(*[x if a is None else _bring_in(x, a, level) for x, a in zip(args, axes)], **kwargs)
+        if type(out) not in (Variable, BatchedVariable):
+            return _map(lambda x, a: _bring_out(x, a, level, size),  # several outputs
+                        out, _broadcast_prefix(out_axes, out, "out_axes"))
+        return _bring_out(out, out_axes, level, size)
 
 
 def _max_level(tree: Any) -> int:

@@ -33,8 +33,9 @@ class BatchedArgument : public std::exception {
   std::string message_;
 };
 
-/// Sets the class of eg.vmap's batched values (eigengrad.batching calls it once).
-void set_batched_type(py::handle type);
+/// Sets the class of eg.vmap's batched values and the function that applies the
+/// batching rules (eigengrad.batching calls it once, at import).
+void set_batched_type(py::handle type, py::handle dispatch);
 
 /// Whether `obj` is a batched value of eg.vmap.
 bool is_batched(py::handle obj);
@@ -44,7 +45,8 @@ inline void reject_batched(py::handle obj, const char* op) {
   if (is_batched(obj)) throw BatchedArgument(op);
 }
 
-/// eigengrad.batching.dispatch(op, args): the batching rule of `op` applied.
+/// dispatch(op, args), the function given to set_batched_type: the batching rule of
+/// `op` applied.
 py::object dispatch_batched(const char* op, py::tuple args);
 
 /// A binding's result: what the op returns (R) or, when an argument was batched, the
@@ -65,9 +67,20 @@ py::object to_object(R&& result) {
     return py::cast(std::forward<R>(result));
 }
 
+/// Whether an argument is itself a batched value (the cheap check before the call;
+/// batched values inside lists are found by the conversions, which throw).
+template <class T>
+bool batched_argument(const T& arg) {
+  if constexpr (std::is_base_of_v<py::handle, T>)
+    return is_batched(arg);
+  else
+    return false;
+}
+
 template <class F, class R, class C, class... A>
 auto make_batchable(const char* op, F fn, R (C::*)(A...) const) {
   return [op, fn = std::move(fn)](A... args) -> Returns<R> {
+    if ((batched_argument(args) || ...)) return Returns<R>(dispatch_batched(op, py::make_tuple(args...)));
     try {
       return Returns<R>(to_object(fn(args...)));
     } catch (const BatchedArgument&) {

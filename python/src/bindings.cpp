@@ -399,8 +399,9 @@ eigengrad's and are in no byte count).)doc");
         "Whether derivative rules keep a zero cotangent or tangent zero (process-wide).");
   m.def("set_strong_zero", &set_strong_zero, py::arg("enabled"));
   m.def("op_names", &op_names, "Every public differentiable op of the C++ core.");
-  m.def("_set_batched_type", &set_batched_type, py::arg("cls"),
-        "Sets the class of eg.vmap's batched values (Note [vmap dispatch]).");
+  m.def("_set_batched_type", &set_batched_type, py::arg("cls"), py::arg("dispatch"),
+        "Sets the class of eg.vmap's batched values and the function applying their batching rules "
+        "(Note [vmap dispatch]).");
   bind_more_ops(m, cls);  // issue 14: scans, rearrangements, indexing
   bind_autograd(m);
   bind_nn(m);
