@@ -67,6 +67,17 @@ def test_python_scalar_exponent_of_zero_base():
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pow_of_exponent_one_and_two_match_numpy_bit_for_bit(dtype):
+    # x ** 1 and x ** 2 take shortcuts in the kernel (x itself, x * x); the results
+    # must be NumPy's pow to the bit, special values included.
+    x = np.array([0.0, -0.0, 1.5, -2.25, 1e-30, 3e30, np.inf, -np.inf, np.nan], dtype)
+    for e in (1.0, 2.0):
+        with np.errstate(over="ignore"):
+            expected = np.power(x, dtype(e))
+        np.testing.assert_array_equal((eg.Variable(x) ** e).numpy(), expected)
+
+
 def test_logsumexp_of_all_minus_inf_has_value_minus_inf_and_zero_gradient():
     x = eg.Variable(np.array([[-np.inf, -np.inf], [0.0, -np.inf]]), requires_grad=True)
     out = eg.logsumexp(x, axis=1)

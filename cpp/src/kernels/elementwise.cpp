@@ -181,6 +181,10 @@ void binary_typed(Binary op, const Tensor& x, const Tensor& y, Tensor& out) {
       // std::pow(x, 2), in a vectorised loop instead of a libm call per element.
       if (y.numel() == 1 && *y.data_as<T>() == T(2))
         return binary_broadcast<T>([](T a, T) { return a * a; }, x, y, out);
+      // x ** 1 (the derivative of x ** 2 is 2 * x ** 1) is x itself: pow(x, 1) returns
+      // x exactly, NaN included.
+      if (y.numel() == 1 && *y.data_as<T>() == T(1))
+        return binary_broadcast<T>([](T a, T) { return a; }, x, y, out);
       return binary_broadcast<T>(BinaryFn<T>{op}, x, y, out);
     default: return binary_broadcast<T>(BinaryFn<T>{op}, x, y, out);
   }
