@@ -60,7 +60,20 @@ void GradMonitor::name_parameter(const Variable& parameter, const std::string& n
   if (!parameter.defined() || !parameter.is_leaf() || !parameter.requires_grad())
     throw std::invalid_argument("grad_monitor: parameter '" + name +
                                 "' is not a leaf Variable that requires grad");
-  names_[parameter.impl().get()] = name;
+  Leaf& leaf = leaves_[parameter.impl().get()];
+  leaf.name = name;
+  leaf.named = true;
+}
+
+std::vector<GradMonitor::Parameter> GradMonitor::parameters() const {
+  std::vector<Parameter> rows;
+  rows.reserve(rows_.size());
+  for (const Row& r : rows_) {
+    const Leaf& leaf = leaves_.at(r.leaf);
+    rows.push_back(Parameter{leaf.named ? leaf.name : "#" + std::to_string(leaf.number), r.leaf, r.shape,
+                             r.norm, r.max_abs});
+  }
+  return rows;
 }
 
 std::vector<GradMonitor::Activation> GradMonitor::activations() const {
@@ -70,8 +83,7 @@ std::vector<GradMonitor::Activation> GradMonitor::activations() const {
 void GradMonitor::begin_pass() {
   ++passes_;
   ++in_backward_;
-  parameters_.clear();
-  slot_.clear();
+  rows_.clear();
   activations_.clear();
 }
 
@@ -92,12 +104,19 @@ void GradMonitor::on_recorded(const char* op, const Tensor& out, Node* node) {
 
 namespace {
 std::string where_of(const Node& node) { return node.created_at() ? *node.created_at() : std::string(); }
+
+/// The activation `name` names as a literal ("relu", "sigmoid", "tanh"), or null.
+const char* activation_name(const char* name) {
+  for (const char* a : {"relu", "sigmoid", "tanh"})
+    if (std::strcmp(name, a) == 0) return a;
+  return nullptr;
+}
 }  // namespace
 
 void GradMonitor::on_node(const Node& node) {
-  const char* name = node.name();
-  const bool relu = std::strcmp(name, "relu") == 0, tanh = std::strcmp(name, "tanh") == 0;
-  if (!relu && !tanh && std::strcmp(name, "sigmoid") != 0) return;
+  const char* name = activation_name(node.name());
+  if (!name) return;
+  const bool relu = name[0] == 'r', tanh = name[0] == 't';
   const auto* fn = dynamic_cast<const FunctionNode*>(&node);
   if (!fn) return;
   const Tensor out = fn->saved_out();
@@ -126,14 +145,14 @@ void GradMonitor::on_cotangents(const Node& node, const std::vector<Variable>& g
 }
 
 void GradMonitor::on_accumulated(const VariableImpl& leaf, const Tensor& grad) {
-  auto [it, fresh] = slot_.emplace(&leaf, parameters_.size());
-  if (fresh) {
-    auto name = names_.find(&leaf);
-    if (name == names_.end())
-      name = names_.emplace(&leaf, "#" + std::to_string(unnamed_++)).first;
-    parameters_.push_back(Parameter{name->second, &leaf, grad.shape(), 0, 0});
+  Leaf& entry = leaves_[&leaf];
+  if (!entry.named && entry.number < 0) entry.number = unnamed_++;
+  if (entry.pass != passes_) {
+    entry.pass = passes_;
+    entry.row = rows_.size();
+    rows_.push_back(Row{&leaf, grad.shape(), 0, 0});
   }
-  Parameter& p = parameters_[it->second];
+  Row& p = rows_[entry.row];
   const kernels::NormStats s = grad.numel() == 0 ? kernels::NormStats{}
                                                  : dispatch(grad.dtype(), [&](auto tag) {
                                                      using T = typename decltype(tag)::type;

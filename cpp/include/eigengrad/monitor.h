@@ -68,7 +68,8 @@ class GradMonitor {
   /// Reports the leaf `parameter` under `name` (not a leaf requiring grad: ValueError).
   void name_parameter(const Variable& parameter, const std::string& name);
 
-  const std::vector<Parameter>& parameters() const { return parameters_; }
+  /// In the order the backward reached the leaves.
+  std::vector<Parameter> parameters() const;
   /// In the order the forward created them (the reverse of the backward's order).
   std::vector<Activation> activations() const;
   const NonFinite& forward_nonfinite() const { return forward_; }
@@ -89,9 +90,22 @@ class GradMonitor {
   int in_backward_ = 0;  // passes running (a hook may run a backward inside one)
   std::int64_t passes_ = 0;
   std::int64_t unnamed_ = 0;
-  std::unordered_map<const VariableImpl*, std::string> names_;
-  std::unordered_map<const VariableImpl*, std::size_t> slot_;  // this pass's row of a leaf
-  std::vector<Parameter> parameters_;
+  // A monitor is typically made anew for every training step: a leaf's label is kept
+  // as a number (no string per leaf and step) and made when parameters() is read.
+  struct Leaf {
+    std::string name;         // given with name_parameter
+    bool named = false;
+    std::int64_t number = -1;  // unnamed: "#number", by first appearance
+    std::int64_t pass = -1;    // the pass of `row`
+    std::size_t row = 0;       // its row in rows_
+  };
+  struct Row {
+    const VariableImpl* leaf;
+    Shape shape;
+    double norm, max_abs;
+  };
+  std::unordered_map<const VariableImpl*, Leaf> leaves_;
+  std::vector<Row> rows_;  // this pass's, by first accumulation
   std::vector<Activation> activations_;  // backward order
   NonFinite forward_, backward_;
 };
