@@ -1,9 +1,9 @@
-// One-read statistics of a contiguous run of values, for eg.grad_monitor
+// Statistics of a contiguous run of values, for eg.grad_monitor
 // (cpp/src/monitor.cpp): a gradient's sum of squares and largest |value|, whether
 // any value is not finite, and how many activations are dead or saturated.
 //
-// The sum of squares is a pairwise sum of the squares in the order of Note [Sum
-// order] (sum.h), accumulated in double (also for float32 input). The other loops
+// The sum of squares is kernels/sum.h's pairwise sum of the squares (Note [Sum
+// order]), accumulated in double (also for float32 input). The other loops
 // keep interleaved partial results in the same way, so that the compiler vectorises
 // them at any width.
 //
@@ -49,68 +49,10 @@ struct NormStats {
   double sumsq = 0, max_abs = 0;
 };
 
-namespace detail {
+/// The largest magnitude's bits (Note [Largest magnitude from the bits]), in 16
+/// partial maxima (32 and 64 were no faster).
 template <class T>
-struct SquaresAndTop {
-  double sumsq;
-  typename MagnitudeBits<T>::U top;  // the largest magnitude's bits
-};
-
-/// sum_of's recursion (sum.h) with the largest magnitude taken in the same read.
-template <class T>
-SquaresAndTop<T> squares_and_top(const T* x, std::int64_t n) {
-  using U = typename MagnitudeBits<T>::U;
-  if (n > kSumLeaf) {
-    const std::int64_t half = sum_split(n);
-    const SquaresAndTop<T> a = squares_and_top(x, half), b = squares_and_top(x + half, n - half);
-    return {a.sumsq + b.sumsq, a.top > b.top ? a.top : b.top};
-  }
-  double acc[kSumLanes] = {};
-  U top[kSumLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kSumLanes <= n; i += kSumLanes)
-    for (std::int64_t j = 0; j < kSumLanes; ++j) {
-      const double d = static_cast<double>(x[i + j]);
-      acc[j] += d * d;
-      const U b = magnitude_bits(x[i + j]);
-      top[j] = top[j] > b ? top[j] : b;
-    }
-  for (std::int64_t j = 0; i + j < n; ++j) {
-    const double d = static_cast<double>(x[i + j]);
-    acc[j] += d * d;
-    const U b = magnitude_bits(x[i + j]);
-    top[j] = top[j] > b ? top[j] : b;
-  }
-  for (std::int64_t width = kSumLanes / 2; width > 0; width /= 2)
-    for (std::int64_t j = 0; j < width; ++j) {
-      acc[j] += acc[j + width];
-      top[j] = top[j] > top[j + width] ? top[j] : top[j + width];
-    }
-  return {acc[0], top[0]};
-}
-}  // namespace detail
-
-/// Sum of squares (in double, bitwise sum_of<double> of the squares) and largest
-/// |value|, in one read. A NaN makes both NaN, as NumPy's sum and max say.
-template <class T>
-NormStats norm_stats(const T* x, std::int64_t n) {
-  if (n == 0) return {};
-  const detail::SquaresAndTop<T> s = detail::squares_and_top(x, n);
-  if (s.top > MagnitudeBits<T>::kInf) {
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    return {nan, nan};
-  }
-  T top;
-  std::memcpy(&top, &s.top, sizeof top);
-  return {s.sumsq, static_cast<double>(top)};
-}
-
-/// True when some value is inf or NaN: the largest magnitude's bits reach inf's
-/// (Note [Largest magnitude from the bits]). 16 partial maxima (32 and 64 were no
-/// faster); on a few thousand values this takes about half the time of summing
-/// x - x, which is NaN exactly for inf and NaN, in 32 partial sums.
-template <class T>
-bool any_nonfinite(const T* x, std::int64_t n) {
+typename MagnitudeBits<T>::U top_magnitude_bits(const T* x, std::int64_t n) {
   using U = typename MagnitudeBits<T>::U;
   constexpr std::int64_t kLanes = 16;
   U top[kLanes] = {};
@@ -126,14 +68,54 @@ bool any_nonfinite(const T* x, std::int64_t n) {
   }
   U m = 0;
   for (std::int64_t j = 0; j < kLanes; ++j) m = m > top[j] ? m : top[j];
-  return m >= MagnitudeBits<T>::kInf;
+  return m;
 }
 
-/// How many values are exactly zero (a relu's dead units).
+/// The sum of squares, in double, in the fixed order of Note [Sum order].
+template <class T>
+double sum_squares(const T* x, std::int64_t n) {
+  return sum_of<double>(x, n, [](T v) {
+    const double d = static_cast<double>(v);
+    return d * d;
+  });
+}
+
+/// Sum of squares and largest |value|. A NaN makes both NaN, as NumPy's sum and max
+/// say. Two reads: one loop doing both did not vectorise (doubles and 32-bit
+/// integers in one loop) and took twice as long.
+template <class T>
+NormStats norm_stats(const T* x, std::int64_t n) {
+  if (n == 0) return {};
+  const typename MagnitudeBits<T>::U top = top_magnitude_bits(x, n);
+  if (top > MagnitudeBits<T>::kInf) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    return {nan, nan};
+  }
+  T max_abs;
+  std::memcpy(&max_abs, &top, sizeof max_abs);
+  return {sum_squares(x, n), static_cast<double>(max_abs)};
+}
+
+/// True when some value is inf or NaN: the largest magnitude's bits reach inf's.
+/// On a few thousand values this takes about half the time of summing x - x (NaN
+/// exactly for inf and NaN) in 32 partial sums, as it did before.
+template <class T>
+bool any_nonfinite(const T* x, std::int64_t n) {
+  return n > 0 && top_magnitude_bits(x, n) >= MagnitudeBits<T>::kInf;
+}
+
+/// How many values are exactly zero (a relu's dead units). Counted in 32-bit blocks:
+/// a 64-bit count per element vectorises at half the width (twice the time).
 template <class T>
 std::int64_t count_zero(const T* x, std::int64_t n) {
+  constexpr std::int64_t kBlock = std::int64_t(1) << 30;
   std::int64_t count = 0;
-  for (std::int64_t i = 0; i < n; ++i) count += x[i] == T(0);
+  for (std::int64_t start = 0; start < n; start += kBlock) {
+    const std::int64_t end = n - start < kBlock ? n : start + kBlock;
+    std::int32_t block = 0;
+    for (std::int64_t i = start; i < end; ++i) block += x[i] == T(0);
+    count += block;
+  }
   return count;
 }
 

@@ -17,17 +17,11 @@
 namespace eigengrad::kernels {
 
 /// The sum of term(x[i]) over i < n, accumulated in Acc, in the order of Note [Sum order].
-/// The lanes and the longest run added without a split (Note [Sum order]).
-constexpr std::int64_t kSumLanes = 16, kSumLeaf = 2048;
-
-/// Where a run of n > kSumLeaf values is split: its first half, rounded up to whole lanes.
-inline std::int64_t sum_split(std::int64_t n) { return (n / 2 + kSumLanes - 1) / kSumLanes * kSumLanes; }
-
 template <class Acc, class T, class Term>
 Acc sum_of(const T* x, std::int64_t n, Term term) {
-  constexpr std::int64_t kLanes = kSumLanes, kLeaf = kSumLeaf;
+  constexpr std::int64_t kLanes = 16, kLeaf = 2048;
   if (n > kLeaf) {
-    const std::int64_t half = sum_split(n);
+    const std::int64_t half = (n / 2 + kLanes - 1) / kLanes * kLanes;
     return sum_of<Acc>(x, half, term) + sum_of<Acc>(x + half, n - half, term);
   }
   Acc acc[kLanes] = {};
