@@ -60,18 +60,37 @@ void GradMonitor::name_parameter(const Variable& parameter, const std::string& n
   if (!parameter.defined() || !parameter.is_leaf() || !parameter.requires_grad())
     throw std::invalid_argument("grad_monitor: parameter '" + name +
                                 "' is not a leaf Variable that requires grad");
-  Leaf& leaf = leaves_[parameter.impl().get()];
+  Leaf& leaf = leaf_entry(parameter.impl().get());
   leaf.name = name;
   leaf.named = true;
+}
+
+GradMonitor::Leaf& GradMonitor::leaf_entry(const VariableImpl* key) {
+  if (leaves_.size() <= kIndexedLeaves) {
+    for (Leaf& leaf : leaves_)
+      if (leaf.key == key) return leaf;
+  } else if (auto it = leaf_index_.find(key); it != leaf_index_.end()) {
+    return leaves_[it->second];
+  }
+  if (leaves_.empty()) leaves_.reserve(16);
+  leaves_.push_back(Leaf{key});
+  if (leaves_.size() > kIndexedLeaves) {
+    if (leaf_index_.empty())
+      for (std::size_t i = 0; i < leaves_.size(); ++i) leaf_index_.emplace(leaves_[i].key, i);
+    else
+      leaf_index_.emplace(key, leaves_.size() - 1);
+  }
+  return leaves_.back();
 }
 
 std::vector<GradMonitor::Parameter> GradMonitor::parameters() const {
   std::vector<Parameter> rows;
   rows.reserve(rows_.size());
   for (const Row& r : rows_) {
-    const Leaf& leaf = leaves_.at(r.leaf);
-    rows.push_back(Parameter{leaf.named ? leaf.name : "#" + std::to_string(leaf.number), r.leaf, r.shape,
-                             r.norm, r.max_abs});
+    const Leaf& leaf = leaves_[r.leaf];
+    const auto dims = dims_.begin() + static_cast<std::ptrdiff_t>(r.dims);
+    rows.push_back(Parameter{leaf.named ? leaf.name : "#" + std::to_string(leaf.number), leaf.key,
+                             Shape(dims, dims + static_cast<std::ptrdiff_t>(r.ndim)), r.norm, r.max_abs});
   }
   return rows;
 }
@@ -84,6 +103,7 @@ void GradMonitor::begin_pass() {
   ++passes_;
   ++in_backward_;
   rows_.clear();
+  dims_.clear();
   activations_.clear();
 }
 
@@ -105,11 +125,11 @@ void GradMonitor::on_recorded(const char* op, const Tensor& out, Node* node) {
 namespace {
 std::string where_of(const Node& node) { return node.created_at() ? *node.created_at() : std::string(); }
 
-/// The activation `name` names as a literal ("relu", "sigmoid", "tanh"), or null.
+/// The activation `name` names ("relu", "sigmoid", "tanh"), or null. Called for every
+/// node of a monitored backward pass: one compare of the first letter for most.
 const char* activation_name(const char* name) {
-  for (const char* a : {"relu", "sigmoid", "tanh"})
-    if (std::strcmp(name, a) == 0) return a;
-  return nullptr;
+  const char* a = name[0] == 'r' ? "relu" : name[0] == 's' ? "sigmoid" : name[0] == 't' ? "tanh" : nullptr;
+  return a && std::strcmp(name, a) == 0 ? a : nullptr;
 }
 }  // namespace
 
@@ -130,6 +150,7 @@ void GradMonitor::on_node(const Node& node) {
     else
       a.saturated = kernels::count_saturated(out.data_as<T>(), out.numel(), tanh, kSaturated) / n;
   });
+  if (activations_.empty()) activations_.reserve(8);
   activations_.push_back(std::move(a));
 }
 
@@ -145,12 +166,18 @@ void GradMonitor::on_cotangents(const Node& node, const std::vector<Variable>& g
 }
 
 void GradMonitor::on_accumulated(const VariableImpl& leaf, const Tensor& grad) {
-  Leaf& entry = leaves_[&leaf];
+  Leaf& entry = leaf_entry(&leaf);
   if (!entry.named && entry.number < 0) entry.number = unnamed_++;
   if (entry.pass != passes_) {
     entry.pass = passes_;
     entry.row = rows_.size();
-    rows_.push_back(Row{&leaf, grad.shape(), 0, 0});
+    if (rows_.empty()) {
+      rows_.reserve(16);
+      dims_.reserve(64);
+    }
+    const Shape& shape = grad.shape();
+    rows_.push_back(Row{static_cast<std::size_t>(&entry - leaves_.data()), dims_.size(), shape.size(), 0, 0});
+    dims_.insert(dims_.end(), shape.begin(), shape.end());
   }
   Row& p = rows_[entry.row];
   const kernels::NormStats s = grad.numel() == 0 ? kernels::NormStats{}
