@@ -473,7 +473,9 @@ class _GradMonitor:
         Stops recording.
         """
     def __init__(self, model: typing.Any = None) -> None:
-        ...
+        """
+        A monitor; model (an eg.nn.Module, or None) names the parameters.
+        """
     def _activations(self) -> list[typing.Any]:
         ...
     def _backward_nonfinite(self) -> typing.Any:
