@@ -58,13 +58,13 @@ bool library_file(const char* file, const std::string& skip, const std::vector<s
 // PyEval_GetFrame and PyFrame_GetBack give frame objects, which CPython 3.11 makes
 // on demand: asking for the frames of an op called through a module's __call__,
 // forward and a functional creates three or four objects, freed again when those
-// calls return. That was about 0.3 us an op (measured: a 64-32-10 network's
-// monitored forward, 4 ops, took 1.1 us longer with the line search than without).
-// On 3.11 the walk therefore reads the interpreter's own frame records (the
-// internal header pycore_frame.h: code object, last instruction, previous frame),
-// skipping incomplete frames as PyFrame_GetBack does; the line comes from
-// PyCode_Addr2Line as PyFrame_GetLineNumber computes it. Other versions lay these
-// records out differently and use the frame objects.
+// calls return: about 0.25 us an op (a 64-32-10 network's monitored forward, 4 ops,
+// took 1.1 us longer with the line search than without; reading the records as
+// below, 0.25 us longer). On 3.11 the walk therefore reads the interpreter's own
+// frame records (the internal header pycore_frame.h: code object, last instruction,
+// previous frame), skipping incomplete frames as PyFrame_GetBack does; the line
+// comes from PyCode_Addr2Line as PyFrame_GetLineNumber computes it. Other versions
+// lay these records out differently and use the frame objects.
 class UserLines {
  public:
   static UserLines& instance() {
