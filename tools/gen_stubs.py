@@ -39,6 +39,12 @@ PRECISE = [
      "def tangent(x: Variable, level: ForwardLevel) -> Variable | None:"),
     ("    def shape(self) -> tuple[typing.Any, ...]:", "    def shape(self) -> tuple[int, ...]:"),
     ("    def copy_(self, value: typing.Any) -> typing.Any:", "    def copy_(self, value: typing.Any) -> Variable:"),
+    # _GradMonitor's __init__, __enter__ and __exit__ are plain CPython methods (Note [A
+    # monitor every step], python/src/bind_monitor.cpp), whose signatures carry no types.
+    ("    def __init__(self, model = None):", "    def __init__(self, model: typing.Any = None) -> None:"),
+    ("    def __enter__(self):", "    def __enter__(self) -> typing.Any:"),
+    ("    def __exit__(self, exc_type, exc, traceback):",
+     "    def __exit__(self, exc_type: typing.Any, exc: typing.Any, traceback: typing.Any) -> None:"),
 ]
 
 

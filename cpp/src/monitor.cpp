@@ -60,7 +60,39 @@ void GradMonitor::name_parameter(const Variable& parameter, const std::string& n
   if (!parameter.defined() || !parameter.is_leaf() || !parameter.requires_grad())
     throw std::invalid_argument("grad_monitor: parameter '" + name +
                                 "' is not a leaf Variable that requires grad");
-  names_[parameter.impl().get()] = name;
+  Leaf& leaf = leaf_entry(parameter.impl().get());
+  leaf.name = name;
+  leaf.named = true;
+}
+
+GradMonitor::Leaf& GradMonitor::leaf_entry(const VariableImpl* key) {
+  if (leaves_.size() <= kIndexedLeaves) {
+    for (Leaf& leaf : leaves_)
+      if (leaf.key == key) return leaf;
+  } else if (auto it = leaf_index_.find(key); it != leaf_index_.end()) {
+    return leaves_[it->second];
+  }
+  if (leaves_.empty()) leaves_.reserve(16);
+  leaves_.push_back(Leaf{key});
+  if (leaves_.size() > kIndexedLeaves) {
+    if (leaf_index_.empty())
+      for (std::size_t i = 0; i < leaves_.size(); ++i) leaf_index_.emplace(leaves_[i].key, i);
+    else
+      leaf_index_.emplace(key, leaves_.size() - 1);
+  }
+  return leaves_.back();
+}
+
+std::vector<GradMonitor::Parameter> GradMonitor::parameters() const {
+  std::vector<Parameter> rows;
+  rows.reserve(rows_.size());
+  for (const Row& r : rows_) {
+    const Leaf& leaf = leaves_[r.leaf];
+    const auto dims = dims_.begin() + static_cast<std::ptrdiff_t>(r.dims);
+    rows.push_back(Parameter{leaf.named ? leaf.name : "#" + std::to_string(leaf.number), leaf.key,
+                             Shape(dims, dims + static_cast<std::ptrdiff_t>(r.ndim)), r.norm, r.max_abs});
+  }
+  return rows;
 }
 
 std::vector<GradMonitor::Activation> GradMonitor::activations() const {
@@ -70,8 +102,8 @@ std::vector<GradMonitor::Activation> GradMonitor::activations() const {
 void GradMonitor::begin_pass() {
   ++passes_;
   ++in_backward_;
-  parameters_.clear();
-  slot_.clear();
+  rows_.clear();
+  dims_.clear();
   activations_.clear();
 }
 
@@ -92,12 +124,19 @@ void GradMonitor::on_recorded(const char* op, const Tensor& out, Node* node) {
 
 namespace {
 std::string where_of(const Node& node) { return node.created_at() ? *node.created_at() : std::string(); }
+
+/// The activation `name` names ("relu", "sigmoid", "tanh"), or null. Called for every
+/// node of a monitored backward pass: one compare of the first letter for most.
+const char* activation_name(const char* name) {
+  const char* a = name[0] == 'r' ? "relu" : name[0] == 's' ? "sigmoid" : name[0] == 't' ? "tanh" : nullptr;
+  return a && std::strcmp(name, a) == 0 ? a : nullptr;
+}
 }  // namespace
 
 void GradMonitor::on_node(const Node& node) {
-  const char* name = node.name();
-  const bool relu = std::strcmp(name, "relu") == 0, tanh = std::strcmp(name, "tanh") == 0;
-  if (!relu && !tanh && std::strcmp(name, "sigmoid") != 0) return;
+  const char* name = activation_name(node.name());
+  if (!name) return;
+  const bool relu = name[0] == 'r', tanh = name[0] == 't';
   const auto* fn = dynamic_cast<const FunctionNode*>(&node);
   if (!fn) return;
   const Tensor out = fn->saved_out();
@@ -111,6 +150,7 @@ void GradMonitor::on_node(const Node& node) {
     else
       a.saturated = kernels::count_saturated(out.data_as<T>(), out.numel(), tanh, kSaturated) / n;
   });
+  if (activations_.empty()) activations_.reserve(8);
   activations_.push_back(std::move(a));
 }
 
@@ -126,14 +166,20 @@ void GradMonitor::on_cotangents(const Node& node, const std::vector<Variable>& g
 }
 
 void GradMonitor::on_accumulated(const VariableImpl& leaf, const Tensor& grad) {
-  auto [it, fresh] = slot_.emplace(&leaf, parameters_.size());
-  if (fresh) {
-    auto name = names_.find(&leaf);
-    if (name == names_.end())
-      name = names_.emplace(&leaf, "#" + std::to_string(unnamed_++)).first;
-    parameters_.push_back(Parameter{name->second, &leaf, grad.shape(), 0, 0});
+  Leaf& entry = leaf_entry(&leaf);
+  if (!entry.named && entry.number < 0) entry.number = unnamed_++;
+  if (entry.pass != passes_) {
+    entry.pass = passes_;
+    entry.row = rows_.size();
+    if (rows_.empty()) {
+      rows_.reserve(16);
+      dims_.reserve(64);
+    }
+    const Shape& shape = grad.shape();
+    rows_.push_back(Row{static_cast<std::size_t>(&entry - leaves_.data()), dims_.size(), shape.size(), 0, 0});
+    dims_.insert(dims_.end(), shape.begin(), shape.end());
   }
-  Parameter& p = parameters_[it->second];
+  Row& p = rows_[entry.row];
   const kernels::NormStats s = grad.numel() == 0 ? kernels::NormStats{}
                                                  : dispatch(grad.dtype(), [&](auto tag) {
                                                      using T = typename decltype(tag)::type;

@@ -455,37 +455,43 @@ class _Adam:
         ...
 class _GradMonitor:
     @staticmethod
-    def key(arg0: Variable) -> int:
+    def _key(arg0: Variable) -> int:
         """
-        What parameters() gives as a row's key for the leaf `v`.
+        What _parameters() gives as a row's key for the leaf `v`.
         """
     @staticmethod
     def set_library_files(skip_prefix: str, keep_prefixes: collections.abc.Sequence[str]) -> None:
         """
         Files under skip_prefix, except those under one of keep_prefixes, are library code: the line a monitor reports is the innermost frame outside them.
         """
-    def __init__(self) -> None:
+    def __enter__(self) -> typing.Any:
+        """
+        Starts recording on this thread (RuntimeError when a monitor is active on it).
+        """
+    def __exit__(self, exc_type: typing.Any, exc: typing.Any, traceback: typing.Any) -> None:
+        """
+        Stops recording.
+        """
+    def __init__(self, model: typing.Any = None) -> None:
+        """
+        A monitor; model (an eg.nn.Module, or None) names the parameters.
+        """
+    def _activations(self) -> list[typing.Any]:
         ...
-    def activations(self) -> list[typing.Any]:
+    def _backward_nonfinite(self) -> typing.Any:
         ...
-    def backward_nonfinite(self) -> typing.Any:
+    def _forward_nonfinite(self) -> typing.Any:
         ...
-    def forward_nonfinite(self) -> typing.Any:
-        ...
-    def name_parameter(self, arg0: Variable, arg1: str) -> None:
-        ...
-    def parameters(self) -> list[typing.Any]:
-        ...
-    def start(self) -> None:
-        ...
-    def stop(self) -> None:
+    def _parameters(self) -> list[typing.Any]:
         ...
     @property
-    def active(self) -> bool:
+    def _model(self) -> typing.Any:
         ...
     @property
     def passes(self) -> int:
-        ...
+        """
+        How many backward (or grad) passes ran while the monitor was active.
+        """
 class HookHandle:
     """
     Returned by Variable.register_hook; remove() takes the hook off.

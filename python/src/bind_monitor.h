@@ -3,6 +3,7 @@
 
 #include <pybind11/pybind11.h>
 
-/// Adds `_GradMonitor` (start, stop, name_parameter and the collected records as
-/// dicts); python/eigengrad/monitor.py builds the user-facing context manager on it.
+/// Adds `_GradMonitor`: the context manager (__init__(model), __enter__, __exit__)
+/// and the collected records as dicts; eg.GradMonitor (python/eigengrad/monitor.py)
+/// subclasses it with the report, to_dict and plot.
 void bind_monitor(pybind11::module_& m);

@@ -68,7 +68,8 @@ class GradMonitor {
   /// Reports the leaf `parameter` under `name` (not a leaf requiring grad: ValueError).
   void name_parameter(const Variable& parameter, const std::string& name);
 
-  const std::vector<Parameter>& parameters() const { return parameters_; }
+  /// In the order the backward reached the leaves.
+  std::vector<Parameter> parameters() const;
   /// In the order the forward created them (the reverse of the backward's order).
   std::vector<Activation> activations() const;
   const NonFinite& forward_nonfinite() const { return forward_; }
@@ -89,9 +90,31 @@ class GradMonitor {
   int in_backward_ = 0;  // passes running (a hook may run a backward inside one)
   std::int64_t passes_ = 0;
   std::int64_t unnamed_ = 0;
-  std::unordered_map<const VariableImpl*, std::string> names_;
-  std::unordered_map<const VariableImpl*, std::size_t> slot_;  // this pass's row of a leaf
-  std::vector<Parameter> parameters_;
+  // Note [Few allocations per pass]
+  // A monitor is typically made anew for every training step, so what the engine
+  // reports is stored with few allocations: the leaves in one vector (found by a
+  // linear search while there are few, through leaf_index_ past kIndexedLeaves), the
+  // rows' shapes in one vector of dims, and the "#k" labels made only when
+  // parameters() is read.
+  struct Leaf {
+    const VariableImpl* key = nullptr;
+    std::string name;  // given with name_parameter
+    bool named = false;
+    std::int64_t number = -1;  // unnamed: "#number", by first appearance
+    std::int64_t pass = -1;    // the pass of `row`
+    std::size_t row = 0;       // its row in rows_
+  };
+  struct Row {
+    std::size_t leaf;        // in leaves_
+    std::size_t dims, ndim;  // the shape: dims_[dims, dims + ndim)
+    double norm, max_abs;
+  };
+  static constexpr std::size_t kIndexedLeaves = 32;
+  Leaf& leaf_entry(const VariableImpl* key);
+  std::vector<Leaf> leaves_;  // in first-appearance order
+  std::unordered_map<const VariableImpl*, std::size_t> leaf_index_;
+  std::vector<Row> rows_;  // this pass's, by first accumulation
+  std::vector<std::int64_t> dims_;
   std::vector<Activation> activations_;  // backward order
   NonFinite forward_, backward_;
 };
