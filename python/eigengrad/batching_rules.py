@@ -6,7 +6,7 @@ the vmap level being computed as physical values with the batch on axis 0) and a
 flag per argument saying which are. It runs the op once on the whole batch: axes
 shift past the batch axis, batched operands get size-1 axes so that they broadcast
 as one element would, and the result carries the batch on axis 0.
-tests/test_vmap.py checks every rule against a Python loop over the batch, and that
+tests/ops/test_vmap_ops.py checks every rule against a Python loop over the batch, and that
 every public op has one.
 """
 
