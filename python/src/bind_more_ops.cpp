@@ -74,9 +74,9 @@ double parse_ddof(py::handle ddof, const char* op) {
   return arr.attr("item")().cast<double>();
 }
 
-std::vector<std::int64_t> parse_shifts(py::handle shift) {
+Dims parse_shifts(py::handle shift) {
   if (py::isinstance<py::tuple>(shift) || py::isinstance<py::list>(shift)) {
-    std::vector<std::int64_t> out;
+    Dims out;
     for (py::handle s : shift) out.push_back(parse_integer(s, "roll", "shift"));
     return out;
   }
@@ -105,21 +105,20 @@ std::vector<std::pair<std::int64_t, std::int64_t>> parse_pad_width(py::handle wi
 }
 
 /// numpy.tensordot's axes: N (the last N of x with the first N of y) or two sequences.
-std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> parse_tensordot_axes(py::handle axes,
-                                                                                    const Variable& x) {
+std::pair<Dims, Dims> parse_tensordot_axes(py::handle axes, const Variable& x) {
   if (py::isinstance<py::tuple>(axes) || py::isinstance<py::list>(axes)) {
     if (py::len(axes) != 2) throw TypeError("tensordot: axes must be an integer or a pair of axis sequences");
     py::object ax = axes.attr("__getitem__")(0), ay = axes.attr("__getitem__")(1);
     auto seq = [](py::handle a) {
       Axes parsed = parse_axes(a, "tensordot");
-      return parsed ? *parsed : std::vector<std::int64_t>{};
+      return parsed ? *parsed : Dims{};
     };
     return {seq(ax), seq(ay)};
   }
   const std::int64_t n = parse_integer(axes, "tensordot", "axes");
   if (n < 0 || n > x.ndim())
     throw std::invalid_argument("tensordot: axes=" + std::to_string(n) + " for x of shape " + shape_str(x.shape()));
-  std::vector<std::int64_t> ax, ay;
+  Dims ax, ay;
   for (std::int64_t i = 0; i < n; ++i) {
     ax.push_back(x.ndim() - n + i);
     ay.push_back(i);

@@ -330,8 +330,7 @@ become float64 (or `dtype`, which must be float32 or float64).)doc");
   m.def("broadcast_to", batchable("broadcast_to", [](py::handle x, py::handle shape) {
     return broadcast_to(to_variable(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));
   }), py::arg("x"), py::arg("shape"), "numpy.broadcast_to; the gradient sums the broadcast axes away.");
-  m.def("_slice", batchable("slice", [](py::handle x, std::vector<std::int64_t> starts,
-                                       std::vector<std::int64_t> stops, std::vector<std::int64_t> steps) {
+  m.def("_slice", batchable("slice", [](py::handle x, Dims starts, Dims stops, Dims steps) {
     return slice(to_variable(x, "slice"), starts, stops, steps);
   }), "x[start:stop:step] per axis, bounds normalised as slice.indices.");
   m.def("take", batchable("take", [](py::handle x, py::handle indices, py::handle axis) {

@@ -251,11 +251,11 @@ std::int64_t parse_integer(py::handle obj, const char* op, const char* what) {
 Axes parse_axes(py::handle axis, const char* op) {
   if (axis.is_none()) return std::nullopt;
   if (py::isinstance<py::tuple>(axis) || py::isinstance<py::list>(axis)) {
-    std::vector<std::int64_t> axes;
+    Dims axes;
     for (py::handle a : axis) axes.push_back(parse_integer(a, op, "axis"));
     return axes;
   }
-  return std::vector<std::int64_t>{parse_integer(axis, op, "axis")};
+  return Dims{parse_integer(axis, op, "axis")};
 }
 
 std::int64_t parse_axis(py::handle axis, const char* op) { return parse_integer(axis, op, "axis"); }

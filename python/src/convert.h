@@ -6,8 +6,16 @@
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include "eigengrad/eigengrad.h"
+
+// Shape, Dims (eigengrad::SmallVector) convert like std::vector: from any sequence,
+// to a list. Every binding source includes this header, so all of them see it.
+namespace pybind11::detail {
+template <typename T, std::size_t N>
+struct type_caster<eigengrad::SmallVector<T, N>> : list_caster<eigengrad::SmallVector<T, N>, T> {};
+}  // namespace pybind11::detail
 
 namespace eigengrad::python {
 

@@ -17,7 +17,7 @@
 
 namespace eigengrad {
 
-using Axes = std::optional<std::vector<std::int64_t>>;
+using Axes = std::optional<Dims>;
 
 namespace detail {
 /// Tells the thread's ReadRecorder, if any, of the inputs an op read without
@@ -113,13 +113,12 @@ Variable sum_to(const Variable& x, const Shape& shape);
 /// Same values, new shape (one entry may be -1). Shares the buffer.
 Variable reshape(const Variable& x, const Shape& shape);
 /// Permutes the axes (reverses them when `axes` is empty), as numpy.transpose.
-Variable transpose(const Variable& x, const std::vector<std::int64_t>& axes = {});
+Variable transpose(const Variable& x, const Dims& axes = {});
 /// Repeats `x` along broadcast dimensions to reach `shape`.
 Variable broadcast_to(const Variable& x, const Shape& shape);
 /// Basic slicing x[start:stop:step] on every axis; the bounds must already be
 /// normalised as by Python's slice.indices (step nonzero).
-Variable slice(const Variable& x, const std::vector<std::int64_t>& starts,
-               const std::vector<std::int64_t>& stops, const std::vector<std::int64_t>& steps);
+Variable slice(const Variable& x, const Dims& starts, const Dims& stops, const Dims& steps);
 /// numpy.take(x, indices, axis): indices (any shape, negative allowed) along `axis`.
 Variable take(const Variable& x, const std::vector<std::int64_t>& indices,
               const Shape& indices_shape, std::int64_t axis);
@@ -216,7 +215,7 @@ Variable std(const Variable& x, const Axes& axes = std::nullopt, double ddof = 0
 Variable flip(const Variable& x, const Axes& axes = std::nullopt);
 /// numpy.roll: elements shifted by shifts[k] along axes[k] (wrapping around). With
 /// `axes` empty, x is flattened, rolled by shifts[0] and reshaped back.
-Variable roll(const Variable& x, const std::vector<std::int64_t>& shifts, const Axes& axes = std::nullopt);
+Variable roll(const Variable& x, const Dims& shifts, const Axes& axes = std::nullopt);
 /// numpy.tril: zeros above the k-th diagonal of the last two axes (ndim >= 2).
 Variable tril(const Variable& x, std::int64_t k = 0);
 /// numpy.triu: zeros below the k-th diagonal of the last two axes (ndim >= 2).
@@ -255,8 +254,7 @@ Variable pad(const Variable& x, const std::vector<std::pair<std::int64_t, std::i
              double value = 0);
 /// numpy.tensordot: the sum over axes_x[i] of x paired with axes_y[i] of y; the
 /// result has x's other axes, then y's.
-Variable tensordot(const Variable& x, const Variable& y, const std::vector<std::int64_t>& axes_x,
-                   const std::vector<std::int64_t>& axes_y);
+Variable tensordot(const Variable& x, const Variable& y, const Dims& axes_x, const Dims& axes_y);
 
 // ==== end of issue 14 block ===================================================
 

@@ -11,10 +11,16 @@
 
 #include "eigengrad/dtype.h"
 #include "eigengrad/errors.h"
+#include "eigengrad/small_vector.h"
 
 namespace eigengrad {
 
-using Shape = std::vector<std::int64_t>;
+/// Dims stored inline (no heap) by Dims and Shape; more spill to the heap.
+inline constexpr std::size_t kInlineDims = 6;
+/// A short list of per-dimension integers: strides, axes, permutations, slice bounds.
+using Dims = SmallVector<std::int64_t, kInlineDims>;
+/// The sizes of a tensor's dimensions, outermost first.
+using Shape = Dims;
 
 /// "(2, 3)", "()", "(4,)": shapes as NumPy prints them, for error messages.
 std::string shape_str(const Shape& shape);

@@ -31,10 +31,10 @@ Shape batch_of(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
 /// For every matrix of the broadcast batch `out`, the index of its matrix in an
 /// input of batch shape `in` (right-aligned, size-1 axes repeated).
 std::vector<std::int64_t> batch_map(const Shape& in, const Shape& out) {
-  const std::vector<std::int64_t> stride = broadcast_strides(in, out);
+  const Dims stride = broadcast_strides(in, out);
   const std::int64_t total = shape_numel(out);
   std::vector<std::int64_t> map(static_cast<std::size_t>(total));
-  std::vector<std::int64_t> idx(out.size(), 0);
+  Dims idx(out.size(), 0);
   std::int64_t pos = 0;
   for (std::int64_t i = 0; i < total; ++i) {
     map[static_cast<std::size_t>(i)] = pos;

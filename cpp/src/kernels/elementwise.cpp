@@ -155,9 +155,8 @@ void binary_broadcast(F f, const Tensor& x, const Tensor& y, Tensor& out) {
     });
     return;
   }
-  std::array<std::vector<std::int64_t>, 3> strides{contiguous_strides(out.shape()),
-                                                   broadcast_strides(x.shape(), out.shape()),
-                                                   broadcast_strides(y.shape(), out.shape())};
+  std::array<Dims, 3> strides{contiguous_strides(out.shape()), broadcast_strides(x.shape(), out.shape()),
+                              broadcast_strides(y.shape(), out.shape())};
   for_each_row<3>(out.shape(), strides, [&](const auto& off, std::int64_t n, const auto& inner) {
     binary_row<T>(f, px + off[1], py + off[2], po + off[0], n, inner[1], inner[2]);
   });
@@ -263,7 +262,7 @@ Tensor where(const Tensor& condition, const Tensor& x, const Tensor& y) {
     const T* px = x.data_as<T>();
     const T* py = y.data_as<T>();
     T* po = out.data_as<T>();
-    std::array<std::vector<std::int64_t>, 4> strides{
+    std::array<Dims, 4> strides{
         contiguous_strides(shape), broadcast_strides(c.shape(), shape),
         broadcast_strides(x.shape(), shape), broadcast_strides(y.shape(), shape)};
     for_each_row<4>(shape, strides, [&](const auto& off, std::int64_t n, const auto& s) {

@@ -139,9 +139,8 @@ Tensor matmul(const Tensor& x, const Tensor& y, bool tx, bool ty) {
       gemm(py, batch_count, k, false, px, xr, xc, !tx, po, batch_count, m);
       return;
     }
-    std::array<std::vector<std::int64_t>, 3> strides{contiguous_strides(batch),
-                                                     broadcast_strides(xb, batch),
-                                                     broadcast_strides(yb, batch)};
+    std::array<Dims, 3> strides{contiguous_strides(batch), broadcast_strides(xb, batch),
+                                broadcast_strides(yb, batch)};
     const std::int64_t x_mat = xr * xc, y_mat = yr * yc, o_mat = m * n;
     for_each_row<3>(batch, strides, [&](const auto& off, std::int64_t count, const auto& s) {
       for (std::int64_t i = 0; i < count; ++i)

@@ -54,18 +54,16 @@ Tensor clip_mask(const Tensor& x, double lo, double hi);
 
 enum class Reduce { Sum, Max, Min };
 /// Reduces over `axes` (sorted, unique, in range). Max/Min need a nonempty slice.
-Tensor reduce(Reduce op, const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims);
+Tensor reduce(Reduce op, const Tensor& x, const Dims& axes, bool keepdims);
 
 /// Materialises x broadcast to `shape` (already checked compatible).
 Tensor broadcast_to(const Tensor& x, const Shape& shape);
 /// Copies x with its axes permuted: out.shape[i] = x.shape[perm[i]].
-Tensor transpose(const Tensor& x, const std::vector<std::int64_t>& perm);
+Tensor transpose(const Tensor& x, const Dims& perm);
 /// out[i] = x[start + i * step] on every axis, out of shape `out_shape`.
-Tensor slice(const Tensor& x, const std::vector<std::int64_t>& starts,
-             const std::vector<std::int64_t>& steps, const Shape& out_shape);
+Tensor slice(const Tensor& x, const Dims& starts, const Dims& steps, const Shape& out_shape);
 /// The adjoint of slice: zeros of `x_shape` with g written at the sliced positions.
-Tensor slice_backward(const Tensor& g, const Shape& x_shape, const std::vector<std::int64_t>& starts,
-                      const std::vector<std::int64_t>& steps);
+Tensor slice_backward(const Tensor& g, const Shape& x_shape, const Dims& starts, const Dims& steps);
 /// numpy.take along `axis` with indices already in [0, dim).
 Tensor take(const Tensor& x, const std::vector<std::int64_t>& indices, const Shape& indices_shape,
             std::int64_t axis);

@@ -11,9 +11,8 @@ namespace {
 
 // Copies (or adds, for Accumulate) n elements with strides, typed by element size.
 template <class T, bool Accumulate>
-void strided_copy(const Shape& shape, const T* src, std::vector<std::int64_t> src_strides,
-                  T* dst, std::vector<std::int64_t> dst_strides) {
-  std::array<std::vector<std::int64_t>, 2> strides{std::move(dst_strides), std::move(src_strides)};
+void strided_copy(const Shape& shape, const T* src, Dims src_strides, T* dst, Dims dst_strides) {
+  std::array<Dims, 2> strides{std::move(dst_strides), std::move(src_strides)};
   for_each_row<2>(shape, strides, [&](const auto& off, std::int64_t n, const auto& s) {
     T* d = dst + off[0];
     const T* p = src + off[1];
@@ -52,9 +51,9 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   return out;
 }
 
-Tensor transpose(const Tensor& x, const std::vector<std::int64_t>& perm) {
+Tensor transpose(const Tensor& x, const Dims& perm) {
   Shape shape(perm.size());
-  std::vector<std::int64_t> x_strides = contiguous_strides(x.shape()), src_strides(perm.size());
+  Dims x_strides = contiguous_strides(x.shape()), src_strides(perm.size());
   for (std::size_t i = 0; i < perm.size(); ++i) {
     shape[i] = x.shape()[perm[i]];
     src_strides[i] = x_strides[perm[i]];
@@ -68,11 +67,10 @@ Tensor transpose(const Tensor& x, const std::vector<std::int64_t>& perm) {
   return out;
 }
 
-Tensor slice(const Tensor& x, const std::vector<std::int64_t>& starts,
-             const std::vector<std::int64_t>& steps, const Shape& out_shape) {
+Tensor slice(const Tensor& x, const Dims& starts, const Dims& steps, const Shape& out_shape) {
   Tensor out(out_shape, x.dtype());
   if (out.numel() == 0) return out;
-  std::vector<std::int64_t> x_strides = contiguous_strides(x.shape()), src_strides(starts.size());
+  Dims x_strides = contiguous_strides(x.shape()), src_strides(starts.size());
   std::int64_t base = 0;
   for (std::size_t d = 0; d < starts.size(); ++d) {
     base += starts[d] * x_strides[d];
@@ -86,11 +84,10 @@ Tensor slice(const Tensor& x, const std::vector<std::int64_t>& starts,
   return out;
 }
 
-Tensor slice_backward(const Tensor& g, const Shape& x_shape, const std::vector<std::int64_t>& starts,
-                      const std::vector<std::int64_t>& steps) {
+Tensor slice_backward(const Tensor& g, const Shape& x_shape, const Dims& starts, const Dims& steps) {
   Tensor out = Tensor::zeros(x_shape, g.dtype());
   if (g.numel() == 0) return out;
-  std::vector<std::int64_t> x_strides = contiguous_strides(x_shape), dst_strides(starts.size());
+  Dims x_strides = contiguous_strides(x_shape), dst_strides(starts.size());
   std::int64_t base = 0;
   for (std::size_t d = 0; d < starts.size(); ++d) {
     base += starts[d] * x_strides[d];

@@ -45,7 +45,7 @@ T reduce_block(Reduce op, const T* x, std::int64_t n) {
 }
 
 template <class T>
-void reduce_typed(Reduce op, const Tensor& x, const std::vector<std::int64_t>& axes, Tensor& out) {
+void reduce_typed(Reduce op, const Tensor& x, const Dims& axes, Tensor& out) {
   const T* px = x.data_as<T>();
   T* po = out.data_as<T>();
   const std::int64_t n_out = out.numel();
@@ -53,13 +53,17 @@ void reduce_typed(Reduce op, const Tensor& x, const std::vector<std::int64_t>& a
   if (x.numel() == 0) return;
 
   // Merge dimensions into runs: (size, reduced?) with size-1 dimensions dropped.
-  std::vector<bool> reduced(static_cast<std::size_t>(x.ndim()), false);
+  SmallVector<bool, kInlineDims> reduced(static_cast<std::size_t>(x.ndim()), false);
   for (std::int64_t a : axes) reduced[a] = true;
-  std::vector<std::pair<std::int64_t, bool>> runs;
+  struct Run {
+    std::int64_t first;  // size
+    bool second;         // reduced?
+  };
+  SmallVector<Run, kInlineDims> runs;
   for (std::size_t d = 0; d < reduced.size(); ++d) {
     if (x.shape()[d] == 1) continue;
     if (!runs.empty() && runs.back().second == reduced[d]) runs.back().first *= x.shape()[d];
-    else runs.emplace_back(x.shape()[d], reduced[d]);
+    else runs.push_back({x.shape()[d], reduced[d]});
   }
   if (runs.empty() || (runs.size() == 1 && !runs[0].second)) {  // nothing to reduce
     for (std::int64_t i = 0; i < x.numel(); ++i) po[i] = combine(op, po[i], px[i]);
@@ -82,14 +86,14 @@ void reduce_typed(Reduce op, const Tensor& x, const std::vector<std::int64_t>& a
     }
   }
   // General case: walk x, writing through strides that are 0 on reduced axes.
-  std::vector<std::int64_t> out_strides(reduced.size(), 0);
+  Dims out_strides(reduced.size(), 0);
   std::int64_t stride = 1;
   for (std::size_t d = reduced.size(); d-- > 0;) {
     if (reduced[d]) continue;
     out_strides[d] = stride;
     stride *= x.shape()[d];
   }
-  std::array<std::vector<std::int64_t>, 2> strides{contiguous_strides(x.shape()), out_strides};
+  std::array<Dims, 2> strides{contiguous_strides(x.shape()), out_strides};
   for_each_row<2>(x.shape(), strides, [&](const auto& off, std::int64_t n, const auto& s) {
     for (std::int64_t i = 0; i < n; ++i) {
       T& acc = po[off[1] + i * s[1]];
@@ -100,7 +104,7 @@ void reduce_typed(Reduce op, const Tensor& x, const std::vector<std::int64_t>& a
 
 }  // namespace
 
-Tensor reduce(Reduce op, const Tensor& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+Tensor reduce(Reduce op, const Tensor& x, const Dims& axes, bool keepdims) {
   Shape shape;
   for (std::int64_t d = 0, k = 0; d < x.ndim(); ++d) {
     bool is_reduced = k < static_cast<std::int64_t>(axes.size()) && axes[k] == d;

@@ -12,8 +12,8 @@ namespace eigengrad::kernels {
 
 /// Row-major element strides of `shape` as seen from `out_shape` (right-aligned),
 /// 0 where `shape` is broadcast (missing or of size 1).
-inline std::vector<std::int64_t> broadcast_strides(const Shape& shape, const Shape& out_shape) {
-  std::vector<std::int64_t> strides(out_shape.size(), 0);
+inline Dims broadcast_strides(const Shape& shape, const Shape& out_shape) {
+  Dims strides(out_shape.size(), 0);
   std::int64_t stride = 1;
   std::size_t offset = out_shape.size() - shape.size();
   for (std::size_t i = shape.size(); i-- > 0;) {
@@ -23,8 +23,8 @@ inline std::vector<std::int64_t> broadcast_strides(const Shape& shape, const Sha
   return strides;
 }
 
-inline std::vector<std::int64_t> contiguous_strides(const Shape& shape) {
-  std::vector<std::int64_t> strides(shape.size());
+inline Dims contiguous_strides(const Shape& shape) {
+  Dims strides(shape.size());
   std::int64_t stride = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
     strides[i] = stride;
@@ -38,10 +38,9 @@ inline std::vector<std::int64_t> contiguous_strides(const Shape& shape) {
 /// for every operand are merged, so the common cases become one long inner loop.
 /// Calls `row(offsets, n, inner_strides)` once per innermost row.
 template <std::size_t N, class Row>
-void for_each_row(const Shape& shape, const std::array<std::vector<std::int64_t>, N>& strides,
-                  Row&& row) {
-  std::vector<std::int64_t> dims;
-  std::array<std::vector<std::int64_t>, N> st;
+void for_each_row(const Shape& shape, const std::array<Dims, N>& strides, Row&& row) {
+  Dims dims;
+  std::array<Dims, N> st;
   for (std::size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 0) return;
     if (shape[d] == 1) continue;
@@ -64,7 +63,7 @@ void for_each_row(const Shape& shape, const std::array<std::vector<std::int64_t>
   }
   const std::size_t last = dims.size() - 1;
   for (std::size_t k = 0; k < N; ++k) inner[k] = st[k][last];
-  std::vector<std::int64_t> index(last, 0);
+  Dims index(last, 0);
   while (true) {
     row(offsets, dims[last], inner);
     // Odometer over the outer dimensions.

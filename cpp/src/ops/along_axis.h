@@ -16,6 +16,6 @@ Variable narrow(const Variable& v, std::int64_t axis, std::int64_t start, std::i
 Variable shift_one(const Variable& v, std::int64_t axis, bool toward_end, double fill);
 
 /// The number of elements of `shape` over `axes` (as a double: a divisor).
-double count_over(const Shape& shape, const std::vector<std::int64_t>& axes);
+double count_over(const Shape& shape, const Dims& axes);
 
 }  // namespace eigengrad::detail

@@ -14,8 +14,8 @@ std::int64_t normalize_axis(const char* op, std::int64_t axis, std::int64_t ndim
   return axis < 0 ? axis + ndim : axis;
 }
 
-std::vector<std::int64_t> normalize_axes(const char* op, const Axes& axes, std::int64_t ndim) {
-  std::vector<std::int64_t> out;
+Dims normalize_axes(const char* op, const Axes& axes, std::int64_t ndim) {
+  Dims out;
   if (!axes) {
     for (std::int64_t d = 0; d < ndim; ++d) out.push_back(d);
     return out;
@@ -27,7 +27,7 @@ std::vector<std::int64_t> normalize_axes(const char* op, const Axes& axes, std::
   return out;
 }
 
-Shape keepdims_shape(const Shape& shape, const std::vector<std::int64_t>& axes) {
+Shape keepdims_shape(const Shape& shape, const Dims& axes) {
   Shape out = shape;
   for (std::int64_t a : axes) out[a] = 1;
   return out;
@@ -58,8 +58,8 @@ Variable align(const Variable& t, const Shape& x_shape, std::size_t out_ndim) {
   return reshape(t, target);
 }
 
-std::vector<std::int64_t> from_right(const std::vector<std::int64_t>& axes, std::int64_t ndim) {
-  std::vector<std::int64_t> out;
+Dims from_right(const Dims& axes, std::int64_t ndim) {
+  Dims out;
   for (std::int64_t a : axes) out.push_back(a - ndim);
   return out;
 }
@@ -71,7 +71,7 @@ std::pair<Variable, Variable> promote_pair(const Variable& x, const Variable& y)
 }
 
 namespace {
-Tensor finite_max(const Tensor& x, const std::vector<std::int64_t>& axes) {
+Tensor finite_max(const Tensor& x, const Dims& axes) {
   Tensor m = kernels::reduce(kernels::Reduce::Max, x, axes, true);
   dispatch(m.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -83,14 +83,14 @@ Tensor finite_max(const Tensor& x, const std::vector<std::int64_t>& axes) {
 }
 }  // namespace
 
-std::pair<Tensor, Tensor> shifted_logsumexp(const Tensor& x, const std::vector<std::int64_t>& axes) {
+std::pair<Tensor, Tensor> shifted_logsumexp(const Tensor& x, const Dims& axes) {
   using namespace kernels;
   Tensor shifted = binary(Binary::Sub, x, finite_max(x, axes));
   Tensor sum_exp = reduce(Reduce::Sum, unary(Unary::Exp, shifted), axes, true);
   return {shifted, unary(Unary::Log, sum_exp)};
 }
 
-Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes) {
+Tensor logsumexp_tensor(const Tensor& x, const Dims& axes) {
   using namespace kernels;
   Tensor m = finite_max(x, axes);
   Tensor sum_exp = reduce(Reduce::Sum, unary(Unary::Exp, binary(Binary::Sub, x, m)), axes, true);
@@ -98,7 +98,7 @@ Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes) 
 }
 
 Variable swap_last(const Variable& x) {
-  std::vector<std::int64_t> perm;
+  Dims perm;
   for (std::int64_t d = 0; d < x.ndim(); ++d) perm.push_back(d);
   std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
   return transpose(x, perm);

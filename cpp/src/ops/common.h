@@ -14,17 +14,17 @@ namespace eigengrad::detail {
 /// `axis` in [-ndim, ndim) mapped to [0, ndim), or AxisError naming `op`.
 std::int64_t normalize_axis(const char* op, std::int64_t axis, std::int64_t ndim);
 /// Sorted, unique axes in [0, ndim); all axes when `axes` is empty. Duplicates raise.
-std::vector<std::int64_t> normalize_axes(const char* op, const Axes& axes, std::int64_t ndim);
+Dims normalize_axes(const char* op, const Axes& axes, std::int64_t ndim);
 /// x's shape with the reduced `axes` kept as size 1.
-Shape keepdims_shape(const Shape& shape, const std::vector<std::int64_t>& axes);
+Shape keepdims_shape(const Shape& shape, const Dims& axes);
 /// x and y converted to their common dtype (a differentiable cast where needed).
 std::pair<Variable, Variable> promote_pair(const Variable& x, const Variable& y);
 /// x - m and log(sum(exp(x - m))) over `axes` (kept as size 1), m the max over
 /// `axes` (0 where it is not finite). Their sum is logsumexp(x); keeping them apart
 /// lets log_softmax = (x - m) - log(sum(exp(x - m))) avoid cancelling large values.
-std::pair<Tensor, Tensor> shifted_logsumexp(const Tensor& x, const std::vector<std::int64_t>& axes);
+std::pair<Tensor, Tensor> shifted_logsumexp(const Tensor& x, const Dims& axes);
 /// log(sum(exp(x))) over `axes` with the reduced axes kept, finite for large |x|.
-Tensor logsumexp_tensor(const Tensor& x, const std::vector<std::int64_t>& axes);
+Tensor logsumexp_tensor(const Tensor& x, const Dims& axes);
 /// A rule's product of a cotangent or tangent `g` and a local derivative `d`: with
 /// strong zero on, 0 where g == 0 even where d is inf or NaN (the op "strong_mul",
 /// differentiable to any order); off, exactly mul(g, d). Note [Strong zero] in
@@ -86,6 +86,6 @@ Variable align(const Variable& t, const Shape& x_shape, std::size_t out_ndim);
 /// A normalised axis of an `ndim`-d value, counted from the right (so it still
 /// names the same axis when batch dimensions are in front).
 inline std::int64_t from_right(std::int64_t axis, std::int64_t ndim) { return axis - ndim; }
-std::vector<std::int64_t> from_right(const std::vector<std::int64_t>& axes, std::int64_t ndim);
+Dims from_right(const Dims& axes, std::int64_t ndim);
 
 }  // namespace eigengrad::detail

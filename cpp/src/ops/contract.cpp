@@ -11,13 +11,12 @@ using detail::normalize_axis;
 // tensordot(x, y, axes_x, axes_y) = sum over the paired axes of x[free_x, k] y[k, free_y]:
 // x's free axes then the paired ones, y's paired axes then its free ones, each
 // flattened to a matrix, one matmul, reshaped to free_x + free_y
-Variable tensordot(const Variable& x0, const Variable& y0, const std::vector<std::int64_t>& axes_x,
-                   const std::vector<std::int64_t>& axes_y) {
+Variable tensordot(const Variable& x0, const Variable& y0, const Dims& axes_x, const Dims& axes_y) {
   auto [x, y] = detail::promote_pair(x0, y0);
   if (axes_x.size() != axes_y.size())
     throw std::invalid_argument("tensordot: " + std::to_string(axes_x.size()) + " axes of x paired with " +
                                 std::to_string(axes_y.size()) + " axes of y");
-  std::vector<std::int64_t> ax, ay;
+  Dims ax, ay;
   std::int64_t k = 1;
   for (std::size_t i = 0; i < axes_x.size(); ++i) {
     ax.push_back(normalize_axis("tensordot", axes_x[i], x.ndim()));
@@ -29,13 +28,13 @@ Variable tensordot(const Variable& x0, const Variable& y0, const std::vector<std
     k *= x.shape()[ax.back()];
   }
   for (const auto* axes : {&ax, &ay}) {
-    std::vector<std::int64_t> sorted = *axes;
+    Dims sorted = *axes;
     std::sort(sorted.begin(), sorted.end());
     if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
       throw std::invalid_argument("tensordot: repeated axis in the axes of " + std::string(axes == &ax ? "x" : "y"));
   }
-  auto free_axes = [](const Variable& v, const std::vector<std::int64_t>& paired, Shape& shape, std::int64_t& n) {
-    std::vector<std::int64_t> out;
+  auto free_axes = [](const Variable& v, const Dims& paired, Shape& shape, std::int64_t& n) {
+    Dims out;
     for (std::int64_t d = 0; d < v.ndim(); ++d)
       if (std::find(paired.begin(), paired.end(), d) == paired.end()) {
         out.push_back(d);
@@ -46,9 +45,9 @@ Variable tensordot(const Variable& x0, const Variable& y0, const std::vector<std
   };
   Shape out_shape;
   std::int64_t m = 1, n = 1;
-  std::vector<std::int64_t> perm_x = free_axes(x, ax, out_shape, m), free_y = free_axes(y, ay, out_shape, n);
+  Dims perm_x = free_axes(x, ax, out_shape, m), free_y = free_axes(y, ay, out_shape, n);
   perm_x.insert(perm_x.end(), ax.begin(), ax.end());
-  std::vector<std::int64_t> perm_y = ay;
+  Dims perm_y = ay;
   perm_y.insert(perm_y.end(), free_y.begin(), free_y.end());
   Variable a = reshape(transpose(x, perm_x), {m, k});
   Variable b = reshape(transpose(y, perm_y), {k, n});

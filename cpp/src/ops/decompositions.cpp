@@ -53,7 +53,7 @@ namespace {
 
 /// x[..., r0:r1, c0:c1] (every leading axis whole).
 Variable block(const Variable& x, std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
-  std::vector<std::int64_t> starts, stops, steps(x.shape().size(), 1);
+  Dims starts, stops, steps(x.shape().size(), 1);
   for (std::size_t d = 0; d + 2 < x.shape().size(); ++d) {
     starts.push_back(0);
     stops.push_back(x.shape()[d]);

@@ -35,9 +35,9 @@ void check_index_array(const char* op, const IndexArray& indices, const Shape& x
 std::vector<std::int64_t> flat_offsets(const char* op, const Shape& x_shape, const IndexArray& indices,
                                        const Shape& out_shape, std::int64_t axis) {
   const std::int64_t n = x_shape[axis], total = shape_numel(out_shape);
-  const std::vector<std::int64_t> xs = kernels::contiguous_strides(x_shape), is = kernels::contiguous_strides(indices.shape);
+  const Dims xs = kernels::contiguous_strides(x_shape), is = kernels::contiguous_strides(indices.shape);
   std::vector<std::int64_t> out(static_cast<std::size_t>(total));
-  std::vector<std::int64_t> pos(out_shape.size(), 0);
+  Dims pos(out_shape.size(), 0);
   for (std::int64_t flat = 0; flat < total; ++flat) {
     std::int64_t at = 0, offset = 0;
     for (std::size_t d = 0; d < out_shape.size(); ++d) {

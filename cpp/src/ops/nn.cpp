@@ -50,7 +50,7 @@ Variable spread(const Variable& gout, Reduction reduction, std::int64_t n, std::
 /// last `per_ndim` axes; batch dimensions in front pass through).
 Variable reduce_tangent(const Variable& t, Reduction reduction, std::int64_t n, std::size_t per_ndim) {
   if (reduction == Reduction::None) return t;
-  std::vector<std::int64_t> axes;
+  Dims axes;
   for (std::int64_t a = -static_cast<std::int64_t>(per_ndim); a < 0; ++a) axes.push_back(a);
   Variable total = sum(t, axes);
   return reduction == Reduction::Mean ? total * (1.0 / static_cast<double>(n)) : total;
@@ -127,7 +127,7 @@ Variable linear(const Variable& x0, const Variable& W0, const Variable& b0) {
     Variable g2 = reshape(a.gout, detail::prefixed(lead, {rows, out_features}));
     if (a.need(0)) g[0] = reshape(matmul(g2, W), detail::prefixed(lead, x.shape()));
     if (a.need(1)) g[1] = matmul(swap_last(g2), reshape(x, {rows, in}));
-    if (g.size() > 2 && a.need(2)) g[2] = sum(g2, std::vector<std::int64_t>{-2});
+    if (g.size() > 2 && a.need(2)) g[2] = sum(g2, Dims{-2});
     return g;
   };
   auto jvp = [x, W, has_bias, out_features](const JvpArgs& a) {
@@ -205,8 +205,7 @@ Variable cross_entropy(const Variable& logits, const std::vector<std::int64_t>& 
       },
       [logits, labels, reduction, rows, per_ndim](const JvpArgs& a) {
         Variable weights = softmax(logits, -1) - constant(onehot(logits, labels));
-        return reduce_tangent(sum(strong_mul(a.t(0), weights), std::vector<std::int64_t>{-1}), reduction, rows,
-                              per_ndim);
+        return reduce_tangent(sum(strong_mul(a.t(0), weights), Dims{-1}), reduction, rows, per_ndim);
       });
 }
 

@@ -16,9 +16,9 @@ using detail::normalize_axis;
 
 // flip(x, axes) = x[..., ::-1, ...] on each of `axes`: a slice with step -1
 Variable flip(const Variable& x, const Axes& axes) {
-  const std::vector<std::int64_t> ax = normalize_axes("flip", axes, x.ndim());
+  const Dims ax = normalize_axes("flip", axes, x.ndim());
   if (ax.empty()) return x;
-  std::vector<std::int64_t> starts(x.shape().size(), 0), stops(x.shape()), steps(x.shape().size(), 1);
+  Dims starts(x.shape().size(), 0), stops(x.shape()), steps(x.shape().size(), 1);
   for (std::int64_t a : ax) {
     starts[a] = x.shape()[a] - 1;  // as slice(None, None, -1).indices(n)
     stops[a] = -1;
@@ -29,20 +29,20 @@ Variable flip(const Variable& x, const Axes& axes) {
 
 // roll(x, shifts, axes): along each axis, the last s elements moved to the front
 // (s = shift mod n): concatenate(x[n-s:], x[:n-s])
-Variable roll(const Variable& x, const std::vector<std::int64_t>& shifts, const Axes& axes) {
+Variable roll(const Variable& x, const Dims& shifts, const Axes& axes) {
   if (!axes) {
     if (shifts.size() != 1)
       throw std::invalid_argument("roll: with axis=None, shift must be one integer, got " +
                                   std::to_string(shifts.size()));
-    return reshape(roll(reshape(x, {-1}), shifts, std::vector<std::int64_t>{0}), x.shape());
+    return reshape(roll(reshape(x, {-1}), shifts, Dims{0}), x.shape());
   }
-  const std::vector<std::int64_t>& given = *axes;
+  const Dims& given = *axes;
   // shift and axis broadcast against each other, as NumPy's
   if (shifts.size() != given.size() && shifts.size() != 1 && given.size() != 1)
     throw std::invalid_argument("roll: shift and axis must have the same length (or one of them length 1), got " +
                                 std::to_string(shifts.size()) + " and " + std::to_string(given.size()));
   const std::size_t n = shifts.empty() || given.empty() ? 0 : std::max(shifts.size(), given.size());
-  std::vector<std::int64_t> total(x.shape().size(), 0);
+  Dims total(x.shape().size(), 0);
   for (std::size_t k = 0; k < n; ++k) {
     const std::int64_t a = normalize_axis("roll", given[given.size() == 1 ? 0 : k], x.ndim());
     const std::int64_t len = std::max<std::int64_t>(x.shape()[a], 1);
@@ -100,7 +100,7 @@ Variable diagonal(const Variable& x, std::int64_t offset, std::int64_t axis1, st
   if (a1 == a2)
     throw std::invalid_argument("diagonal: axis1 and axis2 cannot be the same, got " + std::to_string(axis1) +
                                 " and " + std::to_string(axis2) + " for shape " + shape_str(x.shape()));
-  std::vector<std::int64_t> perm;
+  Dims perm;
   Shape flat;
   for (std::int64_t d = 0; d < x.ndim(); ++d)
     if (d != a1 && d != a2) {
@@ -138,7 +138,7 @@ Variable diag(const Variable& x, std::int64_t k) {
 
 // trace(x) = sum(diagonal(x, offset, axis1, axis2), -1)
 Variable trace(const Variable& x, std::int64_t offset, std::int64_t axis1, std::int64_t axis2) {
-  return sum(diagonal(x, offset, axis1, axis2), std::vector<std::int64_t>{-1});
+  return sum(diagonal(x, offset, axis1, axis2), Dims{-1});
 }
 
 // pad(x, pad_width, value): along each axis, concatenate(full(before, value), x,

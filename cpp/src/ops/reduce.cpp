@@ -22,7 +22,7 @@ using Grads = std::vector<Variable>;
 //   vjp: gx = broadcast_to(gout with the reduced axes kept, x.shape)
 //   jvp: tout = sum(tx, axes)
 Variable sum(const Variable& x, const Axes& axes, bool keepdims) {
-  std::vector<std::int64_t> ax = normalize_axes("sum", axes, x.ndim());
+  Dims ax = normalize_axes("sum", axes, x.ndim());
   return record_op("sum", kernels::reduce(Reduce::Sum, x.data(), ax, keepdims), {x},
                    [xs = x.shape(), ks = keepdims_shape(x.shape(), ax)](const BackwardArgs& a) -> Grads {
                      Shape lead = a.lead_shape();
@@ -36,7 +36,7 @@ Variable sum(const Variable& x, const Axes& axes, bool keepdims) {
 // mean(x, axes) = sum(x, axes) / n, n the number of elements reduced (NaN when 0,
 // as NumPy)
 Variable mean(const Variable& x, const Axes& axes, bool keepdims) {
-  std::vector<std::int64_t> ax = normalize_axes("mean", axes, x.ndim());
+  Dims ax = normalize_axes("mean", axes, x.ndim());
   double n = 1;
   for (std::int64_t a : ax) n *= static_cast<double>(x.shape()[a]);
   return sum(x, ax, keepdims) * (1.0 / n);
@@ -51,7 +51,7 @@ namespace {
 //   vjp: gx = gout (reduced axes kept) * share
 //   jvp: tout = sum(tx * share, axes)
 Variable extremum(const char* name, Reduce op, const Variable& x, const Axes& axes, bool keepdims) {
-  std::vector<std::int64_t> ax = normalize_axes(name, axes, x.ndim());
+  Dims ax = normalize_axes(name, axes, x.ndim());
   for (std::int64_t a : ax)
     if (x.shape()[a] == 0)
       throw std::invalid_argument(std::string(name) + ": zero-size array of shape " + shape_str(x.shape()) +
@@ -89,7 +89,7 @@ Variable min(const Variable& x, const Axes& axes, bool keepdims) {
 //   jvp: tout = sum(tx * w, axes)
 //   (w is NaN where x is NaN or +inf: the products are strong_mul, Note [Strong zero])
 Variable logsumexp(const Variable& x, const Axes& axes, bool keepdims) {
-  std::vector<std::int64_t> ax = normalize_axes("logsumexp", axes, x.ndim());
+  Dims ax = normalize_axes("logsumexp", axes, x.ndim());
   Shape ks = keepdims_shape(x.shape(), ax);
   Tensor out = detail::logsumexp_tensor(x.data(), ax);
   if (!keepdims) {
@@ -121,7 +121,7 @@ Variable logsumexp(const Variable& x, const Axes& axes, bool keepdims) {
 // x / out would be 0/0. The where() keeps every derivative of the rule finite too.
 // With an infinite x the products and quotients are strong_mul / strong_div.
 Variable norm(const Variable& x, const Axes& axes, bool keepdims) {
-  std::vector<std::int64_t> ax = normalize_axes("norm", axes, x.ndim());
+  Dims ax = normalize_axes("norm", axes, x.ndim());
   Shape ks = keepdims_shape(x.shape(), ax);
   Tensor squares = kernels::binary(kernels::Binary::Mul, x.data(), x.data());
   Tensor out = kernels::unary(kernels::Unary::Sqrt, kernels::reduce(Reduce::Sum, squares, ax, keepdims));
@@ -149,7 +149,7 @@ Variable sum_to(const Variable& x, const Shape& shape) {
   if (full != x.shape())
     throw std::invalid_argument("sum_to: shape " + shape_str(shape) + " does not broadcast to " +
                                 shape_str(x.shape()));
-  std::vector<std::int64_t> ax;
+  Dims ax;
   const std::size_t lead = x.shape().size() - shape.size();
   for (std::size_t d = 0; d < x.shape().size(); ++d)
     if (d < lead || (shape[d - lead] == 1 && x.shape()[d] != 1)) ax.push_back(static_cast<std::int64_t>(d));

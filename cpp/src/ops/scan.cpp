@@ -23,7 +23,7 @@ namespace detail {
 
 Variable narrow(const Variable& v, std::int64_t axis, std::int64_t start, std::int64_t stop) {
   const std::int64_t ax = normalize_axis("narrow", axis, v.ndim());
-  std::vector<std::int64_t> starts(v.shape().size(), 0), stops(v.shape()), steps(v.shape().size(), 1);
+  Dims starts(v.shape().size(), 0), stops(v.shape()), steps(v.shape().size(), 1);
   starts[ax] = start;
   stops[ax] = stop;
   return slice(v, starts, stops, steps);
@@ -39,7 +39,7 @@ Variable shift_one(const Variable& v, std::int64_t axis, bool toward_end, double
   return concatenate({narrow(v, ax, 1, n), f}, ax);
 }
 
-double count_over(const Shape& shape, const std::vector<std::int64_t>& axes) {
+double count_over(const Shape& shape, const Dims& axes) {
   double n = 1;
   for (std::int64_t a : axes) n *= static_cast<double>(shape[a]);
   return n;
@@ -119,9 +119,9 @@ Variable cumprod(const Variable& x, std::int64_t axis) {
 // end and flattened into one); 1 over an empty slice. Its gradient is cumprod's:
 // exact at zeros.
 Variable prod(const Variable& x, const Axes& axes, bool keepdims) {
-  const std::vector<std::int64_t> ax = normalize_axes("prod", axes, x.ndim());
+  const Dims ax = normalize_axes("prod", axes, x.ndim());
   if (ax.empty()) return x;
-  std::vector<std::int64_t> perm;
+  Dims perm;
   Shape kept, out_shape;
   for (std::int64_t d = 0; d < x.ndim(); ++d) {
     const bool reduced = std::binary_search(ax.begin(), ax.end(), d);
@@ -136,13 +136,13 @@ Variable prod(const Variable& x, const Axes& axes, bool keepdims) {
   Shape flat = kept;
   flat.push_back(m);
   Variable rows = reshape(transpose(x, perm), flat);
-  if (m == 0) return reshape(sum(rows, std::vector<std::int64_t>{-1}) + 1.0, out_shape);
+  if (m == 0) return reshape(sum(rows, Dims{-1}) + 1.0, out_shape);
   return reshape(detail::narrow(cumprod(rows, -1), -1, m - 1, m), out_shape);
 }
 
 // var(x, axes) = sum((x - mean(x))^2, axes) / (n - ddof), NumPy's two-pass formula
 Variable var(const Variable& x, const Axes& axes, double ddof, bool keepdims) {
-  const std::vector<std::int64_t> ax = normalize_axes("var", axes, x.ndim());
+  const Dims ax = normalize_axes("var", axes, x.ndim());
   const double divisor = std::max(count_over(x.shape(), ax) - ddof, 0.0);
   Variable d = x - mean(x, ax, true);
   return sum(square(d), ax, keepdims) * (1.0 / divisor);
@@ -151,7 +151,7 @@ Variable var(const Variable& x, const Axes& axes, double ddof, bool keepdims) {
 // std(x, axes) = norm(x - mean(x), axes) / sqrt(n - ddof): through norm, whose
 // gradient at 0 is 0, a constant slice has gradient 0 (sqrt(var) would give NaN)
 Variable std(const Variable& x, const Axes& axes, double ddof, bool keepdims) {
-  const std::vector<std::int64_t> ax = normalize_axes("std", axes, x.ndim());
+  const Dims ax = normalize_axes("std", axes, x.ndim());
   const double divisor = std::max(count_over(x.shape(), ax) - ddof, 0.0);
   return norm(x - mean(x, ax, true), ax, keepdims) * (1.0 / std::sqrt(divisor));
 }

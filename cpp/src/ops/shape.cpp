@@ -36,7 +36,7 @@ Shape resolve_reshape(const Shape& from, Shape to) {
 
 /// Slice parameters with `lead` full axes in front (for batched cotangents/tangents).
 struct SliceSpec {
-  std::vector<std::int64_t> starts, stops, steps;
+  Dims starts, stops, steps;
   SliceSpec prefixed(const Shape& lead_shape) const {
     SliceSpec s;
     for (std::int64_t d : lead_shape) {
@@ -103,8 +103,8 @@ Variable reshape(const Variable& x, const Shape& shape) {
 
 namespace {
 /// `perm` shifted behind `lead` identity axes.
-std::vector<std::int64_t> lead_perm(std::size_t lead, const std::vector<std::int64_t>& perm) {
-  std::vector<std::int64_t> out;
+Dims lead_perm(std::size_t lead, const Dims& perm) {
+  Dims out;
   for (std::size_t d = 0; d < lead; ++d) out.push_back(static_cast<std::int64_t>(d));
   for (std::int64_t p : perm) out.push_back(p + static_cast<std::int64_t>(lead));
   return out;
@@ -114,9 +114,9 @@ std::vector<std::int64_t> lead_perm(std::size_t lead, const std::vector<std::int
 // transpose(x, axes): out.shape[i] = x.shape[axes[i]]
 //   vjp: gx = transpose(gout, inverse(axes))
 //   jvp: tout = transpose(tx, axes)
-Variable transpose(const Variable& x, const std::vector<std::int64_t>& axes) {
+Variable transpose(const Variable& x, const Dims& axes) {
   const std::int64_t n = x.ndim();
-  std::vector<std::int64_t> perm;
+  Dims perm;
   if (axes.empty()) {
     for (std::int64_t d = n - 1; d >= 0; --d) perm.push_back(d);
   } else {
@@ -124,12 +124,12 @@ Variable transpose(const Variable& x, const std::vector<std::int64_t>& axes) {
       throw std::invalid_argument("transpose: axes don't match array: " + std::to_string(axes.size()) +
                                   " axes for an array of shape " + shape_str(x.shape()));
     for (std::int64_t a : axes) perm.push_back(normalize_axis("transpose", a, n));
-    std::vector<std::int64_t> sorted = perm;
+    Dims sorted = perm;
     std::sort(sorted.begin(), sorted.end());
     if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
       throw std::invalid_argument("transpose: repeated axis in transpose");
   }
-  std::vector<std::int64_t> inverse(perm.size());
+  Dims inverse(perm.size());
   bool identity = true;
   for (std::size_t i = 0; i < perm.size(); ++i) {
     inverse[perm[i]] = static_cast<std::int64_t>(i);
@@ -167,8 +167,7 @@ Variable broadcast_to(const Variable& x, const Shape& shape) {
 // slice(x, starts, stops, steps) = x[start:stop:step, ...]
 //   vjp: gx = slice_backward(gout): zeros with gout at the sliced positions
 //   jvp: tout = slice(tx)
-Variable slice(const Variable& x, const std::vector<std::int64_t>& starts,
-               const std::vector<std::int64_t>& stops, const std::vector<std::int64_t>& steps) {
+Variable slice(const Variable& x, const Dims& starts, const Dims& stops, const Dims& steps) {
   const std::size_t n = x.shape().size();
   if (starts.size() != n || stops.size() != n || steps.size() != n)
     throw std::invalid_argument("slice: need one start, stop and step per axis of shape " + shape_str(x.shape()));
@@ -251,7 +250,7 @@ Variable concatenate(const std::vector<Variable>& inputs, std::int64_t axis) {
     xs.push_back(astype(x, dtype));
     data.push_back(xs.back().data());
   }
-  std::vector<std::int64_t> sizes;
+  Dims sizes;
   for (const Variable& x : xs) sizes.push_back(x.shape()[ax]);
   Tensor out = kernels::concatenate(data, ax);
   const std::int64_t right = ax - static_cast<std::int64_t>(first.size());
@@ -259,7 +258,7 @@ Variable concatenate(const std::vector<Variable>& inputs, std::int64_t axis) {
     Grads g(sizes.size());
     const Shape& shape = a.gout.shape();
     const std::size_t axis = shape.size() + right;
-    std::vector<std::int64_t> starts(shape.size(), 0), stops(shape), steps(shape.size(), 1);
+    Dims starts(shape.size(), 0), stops(shape), steps(shape.size(), 1);
     std::int64_t offset = 0;
     for (std::size_t i = 0; i < sizes.size(); ++i) {
       starts[axis] = offset;

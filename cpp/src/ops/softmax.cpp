@@ -17,7 +17,7 @@ Variable softmax(const Variable& x, std::int64_t axis) {
   const std::int64_t ax = normalize_axis("softmax", axis, x.ndim());
   auto [shifted, log_sum] = detail::shifted_logsumexp(x.data(), {ax});
   Tensor out = kernels::unary(kernels::Unary::Exp, kernels::binary(kernels::Binary::Sub, shifted, log_sum));
-  std::vector<std::int64_t> right{ax - x.ndim()};
+  Dims right{ax - x.ndim()};
   return record_op("softmax", out, {x},
                    [right](const BackwardArgs& a) -> Grads {
                      return {strong_mul(a.gout - sum(strong_mul(a.gout, a.out), right, true), a.out)};
@@ -34,7 +34,7 @@ Variable softmax(const Variable& x, std::int64_t axis) {
 Variable log_softmax(const Variable& x, std::int64_t axis) {
   const std::int64_t ax = normalize_axis("log_softmax", axis, x.ndim());
   auto [shifted, log_sum] = detail::shifted_logsumexp(x.data(), {ax});
-  std::vector<std::int64_t> right{ax - x.ndim()};
+  Dims right{ax - x.ndim()};
   return record_op("log_softmax", kernels::binary(kernels::Binary::Sub, shifted, log_sum), {x},
                    [right](const BackwardArgs& a) -> Grads {
                      return {a.gout - strong_mul(sum(a.gout, right, true), exp(a.out))};
