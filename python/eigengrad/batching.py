@@ -377,6 +377,30 @@ def dispatch(op: str, args: Sequence[Any]) -> Any:
 _core._set_batched_type(BatchedVariable, dispatch)
 
 
+class Lift:
+    """A vmap level and its batch size, for code that computes on physical values
+    (the transforms: Note [Transforms inside vmap] in functional.py; custom functions)."""
+
+    def __init__(self, level: int, size: int) -> None:
+        self.level = level
+        self.size = size
+
+    def physical(self, x: Any) -> Any:
+        """x's physical value at this level; a value not batched here (a tree of them)
+        repeated along a new axis 0."""
+        if isinstance(x, (tuple, list)):
+            return type(x)(self.physical(v) for v in x)
+        if isinstance(x, BatchedVariable) and x.level == self.level:
+            return x.value
+        return broadcast_batch(x if isinstance(x, (Variable, BatchedVariable)) else _core._to_variable(x, "vmap"),
+                               self.size)
+
+    def wrap(self, x: Any) -> Any:
+        if isinstance(x, (tuple, list)):
+            return type(x)(self.wrap(v) for v in x)
+        return BatchedVariable(x, self.level)
+
+
 def innermost(x: Any) -> Any:
     """The physical value under every vmap level of x (all batch axes leading)."""
     while isinstance(x, BatchedVariable):

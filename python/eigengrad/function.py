@@ -154,31 +154,23 @@ def _apply_batched(cls: Any, args: Sequence[Any]) -> Any:
     level = batching.level_of(args)
     batched = [isinstance(a, batching.BatchedVariable) and a.level == level for a in args]
     tensors = [b or isinstance(a, (Variable, np.ndarray)) for a, b in zip(args, batched)]
-    size = next(a.batch_size for a, b in zip(args, batched) if b)
-
-    def physical(x: Any) -> Any:
-        if isinstance(x, batching.BatchedVariable) and x.level == level:
-            return x.value
-        return batching.broadcast_batch(x, size)  # the same for every example
+    lift = batching.Lift(level, next(a.batch_size for a, b in zip(args, batched) if b))
 
     def rewrap(values: Sequence[Any]) -> List[Any]:
         return [batching.BatchedVariable(v, level) if b else v for v, b in zip(values, batched)]
-
-    def per_example(outs: Any) -> Any:
-        return tuple(physical(o) for o in outs) if isinstance(outs, tuple) else physical(outs)
 
     def gradients(grads: Any) -> Any:
         grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
         if len(grads) == len(args) != sum(tensors):  # one per argument: keep the tensors'
             grads = tuple(g for g, t in zip(grads, tensors) if t)
         shared = [b for b, t in zip(batched, tensors) if t]
-        return tuple(None if g is None else physical(g) if on else _core.sum(physical(g), 0)
+        return tuple(None if g is None else lift.physical(g) if on else _core.sum(lift.physical(g), 0)
                      for g, on in zip(grads, shared))
 
     class Batched(Function):
         @staticmethod
         def forward(ctx: FunctionCtx, *values: Any) -> Any:
-            return per_example(cls.forward(ctx, *rewrap(values)))
+            return lift.physical(cls.forward(ctx, *rewrap(values)))
 
         @staticmethod
         def backward(ctx: FunctionCtx, *gouts: Any) -> Any:
@@ -194,7 +186,7 @@ def _apply_batched(cls: Any, args: Sequence[Any]) -> Any:
             on = [b for b, t in zip(batched, tensors) if t]  # tangents come for the tensor arguments
             moved = [batching.BatchedVariable(batching.moveaxis(t, lead, 0), level) if b else t
                      for t, b in zip(tangents, on)]
-            out = per_example(cls.jvp(ctx, *moved))
+            out = lift.physical(cls.jvp(ctx, *moved))
             return tuple(batching.moveaxis(o, 0, lead) for o in out) if isinstance(out, tuple) else \
                 batching.moveaxis(out, 0, lead)
 

@@ -23,7 +23,7 @@ import numpy as np
 import eigengrad._core as _core
 from eigengrad import autograd
 from eigengrad._core import Variable
-from eigengrad.batching import BatchedVariable, broadcast_batch, moveaxis
+from eigengrad.batching import BatchedVariable, Lift as _Lift, moveaxis
 
 ArgNums = Union[int, Sequence[int]]
 
@@ -103,28 +103,6 @@ def _differentiable_inputs(args: Sequence[Any], nums: Sequence[int], who: str) -
 # of one element's output (or input) repeated along it. The arguments it
 # differentiates are repeated along the batch first, so that each element gets its
 # own derivative (per-sample gradients). Results are batched values again.
-
-
-class _Lift:
-    """A transform's vmap level and batch size (Note [Transforms inside vmap])."""
-
-    def __init__(self, level: int, size: int) -> None:
-        self.level = level
-        self.size = size
-
-    def physical(self, x: Any) -> Any:
-        """x's physical value at this level; a value not batched here (a tree of them)
-        repeated along a new axis 0."""
-        if isinstance(x, (tuple, list)):
-            return type(x)(self.physical(v) for v in x)
-        if isinstance(x, BatchedVariable) and x.level == self.level:
-            return x.value
-        return broadcast_batch(_variable(x, "vmap"), self.size)
-
-    def wrap(self, x: Any) -> Any:
-        if isinstance(x, (tuple, list)):
-            return type(x)(self.wrap(v) for v in x)
-        return BatchedVariable(x, self.level)
 
 
 def _lift_of(tree: Any) -> Optional[_Lift]:
