@@ -168,9 +168,40 @@ Block system_allocate(std::size_t capacity) {
   return block;
 }
 
+/// `nbytes` on a 64-byte boundary inside `space`, or a block with data == nullptr
+/// when they do not fit there.
+Block place_inline(std::size_t nbytes, InlineSpace space) {
+  Block block;
+  if (!space.start) return block;
+  const auto start = reinterpret_cast<std::uintptr_t>(space.start);
+  const std::uintptr_t aligned = (start + kAlignment - 1) & ~std::uintptr_t(kAlignment - 1);
+  if (aligned - start + nbytes > space.bytes) return block;
+  block.raw = space.start;
+  block.data = reinterpret_cast<void*>(aligned);
+  block.capacity = space.bytes;
+  block.in_place = true;
+  // The rest of the space is out of bounds, as the bytes past a heap block are.
+  EIGENGRAD_POISON(space.start, aligned - start);
+  EIGENGRAD_POISON(static_cast<char*>(block.data) + nbytes, start + space.bytes - aligned - nbytes);
+  return block;
+}
+
 }  // namespace
 
-Block allocate(std::size_t nbytes) {
+// Note [Inline buffers]
+// A one-element or 4x4 tensor used to cost two mallocs: its Storage object and its
+// buffer, each freed again after the op (a chain of scalar ops made and freed
+// three of each per op, and their frees made glibc consolidate its free lists).
+// Storage now reserves a small space inside itself (made in the same block as its
+// reference count by make_shared), and a buffer that fits there on a 64-byte
+// boundary goes there: one allocation per small tensor. Everything else about it
+// is as for a heap buffer: it is counted in memory_stats() and buffer_stats(), the
+// fault injector may refuse it, its start is 64-byte aligned (so kernels split it
+// as they split any buffer: results do not depend on where it lives), and in an
+// AddressSanitizer build the unused part of the space is poisoned, so reading past
+// the end is still reported.
+
+Block allocate(std::size_t nbytes, InlineSpace space) {
   // A size check first: an allocation larger than the machine could ever hold is
   // refused here instead of being left to malloc (which may overcommit and let the
   // process die later, when the pages are touched).
@@ -186,9 +217,14 @@ Block allocate(std::size_t nbytes) {
                       " (injected fault)");
   }
 
+  Block block = place_inline(nbytes, space);
+  if (block.in_place) {
+    block.size = nbytes;
+    count_in_use(static_cast<std::int64_t>(nbytes));
+    return block;
+  }
   const bool cacheable = nbytes >= kCacheMin;
   const std::size_t capacity = cacheable ? size_class(nbytes) : nbytes;
-  Block block;
   if (cacheable) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
@@ -212,6 +248,11 @@ Block allocate(std::size_t nbytes) {
 }
 
 void deallocate(const Block& block) noexcept {
+  if (block.in_place) {
+    count_in_use(-static_cast<std::int64_t>(block.size));
+    EIGENGRAD_UNPOISON(block.raw, block.capacity);  // the Storage around it is freed next
+    return;
+  }
   if (!block.raw) return;
   count_in_use(-static_cast<std::int64_t>(block.size));
   if (block.capacity >= kCacheMin) {

@@ -24,6 +24,8 @@
 //  - Threads: buffers are made and freed on any thread (backward on the kernel
 //    pool, Python threads): one mutex guards the cache; the byte counters are atomics.
 //  - Alignment: every buffer starts on a 64-byte boundary (see allocate).
+//  - Small buffers: a request that fits in the space its Storage reserves for it
+//    (kInlineStorageBytes, tensor.h) takes no memory of its own: Note [Inline buffers].
 //  - Sanitizers: in an AddressSanitizer build a cached block is poisoned, so a read
 //    through a stale pointer is reported (use-after-poison) until the block is
 //    handed out again; .ci/sanitize runs the suite with EIGENGRAD_ALLOC_CACHE=0, so
@@ -38,17 +40,28 @@ namespace eigengrad::detail {
 
 /// An owned buffer: what malloc returned (`raw`), the aligned start of the
 /// elements (`data`), the bytes asked for (`size`) and those reserved (`capacity`).
+/// For a buffer placed in the caller's InlineSpace (`in_place`), raw and capacity
+/// are that space.
 struct Block {
   void* raw = nullptr;
   void* data = nullptr;
   std::size_t size = 0;
   std::size_t capacity = 0;
+  bool in_place = false;
 };
 
-/// `nbytes` uninitialised bytes on a 64-byte boundary. Throws OutOfMemory (after a
-/// size check against the machine's memory, the fault injector, and a retry with
-/// the cache emptied).
-Block allocate(std::size_t nbytes);
+/// Space the caller offers for a small buffer (Note [Inline buffers]): `bytes`
+/// bytes at `start`. Empty by default.
+struct InlineSpace {
+  void* start = nullptr;
+  std::size_t bytes = 0;
+};
+
+/// `nbytes` uninitialised bytes on a 64-byte boundary: inside `space` when they
+/// fit there on such a boundary, else from the cache or the system. Counted and
+/// fault-injected either way. Throws OutOfMemory (after a size check against the
+/// machine's memory, the fault injector, and a retry with the cache emptied).
+Block allocate(std::size_t nbytes, InlineSpace space = {});
 /// Gives the block back (to the cache, or to the system). Any thread.
 void deallocate(const Block& block) noexcept;
 /// The op named by the innermost AllocationLabel of this thread ("" when none), and

@@ -115,7 +115,7 @@ ForwardLevel::~ForwardLevel() {
 
 bool forward_levels_open() { return tls_visible > 0 && !tls_levels.empty(); }
 
-bool needs_tangent(const std::vector<Variable>& inputs) {
+bool needs_tangent(VariableSpan inputs) {
   if (tls_visible == 0 || tls_levels.empty()) return false;
   for (const Variable& x : inputs)
     if (!x.impl()->tangents.empty()) return true;

@@ -17,7 +17,19 @@ namespace detail {
 std::int64_t live_nodes() { return total(&Counts::nodes); }
 }  // namespace detail
 
-Node::Node(const char* name, std::vector<std::shared_ptr<Node>> next)
+NodeEdges::NodeEdges(NodeEdges&& other) noexcept : heap_(std::move(other.heap_)), size_(other.size_) {
+  for (std::size_t i = 0; i < kInline; ++i) inline_[i] = std::move(other.inline_[i]);
+  other.heap_.clear();
+  other.size_ = 0;
+}
+
+void NodeEdges::clear() {
+  for (auto& edge : inline_) edge.reset();
+  heap_.clear();
+  size_ = 0;
+}
+
+Node::Node(const char* name, NodeEdges next)
     : name_(name), next_(std::move(next)) {
   detail::count(detail::thread_counts(), &detail::Counts::nodes, 1);
 }
@@ -80,7 +92,7 @@ void Node::clear_hooks() {
 // derived node's saved values are already gone.
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> stack;
-  auto adopt = [&stack](std::vector<std::shared_ptr<Node>>& next) {
+  auto adopt = [&stack](NodeEdges& next) {
     for (auto& edge : next) {
       // Move first: a node that is the child twice (x + x) is counted twice
       // until one of the edges lets go.
@@ -143,7 +155,7 @@ std::atomic<bool> check_reads{false};
 /// Test mode: the inputs whose handle or buffer `vjp` holds a reference to, found
 /// by copying it and watching the reference counts; -1 when inputs share a handle or
 /// buffer (then the copy cannot tell them apart).
-std::int64_t captured_inputs(const BackwardFn& vjp, const std::vector<Variable>& inputs) {
+std::int64_t captured_inputs(const BackwardFn& vjp, VariableSpan inputs) {
   const std::size_t n = std::min<std::size_t>(inputs.size(), 32);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < i; ++j)
@@ -171,7 +183,7 @@ std::string input_list(std::uint64_t mask) {
 }  // namespace
 
 namespace detail {
-void check_saved_reads_table(const char* name, const BackwardFn& vjp, const std::vector<Variable>& inputs) {
+void check_saved_reads_table(const char* name, const BackwardFn& vjp, VariableSpan inputs) {
   if (!check_reads.load(std::memory_order_relaxed)) return;
   const SavedReads* reads = saved_reads(name);
   if (!reads) return;
@@ -186,14 +198,14 @@ void check_saved_reads_table(const char* name, const BackwardFn& vjp, const std:
 void set_check_saved_reads(bool on) { check_reads.store(on); }
 }  // namespace detail
 
-FunctionNode::FunctionNode(const char* name, std::vector<std::shared_ptr<Node>> next,
+FunctionNode::FunctionNode(const char* name, NodeEdges next,
                            BackwardFn rule, Tensor saved_out, std::size_t out_ndim)
     : Node(name, std::move(next)), rule_(std::move(rule)), saved_out_(std::move(saved_out)),
       saved_out_version_(saved_out_.version()), out_ndim_(out_ndim) {}
 
 FunctionNode::~FunctionNode() { take_saved(); }
 
-void FunctionNode::save_input_versions(const std::vector<Variable>& inputs, bool builtin) {
+void FunctionNode::save_input_versions(VariableSpan inputs, bool builtin) {
   reads_ = builtin ? detail::saved_reads(name_) : nullptr;
   const std::uint64_t mask = read_inputs(reads_, inputs.size(), [&](std::size_t i) { return next_[i] != nullptr; });
   for (std::size_t j = 0; j < inputs.size() && j < 64; ++j) {
@@ -341,6 +353,6 @@ void FunctionNode::drop_out_tangents(std::uint64_t level) {
 void FunctionNode::release() { take_saved(); }
 
 AccumulateGrad::AccumulateGrad(const std::shared_ptr<VariableImpl>& leaf)
-    : Node("AccumulateGrad", {}), leaf_(leaf) {}
+    : Node("AccumulateGrad", NodeEdges()), leaf_(leaf) {}
 
 }  // namespace eigengrad

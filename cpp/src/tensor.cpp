@@ -140,10 +140,11 @@ double sanitizer_canary(const std::string& kind) {
 }  // namespace detail
 
 Storage::Storage(std::size_t nbytes) : nbytes_(nbytes), counter_(&own_version_), owned_(true) {
-  const detail::Block block = detail::allocate(nbytes);
+  const detail::Block block = detail::allocate(nbytes, {inline_, sizeof inline_});
   data_ = block.data;
   raw_ = block.raw;
   capacity_ = block.capacity;
+  in_place_ = block.in_place;
   detail::Counts& counts = detail::thread_counts();
   detail::count(counts, &detail::Counts::owned, 1);
   detail::count(counts, &detail::Counts::owned_bytes, static_cast<std::int64_t>(nbytes));
@@ -165,7 +166,7 @@ std::shared_ptr<VersionCounter> Storage::shared_counter(const std::shared_ptr<St
 Storage::~Storage() {
   detail::Counts& counts = detail::thread_counts();
   if (owned_) {
-    detail::deallocate({raw_, data_, nbytes_, capacity_});
+    detail::deallocate({raw_, data_, nbytes_, capacity_, in_place_});
     detail::count(counts, &detail::Counts::owned, -1);
     detail::count(counts, &detail::Counts::owned_bytes, -static_cast<std::int64_t>(nbytes_));
   } else {

@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "bind_testing.h"
+#include "convert.h"
 #include "eigengrad/variable.h"
 
 namespace py = pybind11;
@@ -13,13 +14,15 @@ void bind_testing(py::module_& parent) {
   py::module_ m = parent.def_submodule("_testing", "Internals for eigengrad's own tests; no API.");
   m.def("live_nodes", &detail::live_nodes, "How many graph nodes are alive.");
   m.def("live_buffers", [] {
+    eigengrad::python::clear_constant_cache();  // not leaks: Note [Weak scalar constants]
     detail::BufferStats s = detail::buffer_stats();
     py::dict d;
     d["owned"] = s.owned;
     d["owned_bytes"] = s.owned_bytes;
     d["borrowed"] = s.borrowed;
     return d;
-  }, "Live buffers: owned (count and bytes) and borrowed from NumPy.");
+  }, "Live buffers: owned (count and bytes) and borrowed from NumPy. Drops the calling thread's\n"
+        "cached weak-scalar constants first, which are reused, not leaked.");
   m.def("fail_allocations_after", &detail::fail_allocations_after, py::arg("n"),
         "Fault injection: after n more buffer allocations, each one raises MemoryError; n < 0 disarms.");
   m.def("allocation_count", &detail::allocation_count, "Buffer allocations made so far.");

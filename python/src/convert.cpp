@@ -4,6 +4,7 @@
 #include "borrow.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <limits>
 #include <string>
@@ -168,9 +169,44 @@ Variable to_variable(py::handle obj, const char* op) {
   return Variable(tensor_from_python(obj, std::nullopt, op));
 }
 
+// Note [Weak scalar constants]
+// A Python number meets a Variable in most lines of user code (`x * 2.0`, `y + 1`,
+// `0.5 * z`), and each time it became a fresh 0-d constant: a Storage and a
+// Variable allocated, kept by the graph, and freed with it (the 100,000-op chain
+// y = y * 1.0 spent a sixth of its malloc calls on them). Such a constant never
+// requires grad, is never handed back to the user (no rule returns an input; a
+// gradient that aliases one is copied by with_own_buffer) and is never written in
+// place (in-place ops write their first operand, a Variable). So the constants a
+// thread made last are kept and handed out again: a small direct-mapped table per
+// thread, keyed by the value's bits and the dtype. A table entry is a live buffer
+// to the leak checks; _testing.clear_constant_cache() empties this thread's table.
 namespace {
-/// A weak Python scalar as a 0-d tensor of `dtype`. An int beyond float64's range
-/// is NumPy's OverflowError, naming the op.
+struct ConstantCache {
+  static constexpr std::size_t kSlots = 16;
+  struct Slot {
+    std::uint64_t bits = 0;
+    DType dtype = DType::Float64;
+    Variable constant;
+  };
+  Slot slots[kSlots];
+
+  Variable get(double value, DType dtype) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    const std::uint64_t mixed = (bits ^ (bits >> 29) ^ static_cast<std::uint64_t>(dtype)) * 0x9e3779b97f4a7c15ull;
+    Slot& slot = slots[mixed >> 60];
+    if (!slot.constant.defined() || slot.bits != bits || slot.dtype != dtype) {
+      slot.constant = Variable(Tensor::scalar(value, dtype));
+      slot.bits = bits;
+      slot.dtype = dtype;
+    }
+    return slot.constant;
+  }
+};
+thread_local ConstantCache constant_cache;
+
+/// A weak Python scalar as a 0-d tensor of `dtype` (Note [Weak scalar constants]).
+/// An int beyond float64's range is NumPy's OverflowError, naming the op.
 Variable weak_scalar(py::handle obj, DType dtype, const char* op) {
   const double value = PyFloat_AsDouble(obj.ptr());
   if (value == -1.0 && PyErr_Occurred()) {
@@ -180,8 +216,15 @@ Variable weak_scalar(py::handle obj, DType dtype, const char* op) {
                     (std::string(op) + ": Python int too large to convert to float").c_str());
     throw py::error_already_set();
   }
-  return Variable(Tensor::scalar(value, dtype));
+  return constant_cache.get(value, dtype);
 }
+}  // namespace
+
+void clear_constant_cache() {
+  for (auto& slot : constant_cache.slots) slot.constant = Variable();
+}
+
+namespace {
 
 /// Whether `obj` is a NumPy array or scalar of bools or integers of at most 16
 /// bits: NumPy 2 promotes those with float32 to float32 (wider ones to float64).

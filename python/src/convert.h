@@ -55,6 +55,10 @@ bool holds_variables(py::handle obj, int depth = 0);
 /// it takes the dtype of the other operand. NumPy scalars and arrays are not weak.
 std::pair<Variable, Variable> to_variable_pair(py::handle x, py::handle y, const char* op);
 
+/// Drops this thread's cached weak-scalar constants (Note [Weak scalar constants]
+/// in convert.cpp), so that leak checks see only their own buffers.
+void clear_constant_cache();
+
 /// The `axis` argument of reductions: None, an int or a tuple/list of ints.
 Axes parse_axes(py::handle axis, const char* op);
 

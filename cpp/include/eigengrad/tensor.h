@@ -42,6 +42,10 @@ class Lender {
   virtual void release() noexcept = 0;
 };
 
+/// The largest buffer a Storage holds inside itself, without an allocation of its
+/// own: 16 float32 or 8 float64 (Note [Inline buffers] in allocator.cpp).
+inline constexpr std::size_t kInlineStorageBytes = 64;
+
 /// How many in-place writes a memory has seen (Note [Version counter] in node.cpp).
 using VersionCounter = std::atomic<std::uint64_t>;
 
@@ -94,7 +98,11 @@ class Storage {
   VersionCounter own_version_{0};
   std::shared_ptr<VersionCounter> shared_version_;  // destroyed before owner_
   VersionCounter* counter_;  // &own_version_ or shared_version_.get()
+  bool in_place_ = false;    // data_ lies in inline_ (Note [Inline buffers] in allocator.cpp)
   bool owned_;
+  /// Room for a buffer of up to kInlineStorageBytes on a 64-byte boundary (48 bytes
+  /// of slack: the space itself is only 16-byte aligned).
+  alignas(16) unsigned char inline_[kInlineStorageBytes + 48];
 };
 
 namespace detail {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,6 +89,26 @@ class Variable {
   std::shared_ptr<VariableImpl> impl_;
 };
 
+/// A read-only view of Variables stored one after another: a braced list `{x, y}`
+/// or a std::vector. record() and its helpers take their inputs this way, so an op
+/// passes `{x, y}` without building a vector on the heap. A view does not own the
+/// Variables: make it only as a function argument, never as a variable of its own
+/// (a braced list lives until the end of the call's full expression).
+class VariableSpan {
+ public:
+  VariableSpan(std::initializer_list<Variable> list) : first_(list.begin()), size_(list.size()) {}
+  VariableSpan(const std::vector<Variable>& list) : first_(list.data()), size_(list.size()) {}
+  const Variable* begin() const { return first_; }
+  const Variable* end() const { return first_ + size_; }
+  const Variable* data() const { return first_; }
+  std::size_t size() const { return size_; }
+  const Variable& operator[](std::size_t i) const { return first_[i]; }
+
+ private:
+  const Variable* first_;
+  std::size_t size_;
+};
+
 /// The state behind a Variable handle.
 struct VariableImpl {
   Tensor data;
@@ -148,18 +169,49 @@ using GradHook = std::function<Variable(const Variable&)>;
 /// accumulators only) on the leaf after its grad() has been updated.
 enum class HookKind : std::uint8_t { kGradient, kPostAccumulate };
 
+/// The input edges of a node: per input, the node that receives that input's
+/// cotangent (null when the input does not require grad). Up to two live inside
+/// the node (most ops have one or two inputs), so recording such an op allocates
+/// no list; more go to the heap.
+class NodeEdges {
+ public:
+  /// `n` null edges, to be filled through operator[].
+  explicit NodeEdges(std::size_t n = 0) : size_(n) {
+    if (n > kInline) heap_.resize(n);
+  }
+  NodeEdges(NodeEdges&& other) noexcept;
+  NodeEdges& operator=(NodeEdges&&) = delete;
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  std::shared_ptr<Node>* begin() { return size_ > kInline ? heap_.data() : inline_; }
+  std::shared_ptr<Node>* end() { return begin() + size_; }
+  const std::shared_ptr<Node>* begin() const { return size_ > kInline ? heap_.data() : inline_; }
+  const std::shared_ptr<Node>* end() const { return begin() + size_; }
+  std::shared_ptr<Node>& operator[](std::size_t i) { return begin()[i]; }
+  const std::shared_ptr<Node>& operator[](std::size_t i) const { return begin()[i]; }
+  /// Drops every edge (the list becomes empty).
+  void clear();
+
+ private:
+  static constexpr std::size_t kInline = 2;
+  std::shared_ptr<Node> inline_[kInline];
+  std::vector<std::shared_ptr<Node>> heap_;  // used when size_ > kInline
+  std::size_t size_;
+};
+
 /// A node of the recorded graph: one op application with one output. `next` holds,
 /// per input, the node that receives that input's cotangent (null when the input
 /// does not require grad). See Note [Iterative teardown] in node.cpp.
 class Node : public std::enable_shared_from_this<Node> {
  public:
-  Node(const char* name, std::vector<std::shared_ptr<Node>> next);
+  Node(const char* name, NodeEdges next);
   virtual ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
   const char* name() const { return name_; }
-  const std::vector<std::shared_ptr<Node>>& next() const { return next_; }
+  const NodeEdges& next() const { return next_; }
 
   /// Input cotangents for output cotangent `gout`. `needs[i]` says whether input i
   /// needs one. Unless `retain`, the saved values are released afterwards and a
@@ -200,7 +252,7 @@ class Node : public std::enable_shared_from_this<Node> {
 
  protected:
   const char* name_;
-  std::vector<std::shared_ptr<Node>> next_;
+  NodeEdges next_;
   friend void teardown(Node&);
 
  private:
@@ -226,7 +278,7 @@ class Node : public std::enable_shared_from_this<Node> {
 /// changed (Note [Version counter]).
 class FunctionNode final : public Node {
  public:
-  FunctionNode(const char* name, std::vector<std::shared_ptr<Node>> next, BackwardFn rule,
+  FunctionNode(const char* name, NodeEdges next, BackwardFn rule,
                Tensor saved_out, std::size_t out_ndim);
   ~FunctionNode() override;
   std::vector<Variable> apply(const Variable& gout, const std::vector<bool>& needs,
@@ -244,7 +296,7 @@ class FunctionNode final : public Node {
   /// Records the versions of the inputs whose values the rule reads (see
   /// Note [Saved values]; for an op of the table, what its entry lists, else every
   /// input); called once, by record().
-  void save_input_versions(const std::vector<Variable>& inputs, bool builtin);
+  void save_input_versions(VariableSpan inputs, bool builtin);
   /// Records the versions of other values the rule keeps (a custom function's
   /// saved intermediates, watched weakly): apply raises, naming value k, when one
   /// has been changed in place since.
@@ -337,7 +389,7 @@ const SavedReads* saved_reads(const char* op);
 void set_check_saved_reads(bool on);
 /// In that test mode, throws InternalError when `vjp` captures other inputs than
 /// saved_reads(name) lists; otherwise does nothing.
-void check_saved_reads_table(const char* name, const BackwardFn& vjp, const std::vector<Variable>& inputs);
+void check_saved_reads_table(const char* name, const BackwardFn& vjp, VariableSpan inputs);
 }  // namespace detail
 
 /// A non-leaf Variable holding `data`, computed by `grad_fn`.
@@ -352,12 +404,12 @@ Variable make_result(Tensor data, std::shared_ptr<Node> grad_fn);
 /// for custom functions: their name says nothing about what their rules read (a
 /// custom function called "mean" or "exp" is not the built-in op), so every input
 /// they were given is version-checked.
-Variable record(const char* name, const Tensor& out, const std::vector<Variable>& inputs,
+Variable record(const char* name, const Tensor& out, VariableSpan inputs,
                 BackwardFn vjp, JvpFn jvp = nullptr, bool save_out = false, bool builtin = true);
 
 /// True when a forward level is open on this thread and some input has a tangent
 /// (a cheap test, so ops skip building rules they do not need).
-bool needs_tangent(const std::vector<Variable>& inputs);
+bool needs_tangent(VariableSpan inputs);
 /// True when a forward level is open and visible on this thread.
 bool forward_levels_open();
 

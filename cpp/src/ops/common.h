@@ -55,7 +55,7 @@ Variable record_op(const char* name, const Tensor& out, std::initializer_list<Va
     if (GradMonitor* monitor = detail::active_monitor()) monitor->on_recorded(name, out, nullptr);
     return Variable(out);
   }
-  return record(name, out, std::vector<Variable>(inputs), grad ? BackwardFn(std::forward<Vjp>(vjp)) : BackwardFn(),
+  return record(name, out, inputs, grad ? BackwardFn(std::forward<Vjp>(vjp)) : BackwardFn(),
                 fwd ? JvpFn(std::forward<Jvp>(jvp)) : JvpFn(), save_out);
 }
 

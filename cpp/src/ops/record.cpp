@@ -12,7 +12,7 @@
 namespace eigengrad {
 
 namespace {
-void attach_tangents(const char* name, const Variable& result, const std::vector<Variable>& inputs,
+void attach_tangents(const char* name, const Variable& result, VariableSpan inputs,
                      const JvpFn& jvp) {
   const std::size_t visible = detail::visible_level_count();
   for (std::size_t k = 0; k < visible; ++k) {
@@ -81,7 +81,7 @@ void detail::note_reads(const Variable* first, std::size_t n) {
   }
 }
 
-Variable record(const char* name, const Tensor& out, const std::vector<Variable>& inputs,
+Variable record(const char* name, const Tensor& out, VariableSpan inputs,
                 BackwardFn vjp, JvpFn jvp, bool save_out, bool builtin) {
   bool any = false;
   if (grad_enabled())
@@ -95,9 +95,9 @@ Variable record(const char* name, const Tensor& out, const std::vector<Variable>
                                std::to_string(i) + " requires grad");
     }
     if (builtin) detail::check_saved_reads_table(name, vjp, inputs);
-    std::vector<std::shared_ptr<Node>> next;
-    next.reserve(inputs.size());
-    for (const Variable& x : inputs) next.push_back(x.requires_grad() ? x.gradient_edge() : nullptr);
+    NodeEdges next(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (inputs[i].requires_grad()) next[i] = inputs[i].gradient_edge();
     auto node = std::make_shared<FunctionNode>(name, std::move(next), std::move(vjp),
                                                save_out ? out : Tensor(),
                                                static_cast<std::size_t>(out.ndim()));
