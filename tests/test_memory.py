@@ -46,7 +46,7 @@ def test_the_stats_dict_has_every_counter():
     assert s["cache_limit"] == 256 * MiB
 
 
-@pytest.mark.parametrize("n", [SMALL, LARGE])
+@pytest.mark.parametrize("n", [1, 8, 9, SMALL, LARGE])  # 1 and 8 float64 live in their Storage
 def test_bytes_in_use_go_up_and_back_down(n):
     before = stats()
     x = owned(n)
@@ -256,3 +256,31 @@ def test_the_environment_variable_sets_the_bound(value, limit):
     default = run_python("import eigengrad as eg; print(eg.get_memory_cache_limit())",
                          {"EIGENGRAD_ALLOC_CACHE": ""})
     assert int(result.stdout) == (int(default.stdout) if limit is None else limit)
+
+
+# Note [Inline buffers]: up to 64 bytes live inside their Storage; they are
+# 64-byte aligned and computed on like any buffer, whatever their size.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 3, 8, 15, 16, 17, 40])
+def test_small_buffers_are_aligned_and_compute_as_large_ones(dtype, n):
+    values = np.linspace(-2.0, 3.0, n).astype(dtype)
+    large = np.concatenate([values, np.zeros(1000, dtype)])
+    expected = (eg.exp(eg.Variable(large)) * 1.5).numpy()[:n]
+    y = eg.exp(eg.Variable(values)) * 1.5
+    data = np.asarray(y)
+    assert data.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(data, expected)
+    np.testing.assert_allclose(data, np.exp(values) * 1.5, rtol=4 * np.finfo(dtype).eps)
+    # A view of the buffer keeps it alive after the Variable is gone.
+    del y
+    np.testing.assert_array_equal(data, expected)
+
+
+def test_small_buffers_take_injected_failures():
+    x = eg.Variable(np.ones(2))
+    eg._core._testing.fail_allocations_after(0)
+    try:
+        with pytest.raises(MemoryError, match="exp"):
+            eg.exp(x)
+    finally:
+        eg._core._testing.fail_allocations_after(-1)

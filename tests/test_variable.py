@@ -64,6 +64,25 @@ def test_weak_python_scalars_keep_the_variable_dtype():
     assert (x + np.ones(2, dtype=np.float32)).dtype == np.float32
 
 
+def test_reused_scalar_constants_keep_their_value_sign_and_dtype():
+    # Note [Weak scalar constants]: the 0-d constants made for Python numbers are
+    # cached per thread by value bits and dtype; each use must still see its own.
+    x32 = eg.Variable(np.ones(2, dtype=np.float32))
+    x64 = eg.Variable(np.ones(2))
+    for _ in range(2):
+        np.testing.assert_array_equal((x32 * 0.1).numpy(), np.ones(2, np.float32) * np.float32(0.1))
+        np.testing.assert_array_equal((x64 * 0.1).numpy(), np.ones(2) * 0.1)
+        assert np.signbit((x64 * -0.0).numpy()).all() and not np.signbit((x64 * 0.0).numpy()).any()
+        assert np.isnan((x64 * float("nan")).numpy()).all()
+    # Many distinct constants (more than the cache holds), each used by a live graph.
+    w = eg.Variable(np.ones(3), requires_grad=True)
+    ys = [w * float(k) for k in range(100)]
+    sum(y.sum() for y in ys).backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(3, sum(range(100))))
+    for k, y in enumerate(ys):
+        np.testing.assert_array_equal(y.numpy(), np.full(3, float(k)))
+
+
 def test_operators_with_arrays_on_either_side_return_variables():
     x = eg.Variable(np.array([1.0, 2.0]), requires_grad=True)
     a = np.array([3.0, 4.0])

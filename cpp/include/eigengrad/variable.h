@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,7 +97,7 @@ class Variable {
 /// (a braced list lives until the end of the call's full expression).
 class VariableSpan {
  public:
-  VariableSpan(std::initializer_list<Variable> list) : first_(list.begin()), size_(list.size()) {}
+  VariableSpan(std::initializer_list<Variable> list) : first_(std::data(list)), size_(list.size()) {}
   VariableSpan(const std::vector<Variable>& list) : first_(list.data()), size_(list.size()) {}
   const Variable* begin() const { return first_; }
   const Variable* end() const { return first_ + size_; }
