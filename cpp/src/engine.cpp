@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -68,9 +69,74 @@ Variable seed_for(const Variable& output, const Variable& grad, bool batched) {
 /// gives back what it claimed and discovers again with a hash map (MapMarks),
 /// which needs no marks. A backward run from a hook, inside another pass's run,
 /// finds every mark free.
+/// What the engine knows of one node during a pass (an entry of the dense table).
+struct NodeState {
+  std::uint32_t first_edge = 0;  // the node's input edges: edges[first_edge, + edge_count)
+  std::uint32_t edge_count = 0;
+  Variable buffer;  // the sum of the cotangents received so far
+  int deps = 0;     // needed consumers that have not run yet
+  bool needed = false;
+  bool queued = false;
+};
+
+// Note [Pass scratch]
+// A backward of a small graph (a training step of a tiny model, the per-op
+// benchmark) made some fifteen heap allocations for the engine's own tables: the
+// dense table, the edges, the discovery stack, the ready list, and the lists of
+// roots and seeds. Their memory is now kept per thread between passes: a pass
+// borrows a PassScratch from its thread's spare list (a backward started from a
+// hook inside another pass gets a second one) and gives it back emptied, its
+// capacity kept. A scratch grown past kKeptNodes entries (a 100,000-op chain) is
+// freed instead, so an idle thread holds at most a few hundred kilobytes.
+struct PassScratch {
+  static constexpr std::size_t kKeptNodes = 4096;
+  std::vector<Node*> roots, order, held;
+  std::vector<Variable> seeds;
+  std::vector<std::uint32_t> root_index, edges, ready;
+  std::vector<NodeState> states;
+  std::vector<std::pair<Node*, std::size_t>> stack;
+  std::vector<bool> needs;
+
+  /// Empties every table (dropping the cotangents and seeds), keeping the capacity.
+  void clear() {
+    roots.clear(), order.clear(), held.clear(), seeds.clear(), root_index.clear(), edges.clear();
+    ready.clear(), states.clear(), stack.clear(), needs.clear();
+  }
+  bool small() const { return order.capacity() <= kKeptNodes && edges.capacity() <= 4 * kKeptNodes; }
+};
+
+/// A PassScratch borrowed from this thread's spare list for the lifetime of a pass.
+class ScratchLease {
+ public:
+  ScratchLease() {
+    if (spare_.empty()) {
+      scratch_ = std::make_unique<PassScratch>();
+    } else {
+      scratch_ = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  }
+  ~ScratchLease() {
+    scratch_->clear();
+    if (!scratch_->small()) return;  // freed with the lease
+    try {
+      spare_.push_back(std::move(scratch_));
+    } catch (...) {
+      // No memory to keep it: it is freed instead.
+    }
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  PassScratch& operator*() const { return *scratch_; }
+
+ private:
+  static inline thread_local std::vector<std::unique_ptr<PassScratch>> spare_;
+  std::unique_ptr<PassScratch> scratch_;
+};
+
 class DenseMarks {
  public:
-  DenseMarks() : pass_(next_pass_.fetch_add(1, std::memory_order_relaxed)) {}
+  explicit DenseMarks(std::vector<Node*>& held) : pass_(next_pass_.fetch_add(1, std::memory_order_relaxed)), held_(held) {}
   ~DenseMarks() { release(); }
 
   /// 1 when `node` is new to this pass (now held by it), 0 when already seen, -1
@@ -95,7 +161,7 @@ class DenseMarks {
  private:
   static inline std::atomic<std::uint64_t> next_pass_{1};
   std::uint64_t pass_;
-  std::vector<Node*> held_;
+  std::vector<Node*>& held_;  // the pass's scratch
 };
 
 class MapMarks {
@@ -111,9 +177,11 @@ class MapMarks {
 
 class GraphTask {
  public:
-  GraphTask(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
-            std::optional<bool> retain_graph, bool create_graph, bool batched = false)
-      : retain_graph_(retain_graph), create_graph_(create_graph) {
+  GraphTask(VariableSpan outputs, VariableSpan grad_outputs, std::optional<bool> retain_graph, bool create_graph,
+            bool batched = false)
+      : retain_graph_(retain_graph), create_graph_(create_graph), roots_((*scratch_).roots),
+        seeds_((*scratch_).seeds), root_index_((*scratch_).root_index), order_((*scratch_).order),
+        states_((*scratch_).states), edges_((*scratch_).edges) {
     if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
       throw std::invalid_argument("backward: " + std::to_string(grad_outputs.size()) +
                                   " grad_outputs for " + std::to_string(outputs.size()) + " outputs");
@@ -141,20 +209,20 @@ class GraphTask {
     // A node is needed when it leads to a target (every node, for backward()).
     // `order_` lists children before parents, so one pass settles it.
     for (std::size_t i = 0; i < order_.size(); ++i) {
-      State& s = states_[i];
+      NodeState& s = states_[i];
       s.needed = targets_.empty() || targets_.count(order_[i]);
       for (std::uint32_t child : children(s)) s.needed = s.needed || (child != kNone && states_[child].needed);
     }
-    for (const State& s : states_)
+    for (const NodeState& s : states_)
       if (s.needed)
         for (std::uint32_t child : children(s))
           if (child != kNone && states_[child].needed) ++states_[child].deps;
     for (std::size_t r = 0; r < roots_.size(); ++r) add_to(states_[root_index_[r]].buffer, seeds_[r]);
 
     std::vector<Variable> captured(n_targets);
-    std::vector<std::uint32_t> ready;
+    std::vector<std::uint32_t>& ready = (*scratch_).ready;
     for (std::uint32_t i : root_index_) {
-      State& s = states_[i];
+      NodeState& s = states_[i];
       if (s.needed && s.deps == 0 && !s.queued) {
         s.queued = true;
         ready.push_back(i);
@@ -175,13 +243,13 @@ class GraphTask {
       }
     } pass_end{monitor};
     if (monitor) monitor->begin_pass();
-    std::vector<bool> needs;
+    std::vector<bool>& needs = (*scratch_).needs;
     std::uint64_t steps = 0;  // nodes run, for the interrupt check
     while (!ready.empty()) {
       const std::uint32_t i = ready.back();
       ready.pop_back();
       Node* node = order_[i];
-      State& s = states_[i];
+      NodeState& s = states_[i];
       Variable gout = std::move(s.buffer);
       s.buffer = Variable();
       if ((++steps & 255) == 0) check_interrupt();
@@ -208,7 +276,7 @@ class GraphTask {
       }
       for (std::size_t k = 0; k < needs.size(); ++k) {
         if (!needs[k]) continue;
-        State& child = states_[child_index[k]];
+        NodeState& child = states_[child_index[k]];
         if (k < grads.size() && grads[k].defined()) add_to(child.buffer, grads[k]);
         if (--child.deps == 0) ready.push_back(child_index[k]);
       }
@@ -219,22 +287,13 @@ class GraphTask {
  private:
   static constexpr std::uint32_t kNone = 0xffffffffu;
 
-  struct State {
-    std::uint32_t first_edge = 0;  // the node's input edges: edges_[first_edge, + edge_count)
-    std::uint32_t edge_count = 0;
-    Variable buffer;  // the sum of the cotangents received so far
-    int deps = 0;     // needed consumers that have not run yet
-    bool needed = false;
-    bool queued = false;
-  };
-
   struct Children {
     const std::uint32_t *first, *last;
     const std::uint32_t* begin() const { return first; }
     const std::uint32_t* end() const { return last; }
   };
   /// The table index of each input edge's node (kNone for an edge without one).
-  Children children(const State& s) const {
+  Children children(const NodeState& s) const {
     const std::uint32_t* first = edges_.data() + s.first_edge;
     return {first, first + s.edge_count};
   }
@@ -242,7 +301,7 @@ class GraphTask {
   /// Fills order_ (children before parents), states_, edges_ and root_index_
   /// (Note [Dense discovery]).
   void discover() {
-    DenseMarks dense;
+    DenseMarks dense((*scratch_).held);
     if (!discover_with(dense)) {
       dense.release();
       MapMarks map;
@@ -261,7 +320,8 @@ class GraphTask {
     order_.clear();
     order_.reserve(last_size);
     marks.reserve(last_size);
-    std::vector<std::pair<Node*, std::size_t>> stack;
+    std::vector<std::pair<Node*, std::size_t>>& stack = (*scratch_).stack;
+    stack.clear();
     stack.reserve(last_size);
     for (Node* root : roots_) {
       const int fresh = marks.visit(root);
@@ -316,15 +376,16 @@ class GraphTask {
 
   static void add_to(Variable& slot, const Variable& g) { slot = slot.defined() ? add(slot, g) : g; }
 
+  ScratchLease scratch_;  // first: the references below point into it
   std::optional<bool> retain_graph_;
   bool create_graph_;
   bool create_graph_if_outer_ = false;
-  std::vector<Node*> roots_;
-  std::vector<Variable> seeds_;
-  std::vector<std::uint32_t> root_index_;
-  std::vector<Node*> order_;
-  std::vector<State> states_;
-  std::vector<std::uint32_t> edges_;
+  std::vector<Node*>& roots_;
+  std::vector<Variable>& seeds_;
+  std::vector<std::uint32_t>& root_index_;
+  std::vector<Node*>& order_;
+  std::vector<NodeState>& states_;
+  std::vector<std::uint32_t>& edges_;
   std::unordered_map<Node*, std::vector<std::size_t>> targets_;
 };
 
@@ -334,15 +395,14 @@ namespace detail {
 void set_interrupt_check(void (*check)()) { interrupt_check.store(check); }
 }  // namespace detail
 
-void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
-              std::optional<bool> retain_graph, bool create_graph) {
+void backward(VariableSpan outputs, VariableSpan grad_outputs, std::optional<bool> retain_graph, bool create_graph) {
   AllocationLabel label("backward");
   GraphTask task(outputs, grad_outputs, retain_graph, create_graph);
   task.run(0);
 }
 
-std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
-                           const std::vector<Variable>& grad_outputs, std::optional<bool> retain_graph,
+std::vector<Variable> grad(VariableSpan outputs, VariableSpan inputs, VariableSpan grad_outputs,
+                           std::optional<bool> retain_graph,
                            bool create_graph, bool allow_unused, bool is_grads_batched,
                            bool create_graph_if_outer) {
   AllocationLabel label("grad");

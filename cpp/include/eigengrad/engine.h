@@ -12,8 +12,8 @@ namespace eigengrad {
 /// 1 for single-element outputs), and accumulates into the `.grad` of every leaf that
 /// requires grad. Iterative: the graph may be arbitrarily deep. `retain_graph`
 /// (keep saved values for another backward) defaults to `create_graph`.
-void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
-              std::optional<bool> retain_graph = std::nullopt, bool create_graph = false);
+void backward(VariableSpan outputs, VariableSpan grad_outputs, std::optional<bool> retain_graph = std::nullopt,
+              bool create_graph = false);
 
 /// The gradients of `outputs` (seeded with `grad_outputs`) with respect to `inputs`,
 /// one per input, shaped like it; `.grad` fields are left untouched. Only the part
@@ -28,8 +28,7 @@ void backward(const std::vector<Variable>& outputs, const std::vector<Variable>&
 /// the gradients stay differentiable in the values they read (Note [Outer leaves]
 /// in engine.cpp); `retain_graph` then defaults to true as well.
 /// The gradients never share a buffer with each other or with a grad_output.
-std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
-                           const std::vector<Variable>& grad_outputs = {},
+std::vector<Variable> grad(VariableSpan outputs, VariableSpan inputs, VariableSpan grad_outputs = {},
                            std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
                            bool allow_unused = false, bool is_grads_batched = false,
                            bool create_graph_if_outer = false);

@@ -103,6 +103,7 @@ class VariableSpan {
   const Variable* end() const { return first_ + size_; }
   const Variable* data() const { return first_; }
   std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
   const Variable& operator[](std::size_t i) const { return first_[i]; }
 
  private:
