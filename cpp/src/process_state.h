@@ -64,4 +64,11 @@
 //    (ops/ops.cpp).
 //  - The op named in MemoryErrors (tls_op, tls_backward, allocator.cpp): set by
 //    AllocationLabel scopes (the bindings' op calls, the engine's backward rules).
+//  - Spare pass tables (ScratchLease::spare_, engine.cpp; Note [Pass scratch]): the
+//    emptied tables of earlier backward passes, reused so that a small backward
+//    allocates no bookkeeping; tables grown past 4,096 nodes are freed instead.
+//  - Cached weak-scalar constants (constant_cache, python/src/convert.cpp; Note
+//    [Weak scalar constants]): the 0-d constants made last for Python numbers,
+//    16 slots. Why: `x * 2.0` then allocates nothing for the 2.0. The leak checks
+//    drop them (_testing.live_buffers).
 #pragma once
