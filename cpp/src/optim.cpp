@@ -1,5 +1,8 @@
 // The optimizers: in-place updates of each parameter's buffer, element-wise over
-// Eigen array maps, with their state (momentum, moments) held as Tensors.
+// Eigen array maps, with their state (momentum, moments) held as Tensors. A large
+// parameter's update is split over the threads (kernels::parallel_for: chunks of
+// 64-element multiples, so each element is computed the same way at any thread
+// count when the buffers are eigengrad's own, 64-byte aligned).
 #include "eigengrad/optim.h"
 
 #include <algorithm>
@@ -10,6 +13,7 @@
 
 #include "dispatch.h"
 #include "kernels/eigen.h"
+#include "kernels/parallel.h"
 
 namespace eigengrad::optim {
 
@@ -40,9 +44,10 @@ Tensor grad_of(const Variable& p, const char* op) {
   return g.data();
 }
 
+/// Elements [begin, end) of `t` as an Eigen array.
 template <class T>
-ArrayMap<T> array(const Tensor& t) {
-  return ArrayMap<T>(t.data_as<T>(), t.numel());
+ArrayMap<T> array(const Tensor& t, std::int64_t begin, std::int64_t end) {
+  return ArrayMap<T>(t.data_as<T>() + begin, end - begin);
 }
 
 /// A copy of `t` for the state of parameter i (undefined stays undefined), checked
@@ -116,25 +121,28 @@ void SGD::step() {
     const Tensor g = grad_of(params_[i], "SGD");
     if (!g.defined()) continue;
     p.storage()->bump_version();  // an in-place write (Note [Version counter])
+    const bool first = o.momentum != 0 && !momentum_[i].defined();
+    if (first) momentum_[i] = Tensor(p.shape(), p.dtype());
+    const Tensor& buffer = momentum_[i];
     dispatch(p.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      ArrayMap<T> P = array<T>(p);
-      ConstArrayMap<T> G(g.data_as<T>(), g.numel());
       const T sign = o.maximize ? T(-1) : T(1), wd = T(o.weight_decay), lr = T(o.lr), mu = T(o.momentum);
-      if (o.momentum == 0) {
-        if (o.weight_decay == 0) P -= (lr * sign) * G;
-        else P -= lr * (sign * G + wd * P);
-        return;
-      }
-      // d = the (signed, decayed) gradient; the buffer follows b <- mu b + (1 - dampening) d.
-      const bool first = !momentum_[i].defined();
-      if (first) momentum_[i] = Tensor(p.shape(), p.dtype());
-      ArrayMap<T> B = array<T>(momentum_[i]);
       const T keep = T(1 - o.dampening);
-      if (first) B = sign * G + wd * P;
-      else B = mu * B + keep * (sign * G + wd * P);
-      if (o.nesterov) P -= lr * (sign * G + wd * P + mu * B);
-      else P -= lr * B;
+      kernels::parallel_for(p.numel(), [&](std::int64_t begin, std::int64_t end) {
+        ArrayMap<T> P = array<T>(p, begin, end);
+        ConstArrayMap<T> G(g.data_as<T>() + begin, end - begin);
+        if (o.momentum == 0) {
+          if (o.weight_decay == 0) P -= (lr * sign) * G;
+          else P -= lr * (sign * G + wd * P);
+          return;
+        }
+        // d = the (signed, decayed) gradient; the buffer follows b <- mu b + (1 - dampening) d.
+        ArrayMap<T> B = array<T>(buffer, begin, end);
+        if (first) B = sign * G + wd * P;
+        else B = mu * B + keep * (sign * G + wd * P);
+        if (o.nesterov) P -= lr * (sign * G + wd * P + mu * B);
+        else P -= lr * B;
+      });
     });
   }
 }
@@ -223,15 +231,17 @@ void Adam::step() {
       const T decay = T(1 - o.lr * o.weight_decay);
       const bool l2 = !o.decoupled_weight_decay && o.weight_decay != 0;
       const bool decoupled = o.decoupled_weight_decay && o.weight_decay != 0;
-      for (std::int64_t k = 0, n = p.numel(); k < n; ++k) {
-        if (decoupled) P[k] *= decay;
-        const T gk = l2 ? sign * G[k] + wd * P[k] : sign * G[k];
-        M[k] += one_minus_b1 * (gk - M[k]);  // lerp towards g, as torch.lerp_
-        V[k] = b2 * V[k] + one_minus_b2 * gk * gk;
-        T v = V[k];
-        if (Vmax) v = Vmax[k] = std::max(Vmax[k], v);
-        P[k] -= step * M[k] / (std::sqrt(v) / bc2 + eps);
-      }
+      kernels::parallel_for(p.numel(), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t k = begin; k < end; ++k) {
+          if (decoupled) P[k] *= decay;
+          const T gk = l2 ? sign * G[k] + wd * P[k] : sign * G[k];
+          M[k] += one_minus_b1 * (gk - M[k]);  // lerp towards g, as torch.lerp_
+          V[k] = b2 * V[k] + one_minus_b2 * gk * gk;
+          T v = V[k];
+          if (Vmax) v = Vmax[k] = std::max(Vmax[k], v);
+          P[k] -= step * M[k] / (std::sqrt(v) / bc2 + eps);
+        }
+      });
     });
   }
 }

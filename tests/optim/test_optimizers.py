@@ -305,3 +305,33 @@ def test_updates_do_not_depend_on_buffer_alignment(make):
         results.append(np.asarray(p).copy())
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+
+
+# A large parameter's update is split over the threads (cpp/src/optim.cpp): every
+# element is computed the same way at any thread count.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [
+    lambda ps: eg.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),
+    lambda ps: eg.optim.SGD(ps, lr=0.1),
+    lambda ps: eg.optim.Adam(ps, lr=0.01, weight_decay=0.01, amsgrad=True),
+    lambda ps: eg.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+], ids=["sgd-nesterov", "sgd", "adam-amsgrad", "adamw"])
+def test_large_updates_are_the_same_at_any_thread_count(make, dtype):
+    n = 200_003  # above the threshold for threads, not a multiple of the chunk
+    grads = [g.astype(dtype) for g in grads_for((n,), 3, seed=1)]
+    start = np.random.default_rng(2).standard_normal(n).astype(dtype)
+    results = []
+    previous = eg.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            eg.set_num_threads(threads)
+            p = Parameter(start.copy())
+            opt = make([p])
+            for g in grads:
+                p.grad = eg.Variable(g)
+                opt.step()
+            results.append(p.numpy().copy())
+    finally:
+        eg.set_num_threads(previous)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
