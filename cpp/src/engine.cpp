@@ -50,25 +50,6 @@ Variable seed_for(const Variable& output, const Variable& grad, bool batched) {
   return grad.dtype() == output.dtype() ? grad : astype(grad, output.dtype());
 }
 
-/// One run of the engine. `targets` (for grad()) maps nodes to the indices of the
-/// inputs whose cotangent they receive; empty means backward() into leaves.
-///
-/// The graph is first discovered (iterative DFS) into a dense table: one State per
-/// node and the edges as table indices, so that the run itself looks nothing up.
-///
-/// Note [Dense discovery]
-/// Discovery must know, for every node it meets, whether it has seen it and at
-/// which index. A hash map from node to index cost two lookups per node, a rehash
-/// of a large table every time it doubled, and the frees of the old tables, each
-/// of which made glibc consolidate its free lists (a fifth of a long chain's
-/// backward). Instead each node carries a mark (Node::discovery_mark): the pass
-/// that holds it and its index. A pass claims a node with one compare-and-swap
-/// from 0 to its own number, and gives all its nodes back when discovery ends, so
-/// a node is held only while one discovery runs. Should two threads discover
-/// overlapping graphs at once, the second finds a node held by the first: it
-/// gives back what it claimed and discovers again with a hash map (MapMarks),
-/// which needs no marks. A backward run from a hook, inside another pass's run,
-/// finds every mark free.
 /// What the engine knows of one node during a pass (an entry of the dense table).
 struct NodeState {
   std::uint32_t first_edge = 0;  // the node's input edges: edges[first_edge, + edge_count)
@@ -134,9 +115,29 @@ class ScratchLease {
   std::unique_ptr<PassScratch> scratch_;
 };
 
+/// One run of the engine. `targets` (for grad()) maps nodes to the indices of the
+/// inputs whose cotangent they receive; empty means backward() into leaves.
+///
+/// The graph is first discovered (iterative DFS) into a dense table: one State per
+/// node and the edges as table indices, so that the run itself looks nothing up.
+///
+/// Note [Dense discovery]
+/// Discovery must know, for every node it meets, whether it has seen it and at
+/// which index. A hash map from node to index cost two lookups per node, a rehash
+/// of a large table every time it doubled, and the frees of the old tables, each
+/// of which made glibc consolidate its free lists (a fifth of a long chain's
+/// backward). Instead each node carries a mark (Node::discovery_mark): the pass
+/// that holds it and its index. A pass claims a node with one compare-and-swap
+/// from 0 to its own number, and gives all its nodes back when discovery ends, so
+/// a node is held only while one discovery runs. Should two threads discover
+/// overlapping graphs at once, the second finds a node held by the first: it
+/// gives back what it claimed and discovers again with a hash map (MapMarks),
+/// which needs no marks. A backward run from a hook, inside another pass's run,
+/// finds every mark free.
 class DenseMarks {
  public:
-  explicit DenseMarks(std::vector<Node*>& held) : pass_(next_pass_.fetch_add(1, std::memory_order_relaxed)), held_(held) {}
+  explicit DenseMarks(std::vector<Node*>& held)
+      : pass_(next_pass_.fetch_add(1, std::memory_order_relaxed)), held_(held) {}
   ~DenseMarks() { release(); }
 
   /// 1 when `node` is new to this pass (now held by it), 0 when already seen, -1
