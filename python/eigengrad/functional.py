@@ -33,6 +33,8 @@ def _variable(x: Any, who: str = "Variable") -> Variable:
 
 
 def _argnums(argnums: ArgNums, n_args: int, who: str) -> Tuple[Tuple[int, ...], bool]:
+    if type(argnums) is int and -n_args <= argnums < n_args:  # the common case, checked fast
+        return (argnums % n_args,), True
     single = isinstance(argnums, int) and not isinstance(argnums, bool)
     nums: Tuple[Any, ...] = tuple(argnums) if isinstance(argnums, Iterable) else (argnums,)
     if not nums or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in nums):
@@ -376,7 +378,8 @@ def _lead_shape(duals: Sequence[Variable], tangents: Sequence[Any]) -> Tuple[int
 def _basis(n: int, shape: Tuple[int, ...], dtype: Any, start: int, stop: int) -> Variable:
     """Rows start..stop of the identity, each reshaped to `shape`: a batch of unit
     (co)tangents."""
-    rows = np.eye(stop - start, n, start, dtype=dtype)
+    rows = np.zeros((stop - start) * n, dtype=dtype)
+    rows[start::n + 1] = 1  # row r has its one at column start + r (np.eye's way, without its overhead)
     return Variable(rows.reshape((stop - start,) + tuple(shape)))
 
 
