@@ -173,8 +173,26 @@ def test_differentiating_a_backward_that_uses_intermediates_raises_never_a_wrong
         "backward twice": lambda: eg.autograd.grad(
             eg.autograd.grad(f(v := eg.Variable(x, requires_grad=True)), [v], create_graph=True)[0].sum(), [v]),
     }[second_order]
-    with pytest.raises(RuntimeError, match=r"CubeKeepsIntermediate: its backward is being differentiated.*ctx.square"):
+    # eg.hvp is reverse over forward (Note [Hessian-vector products]): it
+    # differentiates the tangent that jvp returns, the others the backward.
+    rule = "jvp" if second_order == "hvp" else "backward"
+    with pytest.raises(RuntimeError, match=rf"CubeKeepsIntermediate: its {rule} is being differentiated.*ctx.square"):
         run()
+
+
+class ExpKeepsOutputWithJvp(ExpKeepsOutput):
+    @staticmethod
+    def jvp(ctx, tx):
+        (y,) = ctx.saved_tensors
+        return tx * y
+
+
+def test_a_kept_output_is_differentiable_in_jvp_too():
+    # The jvp sees the recorded output, so eg.hvp (which differentiates the tangent)
+    # gets exp's second derivative, not 0.
+    x, v = np.array([0.5, 1.0]), np.array([1.0, -2.0])
+    _, (Hv,) = eg.hvp(lambda u: ExpKeepsOutputWithJvp.apply(u).sum(), (x,), (v,))
+    np.testing.assert_allclose(Hv.numpy(), np.exp(x) * v, rtol=1e-12)
 
 
 def test_a_kept_output_is_differentiable_again():

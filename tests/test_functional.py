@@ -45,6 +45,22 @@ def test_jacobian_layout_vector(mode):
     np.testing.assert_allclose(J.numpy(), numeric_jacobian(g, X), atol=1e-8)
 
 
+@pytest.mark.parametrize("m, mode", [(3, "rev"), (4, "rev"), (5, "fwd")])
+def test_jacobian_auto_takes_reverse_unless_the_output_is_larger(m, mode):
+    # Note [Jacobian mode ties]: a square Jacobian goes to reverse mode, and reverse
+    # mode keeps the forward pass that measured the output (f runs once).
+    M = rng.standard_normal((m, 4))
+    calls = []
+
+    def h(x):
+        calls.append(x.requires_grad)  # reverse mode differentiates an input that requires grad
+        return eg.tanh(M @ x)
+
+    J = eg.jacobian(h)(X)
+    assert calls == ([True] if mode == "rev" else [True, False])
+    np.testing.assert_array_equal(J.numpy(), eg.jacobian(h, mode=mode)(X).numpy())
+
+
 @pytest.mark.parametrize("mode", ["rev", "fwd"])
 def test_jacobian_layout_matrix_argument(mode):
     W = rng.standard_normal((3, 4))

@@ -197,7 +197,7 @@ def jacobian_section(passes, key):
     if key == "jacobian":
         out = ["## Jacobian", "",
                f"dtype {passes[0][key]['dtype']}; milliseconds per full Jacobian of f(x) = tanh(W2 tanh(W1 x)), "
-               "W1, W2 n x n. eg.jacobian's default mode is \"auto\" (which picks forward mode "
+               "W1, W2 n x n. eg.jacobian's default mode is \"auto\" (which picks reverse mode "
                "for a square Jacobian); the target row is the default. Each result is checked "
                "against the analytic one (max abs error shown) before timing.", ""]
         peer, eg_row = "torch.func.jacrev", 'eg.jacobian mode="auto"'

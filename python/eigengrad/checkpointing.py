@@ -149,9 +149,9 @@ class _Recompute:
                                f"{self.shapes} the first time; fn must compute the same thing twice")
         return again
 
-    def jvp(self, *tangents: Optional[Variable]) -> Optional[Variable]:
+    def jvp(self, out: Variable, *tangents: Optional[Variable]) -> Optional[Variable]:
         """Forward mode: fn once more, on the inputs carrying their tangents at a level
-        of its own (so nothing is kept but the output's tangent)."""
+        of its own (so nothing is kept but the output's tangent; `out` is not needed)."""
         if any(t is not None for t in tangents[len(self.inputs):]):
             raise RuntimeError("checkpoint: forward mode through Variables that fn reads but that are not among "
                                "its arguments is not supported; pass them to checkpoint as arguments")

@@ -75,10 +75,11 @@ class Function:
     - any other float value kept (an intermediate such as ``ctx.y = x * x``) is a
       constant to the rules. That is right for the first derivative, but not when
       the backward pass is itself differentiated (``create_graph``, ``eg.hessian``,
-      ``eg.hvp``): then differentiating through the gradient raises
-      ``RuntimeError`` naming the function and the values, instead of returning a
-      wrong second derivative. Recompute such values in ``backward`` from the saved
-      inputs or outputs to make the function twice differentiable.
+      ``eg.hvp``), or the tangent ``jvp`` returns (``eg.hvp``): then
+      differentiating through the gradient or the tangent raises ``RuntimeError``
+      naming the function and the values, instead of returning a wrong second
+      derivative. Recompute such values in the rules from the saved inputs or
+      outputs to make the function twice differentiable.
     """
 
     @staticmethod
@@ -122,17 +123,23 @@ class Function:
             if len(grads) == len(args) != len(inputs):  # one per argument: keep the tensors'
                 grads = tuple(g for g, t in zip(grads, is_tensor) if t)
             if differentiable and state.constants:
-                grads = tuple(_guard_double_backward(name, state.constants, g, inputs) for g in grads)
+                grads = tuple(_guard_differentiated(name, "backward", state.constants, g, inputs) for g in grads)
             return grads
 
         jvp = None
         jvp_rule = cls.jvp
         if jvp_rule is not None:
 
-            def jvp(*tangents: Any) -> Any:
-                state.restore(ctx, None)
+            def jvp(out: Variable, *tangents: Any) -> Any:
+                # The tangent is differentiated in reverse by eg.hvp (reverse over
+                # forward) when the inputs require grad.
+                differentiable = autograd.is_grad_enabled() and any(x.requires_grad for x in inputs)
+                state.restore(ctx, packing.unpack(out, 0) if packing else [out])
                 tout = jvp_rule(ctx, *tangents)
-                return packing.pack_tangents(tout, name) if packing and tout is not None else tout
+                tout = packing.pack_tangents(tout, name) if packing and tout is not None else tout
+                if differentiable and state.constants:
+                    tout = _guard_differentiated(name, "jvp", state.constants, tout, inputs)
+                return tout
 
         recorded = packing.packed if packing else outs[0]
         out = _core._record_custom(name, recorded, inputs, backward, jvp, state.keeps_output, state.watched)
@@ -321,24 +328,27 @@ class _Packing:
         return _core.concatenate(flat, -1)
 
 
-def _guard_double_backward(name: str, constants: List[str], grad: Any, inputs: List[Variable]) -> Any:
-    """`grad` passed through an op that raises if it is differentiated, with respect
-    to anything that reaches it or to the function's inputs (on which the kept
-    intermediates depend, though no edge of the graph says so)."""
+def _guard_differentiated(name: str, rule: str, constants: List[str], grad: Any, inputs: List[Variable]) -> Any:
+    """`grad` (what `rule`, "backward" or "jvp", returned) passed through an op that
+    raises if it is differentiated, with respect to anything that reaches it or to
+    the function's inputs (on which the kept intermediates depend, though no edge
+    of the graph says so)."""
     if grad is None:
         return None
     grad = grad if isinstance(grad, Variable) else Variable(grad)
+    how = ("create_graph, eg.hessian, eg.hvp or a nested transform" if rule == "backward"
+           else "eg.hvp, or a gradient of eg.jvp's tangent")
     message = (
-        f"{name}: its backward is being differentiated (create_graph, eg.hessian, eg.hvp or a nested "
-        f"transform), but it uses values that forward computed and kept ({', '.join(constants)}): to the "
-        "second derivative they would be constants and the result wrong. Keep only inputs and outputs "
-        "(ctx.save_for_backward) and recompute the rest in backward from them"
+        f"{name}: its {rule} is being differentiated ({how}), but it uses values that forward computed "
+        f"and kept ({', '.join(constants)}): to the second derivative they would be constants and the "
+        f"result wrong. Keep only inputs and outputs (ctx.save_for_backward) and recompute the rest in "
+        f"{rule} from them"
     )
 
     def refuse(*_: Any) -> Any:
         raise RuntimeError(message)
 
-    return _core._record_custom(f"{name}.backward", grad, [grad, *inputs], lambda g, out: refuse(), refuse, False, [])
+    return _core._record_custom(f"{name}.{rule}", grad, [grad, *inputs], lambda g, out: refuse(), refuse, False, [])
 
 
 class CustomVJP(Protocol):

@@ -3,8 +3,8 @@
 A Jacobian ``J`` (``m`` outputs by ``n`` inputs) is built from basis vectors pushed
 through ``f``: ``m`` cotangents in reverse mode (one row each) or ``n`` tangents in
 forward mode (one column each), in passes of ``chunk_size`` vectors at a time. The
-planner picks the mode with fewer basis vectors (reverse when ``m < n``: wide;
-forward otherwise: tall), then the largest chunk whose estimated extra peak memory
+planner picks the mode with fewer basis vectors (reverse when ``m <= n``: wide or
+square, as ``mode="auto"`` does; forward otherwise: tall), then the largest chunk whose estimated extra peak memory
 fits the budget, and switches mode only when the preferred one cannot fit at all.
 
 Memory model (Note [Jacobian memory model]). The planner measures, with
@@ -244,10 +244,10 @@ def plan_jacobian(f: Callable[..., Any], args: Sequence[Any], argnums: Any, memo
     out = _output_of(f, args, who)
     m, n = out.size, args[i].size
     itemsize = np.dtype(out.dtype).itemsize
-    preferred = "rev" if m < n else "fwd"
-    why_mode = (f"reverse mode: {m} outputs < {n} inputs, so {m} basis cotangents instead of {n} tangents"
+    preferred = _functional._auto_mode(m, n)
+    why_mode = (f"reverse mode: {m} outputs <= {n} inputs, so {m} basis cotangents instead of {n} tangents"
                 if preferred == "rev" else
-                f"forward mode: {n} inputs <= {m} outputs, so {n} basis tangents instead of {m} cotangents")
+                f"forward mode: {n} inputs < {m} outputs, so {n} basis tangents instead of {m} cotangents")
     if mode != "auto":
         preferred, why_mode = mode, f"{'reverse' if mode == 'rev' else 'forward'} mode, as asked"
     tried = []

@@ -126,7 +126,9 @@ void bind_autograd(py::module_& m) {
     const char* op = intern(name);
     // Python rules run with the GIL held; the engine releases it around backward.
     // The backward gets the cotangent and, when `save_out`, the output (with this
-    // node as its grad_fn, so that a rule using it is differentiable again).
+    // node as its grad_fn, so that a rule using it is differentiable again); the
+    // jvp gets the output the same way (its tangent may be differentiated: eg.hvp),
+    // then the input tangents.
     std::vector<Meta> metas;
     for (const Variable& x : inputs) metas.push_back(Meta{x.shape(), x.dtype()});
     BackwardFn vjp = [op, fn = hold(std::move(backward)), metas](const BackwardArgs& a) {
@@ -139,6 +141,7 @@ void bind_autograd(py::module_& m) {
       fwd = [op, fn = hold(std::move(jvp))](const JvpArgs& a) {
         py::gil_scoped_acquire gil;
         py::list tangents;
+        tangents.append(a.out);
         for (const Variable& t : a.tangents) tangents.append(grad_or_none(t));
         py::object result = (*fn)(*py::tuple(tangents));
         if (result.is_none()) return Variable();

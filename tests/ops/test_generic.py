@@ -6,7 +6,8 @@
   (the adjoint identity), all by ``eg.gradcheck``, also with one Variable passed
   as every input;
 - the VJP of the VJP (reverse over reverse) and its JVP (forward over reverse)
-  against finite differences;
+  against finite differences; likewise the VJP of the JVP (reverse over forward, as
+  eg.hvp runs) and its JVP;
 - denominator layout: the gradient of a scalar has the input's shape and dtype,
   also when float32 and float64 inputs mix or a Python float (weak) is an operand.
 """
@@ -123,6 +124,19 @@ def test_vjp_of_vjp(info, sample):
         return vjp_fn(seed)
 
     assert eg.gradcheck(vjp, sample.args, eps=info.gradcheck_eps)
+
+
+@pytest.mark.parametrize("info, sample", cases(gradgrad))
+def test_jvp_of_jvp(info, sample):
+    rng = np.random.default_rng(11)
+    tangents = [rng.standard_normal(np.shape(a)) for a in sample.args]
+
+    def jvp(*xs):
+        # The output tangent stays differentiable in the primals: its VJP is reverse
+        # over forward (eg.hvp), its JVP forward over forward.
+        return eg.jvp(lambda *a: info.op(*a, **sample.kwargs), xs, tangents)[1]
+
+    assert eg.gradcheck(jvp, sample.args, eps=info.gradcheck_eps)
 
 
 @pytest.mark.parametrize("info, sample", cases(differentiable))

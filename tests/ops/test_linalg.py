@@ -19,6 +19,23 @@ def test_diagonal_factors_on_either_side(n):
         np.testing.assert_allclose(eg.matmul(a, b).numpy(), a @ b, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_diagonal_check_reads_every_off_diagonal_entry(dtype):
+    # -0 off the diagonal is a zero (the scaling is then exact); any other value,
+    # even only in the last row or in the first column, makes the matrix dense
+    # (a NaN or inf off the diagonal must reach the product).
+    n = 40
+    Y = rng.standard_normal((n, 3)).astype(dtype)
+    D = np.diag(rng.standard_normal(n)).astype(dtype)
+    D[0, 5] = D[n - 1, 2] = -0.0
+    np.testing.assert_array_equal(eg.matmul(D, Y).numpy(), np.diag(D)[:, None] * Y)
+    for i, j, v in [(n - 1, 0, 1e-30), (n - 1, n - 2, np.inf), (5, 0, np.nan), (0, n - 1, 2.0)]:
+        E = D.copy()
+        E[i, j] = v
+        with np.errstate(invalid="ignore", over="ignore"):
+            np.testing.assert_allclose(eg.matmul(E, Y).numpy(), E.astype(np.float64) @ Y, rtol=1e-5)
+
+
 def test_diagonal_factors_in_backward_rules():
     # The rules multiply by transposed operands: every flag combination is reached.
     n = 48

@@ -1,5 +1,9 @@
 // Batched matrix products through Eigen's GEMM (or a loaded BLAS library: kernels/blas.cpp),
 // with the transposes of the backward rules folded into the product instead of copied.
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
 #include "../dispatch.h"
 #include "blas.h"
 #include "eigen.h"
@@ -21,14 +25,28 @@ constexpr std::int64_t kNarrowColumns = 4;
 // Square matrices from this size on are checked for being diagonal first.
 constexpr std::int64_t kDiagonalCheckFrom = 32;
 
-/// True when the square n x n matrix p has zeros off its diagonal. Stops at the
-/// first off-diagonal nonzero, so a dense matrix costs a couple of reads.
+/// True when the square n x n matrix p has zeros (+0 or -0) off its diagonal. Stops
+/// at the first row with an off-diagonal nonzero, so a dense matrix costs a row.
+/// Why bits: a diagonal matrix is read whole (a Jacobian's scaled basis, every
+/// pass), and an OR of the bits without the sign, unlike a compare-and-branch per
+/// element, vectorises: 1.7 instead of 10-13 us for 100 x 100 float64.
 template <class T>
 bool is_diagonal(const T* p, std::int64_t n) {
+  using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+  static_assert(sizeof(Bits) == sizeof(T));
   if (n < kDiagonalCheckFrom) return false;
-  for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t j = 0; j < n; ++j)
-      if (i != j && p[i * n + j] != T(0)) return false;
+  auto bits_of = [](const T* q) {
+    Bits b;
+    std::memcpy(&b, q, sizeof b);
+    return static_cast<Bits>(b << 1);  // the sign bit out: -0 is zero; NaN and inf stay nonzero
+  };
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T* row = p + i * n;
+    Bits any = 0;
+    for (std::int64_t j = 0; j < i; ++j) any |= bits_of(row + j);
+    for (std::int64_t j = i + 1; j < n; ++j) any |= bits_of(row + j);
+    if (any != 0) return false;
+  }
   return true;
 }
 

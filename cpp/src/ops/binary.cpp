@@ -118,9 +118,15 @@ Variable div(const Variable& x0, const Variable& y0) {
 //   where the plain formulas evaluate 0 * inf. Elsewhere dx and dy may be inf or
 //   NaN (0 ** -1, (-1) ** 0.5): the products with gout and the tangents are
 //   strong_mul (Note [Strong zero]).
+//   A constant nonzero scalar exponent (x ** 2) needs no guard: dx is y x^(y-1)
+//   everywhere, the same values without the masks and the where (which a
+//   Hessian-vector product would otherwise also carry tangents through).
 Variable pow(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
-  auto dx = [x, y] {
+  const bool constant_nonzero_exponent = y.numel() == 1 && !y.requires_grad() && y.impl()->tangents.empty() &&
+                                         y.item() != 0.0;
+  auto dx = [x, y, constant_nonzero_exponent] {
+    if (constant_nonzero_exponent) return y * pow(x, y - 1.0);
     // Zero only where both are 0 (elsewhere y x^(y-1) is finite, and must stay a
     // function of y for second derivatives at y = 0).
     Tensor keep = kernels::binary(Binary::Maximum, mask(Binary::NonZeroMask, y, y).data(),
