@@ -46,6 +46,7 @@ if __name__ == "__main__":  # bench/runner/one_pass.py imports the step factorie
 import argparse  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 from benchutil import cpu_model, run  # noqa: E402
@@ -165,6 +166,33 @@ def per_step_us(fn, target_s, repeats):
         n *= 4
     n = max(1, round(n * target_s / dt))
     return statistics.median(run(fn, n) / n for _ in range(repeats)) * 1e6
+
+
+def per_step_us_interleaved(steps, target_s, repeats, usage=None):
+    """Median microseconds per step of each function in `steps` (name -> step),
+    timed in rounds: every round runs each step N times in turn (N calibrated per
+    step to about target_s), so a slow spell of a shared machine slows every
+    library alike instead of the one timed then. Calibration doubles as warm-up.
+    `usage`, when given, receives each name's process CPU time / wall time."""
+    counts = {}
+    for name, fn in steps.items():
+        for _ in range(3):
+            fn()
+        n = 1
+        while (dt := run(fn, n)) < target_s / 10:
+            n *= 4
+        counts[name] = max(1, round(n * target_s / dt))
+    samples = {name: [] for name in steps}
+    cpu, wall = dict.fromkeys(steps, 0.0), dict.fromkeys(steps, 0.0)
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            samples[name].append(run(fn, counts[name]) / counts[name])
+            cpu[name] += time.process_time() - c0
+            wall[name] += time.perf_counter() - w0
+    if usage is not None:
+        usage.update({name: cpu[name] / wall[name] for name in steps})
+    return {name: statistics.median(s) * 1e6 for name, s in samples.items()}
 
 
 def strong_zero_cost(args, dtype):

@@ -155,9 +155,10 @@ def measure_mlp(p):
         y = rng.integers(0, sizes[-1], batch)
         layers = mlp_bench.initial_weights(sizes, np.float32)
         agreement = mlp_bench.agreement(list(factories.values()), sizes, layers, X, y)
-        times = {lib: p.timed(f"mlp {sizes[-2]}", lib, mlp_bench.per_step_us, make(sizes, layers, X, y)[0],
-                              0.02 if p.quick else 0.15, p.repeats)
-                 for lib, make in factories.items()}
+        # Interleaved rounds: a slow spell of the shared machine hits every library.
+        steps = {lib: make(sizes, layers, X, y)[0] for lib, make in factories.items()}
+        times = mlp_bench.per_step_us_interleaved(steps, 0.02 if p.quick else 0.15, p.repeats,
+                                                  p.usage.setdefault(f"mlp {sizes[-2]}", {}))
         rows.append({"net": "-".join(map(str, sizes)), "batch": batch, "us": times,
                      "agreement": agreement})
         p.say("mlp", rows[-1]["net"], {k: round(v, 1) for k, v in times.items()})
