@@ -178,8 +178,9 @@ Variable to_variable(py::handle obj, const char* op) {
 // gradient that aliases one is copied by with_own_buffer) and is never written in
 // place (in-place ops write their first operand, a Variable). So the constants a
 // thread made last are kept and handed out again: a small direct-mapped table per
-// thread, keyed by the value's bits and the dtype. A table entry is a live buffer
-// to the leak checks; _testing.clear_constant_cache() empties this thread's table.
+// thread, keyed by the value's bits and the dtype. A table entry would look like a
+// live buffer to the leak checks: _testing.live_buffers() empties the calling
+// thread's table first (clear_constant_cache).
 namespace {
 struct ConstantCache {
   static constexpr std::size_t kSlots = 16;
