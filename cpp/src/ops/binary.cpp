@@ -123,10 +123,10 @@ Variable div(const Variable& x0, const Variable& y0) {
 //   Hessian-vector product would otherwise also carry tangents through).
 Variable pow(const Variable& x0, const Variable& y0) {
   auto [x, y] = promote_pair(x0, y0);
-  const bool constant_nonzero_exponent = y.numel() == 1 && !y.requires_grad() && y.impl()->tangents.empty() &&
-                                         y.item() != 0.0;
-  auto dx = [x, y, constant_nonzero_exponent] {
-    if (constant_nonzero_exponent) return y * pow(x, y - 1.0);
+  auto dx = [x, y] {
+    // Asked when a rule runs, not on every pow: the forward without a graph pays nothing.
+    if (y.numel() == 1 && !y.requires_grad() && y.impl()->tangents.empty() && y.item() != 0.0)
+      return y * pow(x, y - 1.0);
     // Zero only where both are 0 (elsewhere y x^(y-1) is finite, and must stay a
     // function of y for second derivatives at y = 0).
     Tensor keep = kernels::binary(Binary::Maximum, mask(Binary::NonZeroMask, y, y).data(),
